@@ -1,0 +1,20 @@
+"""`duban`: the entry point. Sub-commands live in modules named for what they manage.
+
+Nothing here imports Prefect: commands that run no flow must start fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import plans
+
+app = typer.Typer(
+    help="督办 Duban: milestone supervision for civil-affairs plans.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(plans.app, name="plans", help="Validate, import and show plan files.")
+
+if __name__ == "__main__":
+    app()

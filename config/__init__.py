@@ -1,0 +1,1 @@
+"""Settings, policies and plan files: everything Duban reads before it acts."""

@@ -1,0 +1,103 @@
+"""Turning a plan file on disk into a validated ``PlanFile``, or into messages a clerk can act on.
+
+Every problem is reported as ``file:line: path: message``; all problems of a file are reported at
+once, so a clerk fixes a file in one pass rather than one error per run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from config.plan_file import PlanFile, Problem, cross_check
+from config.yaml_source import YamlSyntaxError, line_of, load_yaml
+
+
+@dataclass(frozen=True)
+class LocatedProblem:
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class PlanFileInvalid(ValueError):
+    def __init__(self, problems: list[LocatedProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    source: str          # the path as given, for messages and the event log
+    content: PlanFile
+    sha256: str          # of the file's bytes: an unchanged file is skipped on re-import
+
+
+def load_plan_file(path: Path) -> LoadedPlan:
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PlanFileInvalid([LocatedProblem(name, None, "", f"cannot read: {exc.strerror}")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PlanFileInvalid([LocatedProblem(name, line, "", "is not UTF-8 text")])
+    return LoadedPlan(name, parse_plan_text(text, name), hashlib.sha256(raw).hexdigest())
+
+
+def parse_plan_text(text: str, name: str = "<plan>") -> PlanFile:
+    try:
+        document = load_yaml(text)
+    except YamlSyntaxError as exc:
+        raise PlanFileInvalid([LocatedProblem(name, exc.line, "", f"YAML syntax: {exc.message}")])
+    if not isinstance(document, dict):
+        raise PlanFileInvalid([LocatedProblem(
+            name, 1, "", "expected a mapping with `plan:`, `units:`, `projects:` and `indicators:`")])
+    try:
+        plan_file = PlanFile.model_validate(document)
+    except ValidationError as exc:
+        raise PlanFileInvalid(_locate(document, name, _pydantic_problems(exc)))
+    problems = cross_check(plan_file)
+    if problems:
+        raise PlanFileInvalid(_locate(document, name, problems))
+    return plan_file
+
+
+def _pydantic_problems(exc: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if loc and loc[-1] == "[key]":
+            loc, message = loc[:-1], f"key {loc[-2]!r}: {message}"
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        elif error["type"] == "missing":
+            message = "required field is missing"
+        elif "input" in error and not isinstance(error["input"], dict | list):
+            message += f" (got {error['input']!r})"
+        problems.append((loc, message))
+    return problems
+
+
+def _locate(document: Any, name: str, problems: list[Problem]) -> list[LocatedProblem]:
+    return [LocatedProblem(name, line_of(document, path), _dotted(path), message)
+            for path, message in problems]
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) and text else f".{step}" if text else str(step)
+    return text

@@ -1,0 +1,77 @@
+"""Reading YAML so that every value can be traced back to its line.
+
+ruamel.yaml's round-trip loader speaks YAML 1.2 (``yes``/``no``/``on`` stay text, ``1:30`` is not
+a number) and remembers where each key and item stands, which is what lets an error say
+"line 42" to the clerk who wrote the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+
+class YamlSyntaxError(ValueError):
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one YAML document; raise YamlSyntaxError with the line of the problem."""
+    try:
+        return YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        return _raise(line, what or str(exc))
+    except YAMLError as exc:
+        return _raise(None, str(exc))
+
+
+def _raise(line: int | None, message: str) -> Any:
+    raise YamlSyntaxError(line, message)
+
+
+def line_of(document: Any, path: Sequence[str | int]) -> int | None:
+    """The 1-based line of the deepest node of ``path`` that exists in ``document``.
+
+    A missing key reports the line of the mapping that should hold it, which is where the
+    clerk has to add it.
+    """
+    node, line = document, _start_line(document)
+    for step in path:
+        if isinstance(node, CommentedMap):
+            key = _find_key(node, step)
+            if key is None:
+                break
+            line = node.lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(step, int) and 0 <= step < len(node):
+            line = node.lc.item(step)[0] + 1
+            node = node[step]
+        else:
+            break
+    return line
+
+
+def _find_key(node: CommentedMap, step: str | int) -> Any:
+    for candidate in (step, str(step)):
+        if candidate in node:
+            return candidate
+    if isinstance(step, str) and step.lstrip("-").isdigit() and int(step) in node:
+        return int(step)
+    return None
+
+
+def _start_line(node: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    return lc.line + 1 if lc is not None and lc.line is not None else None
+
+
