@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import typer
 
-from cli import plans
+from cli import people, plans, setup, units
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(plans.app, name="plans", help="Validate, import and show plan files.")
+app.add_typer(plans.app, name="plans", help="Validate, import, list and show plans.")
+app.add_typer(units.app, name="units", help="Responsible units and their contacts.")
+app.add_typer(people.app, name="people", help="People: office staff, owners, leaders, admins.")
+app.command("init")(setup.init)
+app.command("run")(setup.run)
 
 if __name__ == "__main__":
     app()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from enum import StrEnum
 from typing import Annotated, Literal
 
+from models.base import Commitment
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -74,11 +74,6 @@ def _cell(value: object) -> int | float | str:
 
 # A table cell: a number as the document prints it, or its verbatim text.
 Cell = Annotated[int | float | str, PlainValidator(_cell)]
-
-
-class Commitment(StrEnum):
-    binding = "binding"    # 约束性
-    expected = "expected"  # 预期性
 
 
 _COMMITMENT_WORDS = {"约束": "binding", "约束性": "binding", "预期": "expected", "预期性": "expected"}

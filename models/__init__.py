@@ -1,0 +1,14 @@
+"""SQLModel tables and the pure rules over them.
+
+Importing this package registers every table on ``SQLModel.metadata`` (Alembic needs them all).
+"""
+
+from models.event import Event
+from models.indicator import Indicator, IndicatorReading, IndicatorTarget
+from models.milestone import Milestone
+from models.person import Person
+from models.plan import Plan, Project
+from models.unit import Unit
+
+__all__ = ["Event", "Indicator", "IndicatorReading", "IndicatorTarget", "Milestone", "Person",
+           "Plan", "Project", "Unit"]

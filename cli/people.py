@@ -1,0 +1,95 @@
+"""`duban people …`: who is in the office, who owns what, who leads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import context
+from cli.output import console, emit_json, errors, fail, table
+
+app = typer.Typer(no_args_is_help=True)
+
+_ROLE_WORDS = {"office": "督查室", "owner": "项目负责人", "leader": "分管领导", "admin": "管理员"}
+
+
+@app.command()
+def add(name: Annotated[str, typer.Option(help="full name")],
+        email: Annotated[str, typer.Option(help="email address")],
+        role: Annotated[str, typer.Option(help="office | owner | leader | admin")],
+        unit: Annotated[str | None, typer.Option(help="unit code (owners must have one)")] = None,
+        phone: Annotated[str | None, typer.Option()] = None,
+        heads_unit: Annotated[bool, typer.Option(help="receives the unit's notices")] = False,
+        ) -> None:
+    """Add a person, or update the person with this email."""
+    from pydantic import ValidationError
+
+    from models.people import PersonIn, UnknownUnit, save_person
+
+    try:
+        person_in = PersonIn(name=name, email=email, role=role, unit=unit, phone=phone,
+                             heads_unit=heads_unit)
+    except ValidationError as exc:
+        fail("；".join(f"--{e['loc'][0]}: {e['msg']}" for e in exc.errors()), code=2)
+    with context.session() as db:
+        try:
+            save_person(session=db, person_in=person_in, actor=context.actor(), now=context.now())
+        except UnknownUnit as exc:
+            fail(f"--unit: {exc}", code=2)
+        db.commit()
+    console.print(f"已保存 {person_in.name} <{person_in.email}>", highlight=False)
+
+
+@app.command("import")
+def import_(file: Annotated[Path, typer.Argument(help="CSV: name,email,role,unit,phone,heads_unit")]
+            ) -> None:
+    """Add or update people from a CSV file (UTF-8); all rows or none."""
+    from models.people import PeopleCsvInvalid, UnknownUnit, parse_people_csv, save_person
+
+    try:
+        people = parse_people_csv(file.read_text(encoding="utf-8-sig"), str(file))
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{file}: 无法读取（{exc}）", code=2)
+    except PeopleCsvInvalid as exc:
+        for problem in exc.problems:
+            errors.print(problem, highlight=False, markup=False, soft_wrap=True)
+        fail("人员文件有错误，见上；数据库未作任何改动。", code=2)
+    with context.session() as db:
+        for line, person_in in enumerate(people, start=2):
+            try:
+                save_person(session=db, person_in=person_in, actor=context.actor(),
+                            now=context.now())
+            except UnknownUnit as exc:
+                db.rollback()
+                fail(f"{file}:{line}: unit: {exc}；数据库未作任何改动。", code=2)
+        db.commit()
+    console.print(f"已导入 {len(people)} 人", highlight=False)
+
+
+@app.command("list")
+def list_(role: Annotated[str | None, typer.Option()] = None,
+          unit: Annotated[str | None, typer.Option(help="unit code")] = None,
+          json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """People, optionally of one role or unit."""
+    from sqlmodel import select
+
+    from models.person import Person
+    from models.unit import Unit
+
+    with context.session() as db:
+        query = select(Person, Unit).join(Unit, isouter=True).order_by(Person.name)
+        if role:
+            query = query.where(Person.role == role)
+        if unit:
+            query = query.where(Unit.code == unit)
+        rows = [{"name": p.name, "email": p.email, "role": p.role, "unit": u.code if u else None,
+                 "phone": p.phone, "heads_unit": p.heads_unit, "active": p.active}
+                for p, u in db.exec(query).all()]
+    if json:
+        emit_json(rows)
+        return
+    table("人员", ["姓名", "邮箱", "角色", "单位", "电话", "单位负责人"], (
+        (r["name"], r["email"], _ROLE_WORDS[r["role"]], r["unit"], r["phone"],
+         "是" if r["heads_unit"] else "") for r in rows))

@@ -1,0 +1,126 @@
+"""Duban's settings: DUBAN_* environment variables over a TOML config file over defaults.
+
+The config file is ``duban.toml`` in the working directory, or the file named by DUBAN_CONFIG.
+A bad value stops start-up with a message naming the setting, where it came from and what is
+wrong; nothing runs on a half-valid configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    NameEmail,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "DUBAN_"
+
+
+def config_file() -> Path:
+    return Path(os.environ.get(f"{ENV_PREFIX}CONFIG", "duban.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("data"), description="where the SQLite file, mail and uploads live")
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite in data_dir")
+    timezone: str = "Asia/Shanghai"
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
+    smtp_host: str = Field("", description="empty: mail is written to data_dir/outbox as .eml")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    mail_from: NameEmail = NameEmail("项目督办办公室", "duban@localhost")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (expected e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL (e.g. postgresql://host/db)") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {url.get_backend_name()!r}: "
+                             "use sqlite or postgresql")
+        if url.get_backend_name() == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+
+    @model_validator(mode="after")
+    def _smtp_login_complete(self) -> Settings:
+        if bool(self.smtp_username) != bool(self.smtp_password.get_secret_value()):
+            raise ValueError("smtp_username and smtp_password must be given together")
+        return self
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'duban.db').resolve()}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class SettingsError(ValueError):
+    """Raised instead of pydantic's error: one line per bad setting, named as the user sets it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False):
+            name = str(error["loc"][0]) if error["loc"] else ""
+            where = (f"{ENV_PREFIX}{name.upper()} / {name} in {config_file()}" if name
+                     else f"settings ({ENV_PREFIX}* / {config_file()})")
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown setting"
+            elif name and "password" not in name and isinstance(error.get("input"), str):
+                message += f" (got {error['input']!r})"
+            lines.append(f"{where}: {message}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,65 @@
+"""The append-only event log: every change, with who, when and why.
+
+Subjects are referenced by plain ids, without foreign keys: the history of a milestone must
+outlive the milestone (a re-import may delete one that nothing happened to), and a foreign key
+would have to null or delete the event, which the log forbids. The database itself refuses
+UPDATE and DELETE on this table (see the first migration).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Field, Session, SQLModel
+
+from models.base import json_column
+
+
+class Event(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    kind: str = Field(max_length=64, index=True)  # "<subject>.<what happened>", e.g. milestone.created
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor: str = Field(max_length=500)  # who, readable: a person's email or "import:<file>"
+    reason: str | None = Field(default=None, max_length=5000)
+    plan_id: int | None = Field(default=None, index=True)
+    project_id: int | None = Field(default=None, index=True)
+    milestone_id: int | None = Field(default=None, index=True)
+    indicator_id: int | None = Field(default=None, index=True)
+    unit_id: int | None = Field(default=None, index=True)
+    person_id: int | None = Field(default=None, index=True)
+    data: dict[str, Any] = json_column()
+
+
+# What a plan import writes. Any other event on an item is history a re-import must not erase.
+IMPORT_EVENT_SUFFIXES = ("created", "updated", "removed", "retired", "restored")
+
+
+def is_import_kind(kind: str) -> bool:
+    return kind.rsplit(".", 1)[-1] in IMPORT_EVENT_SUFFIXES
+
+
+def record(session: Session, kind: str, *, at: datetime, actor: str, actor_id: int | None = None,
+           reason: str | None = None, data: dict[str, Any] | None = None,
+           **subjects: int | None) -> Event:
+    event = Event(at=at, kind=kind, actor=actor, actor_id=actor_id, reason=reason,
+                  data=data or {}, **subjects)
+    session.add(event)
+    return event
+
+
+def ids_with_history(session: Session, column: str, ids: list[int]) -> set[int]:
+    """Which of ``ids`` (of ``Event.<column>``) have events other than plan-import ones."""
+    if not ids:
+        return set()
+    subject = getattr(Event, column)
+    rows = session.exec(  # type: ignore[call-overload]
+        select(subject, Event.kind).where(subject.in_(ids)).distinct()
+    ).all()
+    return {row[0] for row in rows if not is_import_kind(row[1])}
+
+
+def count_events(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Event)).one()  # type: ignore[call-overload]

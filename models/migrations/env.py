@@ -1,0 +1,43 @@
+"""Alembic environment: runs on the engine Duban hands it (see models.db.migrate).
+
+For `alembic revision --autogenerate` from a shell, set DUBAN_DATABASE_URL (or rely on the
+default SQLite file) and run alembic with `-c alembic.ini` from the repository root.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import models  # noqa: F401  (registers every table)
+from models.db import VERSION_TABLE, make_engine
+
+# Tables that live in the app database but belong to others (APScheduler's job store).
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def run() -> None:
+    engine = context.config.attributes.get("engine")
+    if engine is None:
+        from config.settings import load_settings
+
+        engine = make_engine(load_settings().database)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=SQLModel.metadata,
+            version_table=VERSION_TABLE,
+            include_name=include_name,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run()
