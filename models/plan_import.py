@@ -313,12 +313,18 @@ def _cell_of(row: IndicatorTarget | IndicatorReading) -> int | float | str | Non
 
 
 def _assign(row: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``values`` on ``row``; return the changes worth an event.
+
+    ``seq`` is only the position in the file: it follows along without being logged, so that
+    removing the first milestone does not log every later one as changed.
+    """
     changes = {}
     for name, new in values.items():
         old = getattr(row, name)
         if old != new:
-            changes[name] = [_plain(old), _plain(new)]
             setattr(row, name, new)
+            if name != "seq":
+                changes[name] = [_plain(old), _plain(new)]
     return changes
 
 

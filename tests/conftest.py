@@ -1,0 +1,101 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, and a small named world.
+
+PostgreSQL: each test run creates a database of its own (``duban_test_<random>``) on the server
+named by DUBAN_TEST_POSTGRES_URL, migrates it once and empties it between tests, so concurrent
+runs never collide. Where the server cannot be reached those tests are skipped with the reason,
+unless DUBAN_REQUIRE_POSTGRES=1 (as in CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+import models  # noqa: F401
+from models.db import make_engine, migrate
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_PLANS = sorted((REPO / "config" / "plans").glob("*.yaml"))
+SEED_DOCUMENTS = REPO.parent / "shared" / "seeds"
+POSTGRES_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "duban.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        reason = f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.orig}"
+        if os.environ.get("DUBAN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"duban_test_{secrets.token_hex(4)}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty, migrated database, on each backend in turn."""
+    if request.param == "sqlite":
+        path = tmp_path / "duban.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    engine = make_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: sa.Engine) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+
+
+def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table: to show that a refused operation changed nothing at all."""
+    with engine.connect() as connection:
+        return {t.name: sorted(tuple(row) for row in connection.execute(sa.select(t)))
+                for t in SQLModel.metadata.sorted_tables}

@@ -1,0 +1,149 @@
+"""A clerk's plan file: what is accepted, and how mistakes are reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from config.plan_loader import PlanFileInvalid, load_plan_file, parse_plan_text
+from models.quantity import Qualifier, Quantity, parse_cell
+
+GOOD = """\
+plan:
+  code: demo-2021-2025
+  name: 示例区民政事业发展“十四五”规划
+  issuer: 示例区民政局
+  period: 2021-2025
+units:
+  - code: demo-mzj
+    name: 示例区民政局
+    kind: bureau
+projects:
+  - code: "1"
+    name: 区社会福利中心二期工程
+    unit: demo-mzj
+    milestones:
+      - year: 2021
+        target: 完成立项
+      - due: 2022-06-30
+        target: 开工建设
+        commitment: 约束性
+indicators:
+  - code: "1"
+    name: 每百名老人机构养老床位数
+    measure: 张
+    baseline: {year: 2020, value: 4.22}
+    targets: {2021: 4.25, 2025: "25 以上"}
+    commitment: 预期
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(PlanFileInvalid) as caught:
+        parse_plan_text(text, "demo.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_well_formed_file_reads_with_dates_and_chinese_attributes() -> None:
+    plan = parse_plan_text(GOOD)
+    milestones = plan.projects[0].milestones
+    assert [m.due_on.isoformat() for m in milestones] == ["2021-12-31", "2022-06-30"]
+    assert milestones[1].commitment == "binding"
+    assert plan.indicators[0].commitment == "expected"
+    assert plan.indicators[0].targets == {2021: 4.25, 2025: "25 以上"}
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (("    name: 区社会福利中心二期工程\n", "    nmae: 区社会福利中心二期工程\n"),
+     "demo.yaml:12: projects[0].nmae: unknown field (a typo?)"),
+    (("    unit: demo-mzj\n", "    unit: nowhere\n"),
+     "demo.yaml:13: projects[0].unit: unit 'nowhere' is not declared under `units:`"),
+    (("      - due: 2022-06-30\n", "      - due: 2022/06/30\n"),
+     "demo.yaml:17: projects[0].milestones[1].due: Input should be a valid date"),
+    (("      - year: 2021\n", "      - year: 2031\n"),
+     "demo.yaml:15: projects[0].milestones[0].year: due 2031-12-31 lies outside the plan "
+     "period 2021-2025"),
+    (("        commitment: 约束性\n", "        commitment: 必须\n"),
+     "demo.yaml:19: projects[0].milestones[1].commitment: expected binding (约束性) or expected"),
+    (("  period: 2021-2025\n", "  period: 2025-2021\n"),
+     "demo.yaml:1: plan: period 2025-2021: the first year comes after the last"),
+    (("    targets: {2021: 4.25", "    targets: {2021: [4.25]"),
+     "demo.yaml:25: indicators[0].targets[2021]: expected a number or a text, got a list"),
+])
+def test_each_mistake_is_named_with_its_line_and_field(edit: tuple[str, str],
+                                                        expected: str) -> None:
+    text = GOOD.replace(*edit)
+    assert text != GOOD
+    assert any(p.startswith(expected) for p in problems_of(text)), problems_of(text)
+
+
+def test_every_problem_of_a_file_is_reported_at_once() -> None:
+    text = GOOD.replace("  issuer: 示例区民政局\n", "").replace("kind: bureau", "kind: ministry")
+    problems = problems_of(text)
+    assert problems[0] == "demo.yaml:1: plan.issuer: required field is missing"
+    assert problems[1].startswith("demo.yaml:8: units[0].kind: Input should be 'bureau'")
+
+
+def test_duplicate_indicator_code_is_refused_with_the_second_line() -> None:
+    text = GOOD + GOOD[GOOD.index("  - code: \"1\"\n    name: 每百"):]
+    assert problems_of(text) == [
+        "demo.yaml:27: indicators[1].code: indicator code '1' is used twice"]
+
+
+def test_yaml_syntax_errors_name_the_line() -> None:
+    text = GOOD.replace("    measure: 张\n", "    measure: [张\n")
+    (problem,) = problems_of(text)
+    assert problem.startswith("demo.yaml:24: YAML syntax:")
+
+
+def test_yaml_1_1_booleans_stay_text() -> None:
+    plan = parse_plan_text(GOOD.replace("target: 完成立项", "target: yes"))
+    assert plan.projects[0].milestones[0].target == "yes"
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes(GOOD.encode("gb18030"))
+    with pytest.raises(PlanFileInvalid) as caught:
+        load_plan_file(path)
+    assert str(caught.value).startswith(f"{path}:3: is not UTF-8 text")
+
+
+@pytest.mark.parametrize(("cell", "quantity"), [
+    (4.22, Quantity(4.22)),
+    (13224, Quantity(13224.0)),
+    ("25 以上", Quantity(25.0, Qualifier.at_least, "25 以上")),
+    (">11000", Quantity(11000.0, Qualifier.more_than, ">11000")),
+    ("≥60%", Quantity(60.0, Qualifier.at_least, "≥60%")),
+    ("36%", Quantity(36.0, None, "36%")),
+    ("0.46‰", Quantity(None, None, "0.46‰")),
+    ("服务半径 全覆盖", Quantity(None, None, "服务半径 全覆盖")),
+    ("不少于 2.3", Quantity(2.3, Qualifier.at_least, "不少于 2.3")),
+])
+def test_a_cells_number_is_read_and_its_words_kept(cell: int | float | str,
+                                                    quantity: Quantity) -> None:
+    assert parse_cell(cell) == quantity
+
+
+# Fuzzing: replace any one line of a valid file with arbitrary text, or cut the file anywhere.
+# Whatever comes out, it is either a valid plan or a PlanFileInvalid whose every problem names
+# the file; never another exception.
+_LINES = GOOD.splitlines(keepends=True)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(0, len(_LINES) - 1),
+       replacement=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
+       cut=st.integers(0, len(GOOD)))
+def test_malformed_files_get_a_clear_error_and_never_crash(index: int, replacement: str,
+                                                           cut: int) -> None:
+    for text in ("".join(_LINES[:index] + [replacement + "\n"] + _LINES[index + 1:]),
+                 GOOD[:cut]):
+        try:
+            parse_plan_text(text, "fuzz.yaml")
+        except PlanFileInvalid as exc:
+            assert exc.problems
+            assert all(str(p).startswith("fuzz.yaml") and p.message for p in exc.problems)
