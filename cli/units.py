@@ -29,7 +29,8 @@ def list_(json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     table("责任单位", ["代码", "名称", "类型", "联系人", "邮箱", "电话"], (
         (r["code"], r["name"], r["kind"], r["contact_name"],
-         f"{r['contact_email']}（占位，待替换）" if r["contact_placeholder"] else r["contact_email"],
+         f"{r['contact_email']}（占位，待替换）" if r["contact_placeholder"]
+         else r["contact_email"],
          r["contact_phone"]) for r in rows))
 
 

@@ -12,7 +12,6 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from models.base import Commitment
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,6 +23,8 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+
+from models.base import Commitment
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -62,7 +63,8 @@ Year = Annotated[int, Field(ge=1990, le=2100)]
 
 def _cell(value: object) -> int | float | str:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        got = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)
+        got = ("a list" if isinstance(value, list)
+               else "a mapping" if isinstance(value, dict) else repr(value))
         raise ValueError(f"expected a number or a text, got {got}")
     if isinstance(value, str):
         value = _no_control_chars(value.strip())
@@ -76,7 +78,8 @@ def _cell(value: object) -> int | float | str:
 Cell = Annotated[int | float | str, PlainValidator(_cell)]
 
 
-_COMMITMENT_WORDS = {"约束": "binding", "约束性": "binding", "预期": "expected", "预期性": "expected"}
+_COMMITMENT_WORDS = {"约束": "binding", "约束性": "binding",
+                     "预期": "expected", "预期性": "expected"}
 
 
 def _commitment_word(value: object) -> object:

@@ -47,12 +47,13 @@ def load_plan_file(path: Path) -> LoadedPlan:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise PlanFileInvalid([LocatedProblem(name, None, "", f"cannot read: {exc.strerror}")])
+        problem = LocatedProblem(name, None, "", f"cannot read: {exc.strerror}")
+        raise PlanFileInvalid([problem]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise PlanFileInvalid([LocatedProblem(name, line, "", "is not UTF-8 text")])
+        raise PlanFileInvalid([LocatedProblem(name, line, "", "is not UTF-8 text")]) from None
     return LoadedPlan(name, parse_plan_text(text, name), hashlib.sha256(raw).hexdigest())
 
 
@@ -60,14 +61,15 @@ def parse_plan_text(text: str, name: str = "<plan>") -> PlanFile:
     try:
         document = load_yaml(text)
     except YamlSyntaxError as exc:
-        raise PlanFileInvalid([LocatedProblem(name, exc.line, "", f"YAML syntax: {exc.message}")])
+        problem = LocatedProblem(name, exc.line, "", f"YAML syntax: {exc.message}")
+        raise PlanFileInvalid([problem]) from None
     if not isinstance(document, dict):
-        raise PlanFileInvalid([LocatedProblem(
-            name, 1, "", "expected a mapping with `plan:`, `units:`, `projects:` and `indicators:`")])
+        raise PlanFileInvalid([LocatedProblem(name, 1, "", "expected a mapping with `plan:`, "
+                                              "`units:`, `projects:` and `indicators:`")])
     try:
         plan_file = PlanFile.model_validate(document)
     except ValidationError as exc:
-        raise PlanFileInvalid(_locate(document, name, _pydantic_problems(exc)))
+        raise PlanFileInvalid(_locate(document, name, _pydantic_problems(exc))) from None
     problems = cross_check(plan_file)
     if problems:
         raise PlanFileInvalid(_locate(document, name, problems))

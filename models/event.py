@@ -20,7 +20,7 @@ from models.base import json_column
 class Event(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(index=True)
-    kind: str = Field(max_length=64, index=True)  # "<subject>.<what happened>", e.g. milestone.created
+    kind: str = Field(max_length=64, index=True)  # "<subject>.<what happened>": milestone.created
     actor_id: int | None = Field(default=None, foreign_key="person.id")
     actor: str = Field(max_length=500)  # who, readable: a person's email or "import:<file>"
     reason: str | None = Field(default=None, max_length=5000)

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
-from config.plan_file import IndicatorEntry, PlanFile, ProjectEntry
+from config.plan_file import IndicatorEntry, ProjectEntry
 from config.plan_loader import LoadedPlan
 from models.base import Commitment
 from models.event import ids_with_history, record
@@ -208,7 +208,10 @@ class _Importer:
                    f"{i.code} ({i.name})", plan_id=plan.id, extra_busy=reported)
 
     def _sync_series(self, indicator: Indicator, entry: IndicatorEntry) -> dict[str, Any]:
-        """Targets by year and the document's actual values; returns {"targets": {year: [old, new]}}."""
+        """Sync targets by year and the document's actual values.
+
+        Returns the changes as {"targets": {year: [old, new]}, "actuals": {...}}.
+        """
         changes: dict[str, Any] = {}
         targets = {t.year: t for t in self._all(IndicatorTarget,
                                                 IndicatorTarget.indicator_id == indicator.id)}

@@ -40,5 +40,6 @@ class Unit(SQLModel, table=True):
 
 def placeholder_contact(code: str, name: str) -> dict[str, object]:
     # .invalid is reserved (RFC 2606): mail to it can never reach anyone by accident.
-    return {"contact_name": f"{name}联系人（待补充）", "contact_email": f"{code}@placeholder.invalid",
+    return {"contact_name": f"{name}联系人（待补充）",
+            "contact_email": f"{code}@placeholder.invalid",
             "contact_phone": None, "contact_placeholder": True}

@@ -173,7 +173,7 @@ def test_a_unit_name_taken_by_another_code_is_refused(session: Session) -> None:
     run_import(session, demo())
     other = DEMO.replace("code: demo-2021-2025", "code: other-2021-2025").replace(
         "demo-jd", "other-jd")
-    with pytest.raises(ImportRefused, match="the name 示例区示例街道 already belongs to unit demo-jd"):
+    with pytest.raises(ImportRefused, match="name 示例区示例街道 already belongs to unit demo-jd"):
         run_import(session, demo(other))
 
 

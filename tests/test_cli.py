@@ -1,0 +1,149 @@
+"""The office's command line, run in-process against each database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner, Result
+
+from cli import context
+from cli.main import app
+from tests.conftest import SEED_PLANS, snapshot
+
+Duban = Callable[..., Result]
+
+
+@pytest.fixture
+def duban(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Duban]:
+    monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "absent.toml"))
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        context.settings.cache_clear()
+        context.engine.cache_clear()
+        return runner.invoke(app, list(args))
+
+    yield invoke
+    context.engine.cache_clear()
+
+
+def test_init_imports_the_seed_plans_once(duban: Duban) -> None:
+    first = duban("init")
+    assert first.exit_code == 0, first.output
+    assert first.output.count("已导入") == len(SEED_PLANS)
+    again = duban("init")
+    assert again.exit_code == 0 and "已导入" not in again.output
+    listed = json.loads(duban("plans", "list", "--json").output)
+    assert {p["code"] for p in listed} == {path.stem for path in SEED_PLANS}
+
+
+def test_plans_show_json_has_projects_milestones_and_indicators(duban: Duban) -> None:
+    duban("init")
+    shown = duban("plans", "show", "xihu-2016-2020", "--json")
+    plan = json.loads(shown.output)
+    welfare = next(p for p in plan["projects"] if p["name"] == "区社会福利中心二期工程")
+    assert [(m["due_on"], m["title"]) for m in welfare["milestones"]] == [
+        ("2016-12-31", "项目前期"), ("2017-12-31", "完成立项"), ("2018-12-31", "开工建设"),
+        ("2020-12-31", "建成运营")]
+    assert welfare["unit"] == {"code": "xihu-mzj", "name": "杭州市西湖区民政局"}
+    beds = next(i for i in plan["indicators"] if i["name"] == "每百名老人机构养老床位数")
+    assert beds["baseline"] == {"year": 2015, "value": 4.22, "qualifier": None, "text": None}
+    assert [t["value"] for t in beds["targets"]] == [4.25, 4.3, 4.35, 4.5]
+    assert beds["commitment"] == "binding"
+
+
+def test_an_unknown_plan_is_named(duban: Duban) -> None:
+    duban("init")
+    result = duban("plans", "show", "nowhere-2030")
+    assert result.exit_code == 1
+    assert "没有代码为 'nowhere-2030' 的规划" in result.output
+
+
+def test_an_invalid_plan_file_changes_nothing(duban: Duban, database_url: str,
+                                              tmp_path: Path) -> None:
+    duban("init")
+    engine = sa.create_engine(database_url)
+    before = snapshot(engine)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(SEED_PLANS[0].read_text(encoding="utf-8").replace(
+        "    unit: ", "    unit: no-such-", 1), encoding="utf-8")
+    result = duban("plans", "import", str(SEED_PLANS[1]), str(broken))
+    assert result.exit_code == 2
+    assert f"{broken}:" in result.output and "is not declared under `units:`" in result.output
+    assert "数据库未作任何改动" in result.output
+    assert snapshot(engine) == before
+    engine.dispose()
+
+
+def test_people_import_is_all_or_nothing_and_names_the_bad_line(duban: Duban, database_url: str,
+                                                                tmp_path: Path) -> None:
+    duban("init")
+    engine = sa.create_engine(database_url)
+    before = snapshot(engine)
+    people = tmp_path / "people.csv"
+    people.write_text("姓名,邮箱,角色,单位,电话,单位负责人\n"
+                      "王芳,wang.fang@example.gov.cn,项目负责人,xihu-mzj,0571-1234,是\n"
+                      "李强,li.qiang@example,督查室,,,\n", encoding="utf-8-sig")
+    bad = duban("people", "import", str(people))
+    assert bad.exit_code == 2
+    assert f"{people}:3: email:" in bad.output
+    assert snapshot(engine) == before
+
+    people.write_text(people.read_text(encoding="utf-8-sig").replace(
+        "li.qiang@example,", "li.qiang@example.gov.cn,"), encoding="utf-8")
+    good = duban("people", "import", str(people))
+    assert good.exit_code == 0, good.output
+    listed = json.loads(duban("people", "list", "--json").output)
+    assert {(p["name"], p["role"], p["unit"], p["heads_unit"]) for p in listed} == {
+        ("王芳", "owner", "xihu-mzj", True), ("李强", "office", None, False)}
+    engine.dispose()
+
+
+def test_people_add_refuses_an_unknown_unit(duban: Duban) -> None:
+    duban("init")
+    result = duban("people", "add", "--name", "张伟", "--email", "zhang@example.gov.cn",
+                   "--role", "owner", "--unit", "mars-base")
+    assert result.exit_code == 2
+    assert "unknown unit 'mars-base'" in result.output
+
+
+def test_units_start_with_placeholder_contacts_the_office_replaces(duban: Duban) -> None:
+    duban("init")
+    units = {u["code"]: u for u in json.loads(duban("units", "list", "--json").output)}
+    assert units["xihu-mzj"]["contact_placeholder"] is True
+    assert units["xihu-mzj"]["contact_email"].endswith(".invalid")
+    result = duban("units", "set-contact", "xihu-mzj", "--name", "陈静",
+                   "--email", "chen.jing@example.gov.cn")
+    assert result.exit_code == 0, result.output
+    units = {u["code"]: u for u in json.loads(duban("units", "list", "--json").output)}
+    assert (units["xihu-mzj"]["contact_email"], units["xihu-mzj"]["contact_placeholder"]) == (
+        "chen.jing@example.gov.cn", False)
+    # A re-import does not bring the placeholder back.
+    duban("plans", "import", *map(str, SEED_PLANS))
+    units = {u["code"]: u for u in json.loads(duban("units", "list", "--json").output)}
+    assert units["xihu-mzj"]["contact_placeholder"] is False
+
+
+def test_a_bad_setting_stops_start_up_naming_it(duban: Duban,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUBAN_TIMEZONE", "Asia/Shanghia")
+    result = duban("plans", "list")
+    assert result.exit_code == 2
+    assert "DUBAN_TIMEZONE" in result.output
+    assert "unknown time zone 'Asia/Shanghia'" in result.output
+
+
+def test_commands_refuse_an_uninitialised_database(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
+    context.settings.cache_clear()
+    context.engine.cache_clear()
+    result = CliRunner().invoke(app, ["plans", "list"])
+    assert result.exit_code == 1 and "duban init" in result.output

@@ -1,0 +1,58 @@
+"""Settings: environment over config file over defaults; a bad value is named, never run with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ("DATABASE_URL", "DATA_DIR", "TIMEZONE", "SMTP_HOST", "SMTP_PORT"):
+        monkeypatch.delenv(f"DUBAN_{name}", raising=False)
+    config = tmp_path / "duban.toml"
+    monkeypatch.setenv("DUBAN_CONFIG", str(config))
+    return config
+
+
+def test_the_embedded_default_is_sqlite_in_the_data_directory(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "d"))
+    settings = load_settings()
+    assert settings.database == f"sqlite:///{tmp_path / 'd' / 'duban.db'}"
+    assert (settings.timezone, settings.locale) == ("Asia/Shanghai", "zh-CN")
+    assert settings.smtp_host == ""
+
+
+def test_the_environment_overrides_the_config_file(clean_environment: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    clean_environment.write_text('smtp_host = "mail.example.gov.cn"\nsmtp_port = 465\n'
+                                 'database_url = "postgresql://db.example/duban"\n')
+    monkeypatch.setenv("DUBAN_SMTP_PORT", "2525")
+    settings = load_settings()
+    assert (settings.smtp_host, settings.smtp_port) == ("mail.example.gov.cn", 2525)
+    assert settings.database == "postgresql+psycopg://db.example/duban"
+
+
+@pytest.mark.parametrize(("file_text", "environment", "message"), [
+    ("", {"DUBAN_SMTP_PORT": "x"}, "DUBAN_SMTP_PORT / smtp_port in {config}: Input should be a "
+     "valid integer"),
+    ('timezone = "Beijing"\n', {}, "DUBAN_TIMEZONE / timezone in {config}: unknown time zone"),
+    ('database_url = "mysql://x/y"\n', {}, "unsupported database 'mysql'"),
+    ('smtp_hots = "x"\n', {}, "DUBAN_SMTP_HOTS / smtp_hots in {config}: unknown setting"),
+    ('smtp_username = "duban"\n', {}, "smtp_username and smtp_password must be given together"),
+    ('mail_from = "not an address"\n', {}, "DUBAN_MAIL_FROM / mail_from"),
+])
+def test_a_bad_value_names_the_setting(clean_environment: Path, monkeypatch: pytest.MonkeyPatch,
+                                       file_text: str, environment: dict[str, str],
+                                       message: str) -> None:
+    clean_environment.write_text(file_text)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert message.format(config=clean_environment) in str(error.value)
