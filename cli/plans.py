@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli import context
 from cli.output import console, emit_json, errors, fail, table
+
+if TYPE_CHECKING:
+    from config.plan_loader import LoadedPlan
+    from models.plan_import import ImportOutcome
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -21,7 +25,7 @@ _SUBJECT_WORDS = {"plan": "规划", "unit": "单位", "project": "项目", "mile
                   "indicator": "指标"}
 
 
-def _load_all(files: list[Path]) -> list:  # type: ignore[type-arg]
+def _load_all(files: list[Path]) -> list[LoadedPlan]:
     from config.plan_loader import PlanFileInvalid, load_plan_file
 
     loaded, bad = [], 0
@@ -48,7 +52,7 @@ def validate(files: Files) -> None:
             f"{milestones} 个节点，{len(content.indicators)} 项指标", highlight=False)
 
 
-def import_files(files: list[Path], *, retire: bool = False) -> list:  # type: ignore[type-arg]
+def import_files(files: list[Path], *, retire: bool = False) -> list[ImportOutcome]:
     """Validate every file, then import them all in one transaction: all or nothing."""
     from models.plan_import import ImportRefused, import_plan
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Field, Session, SQLModel
 
 from models.base import json_column
@@ -59,7 +59,3 @@ def ids_with_history(session: Session, column: str, ids: list[int]) -> set[int]:
         select(subject, Event.kind).where(subject.in_(ids)).distinct()
     ).all()
     return {row[0] for row in rows if not is_import_kind(row[1])}
-
-
-def count_events(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Event)).one()  # type: ignore[call-overload]
