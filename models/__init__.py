@@ -3,6 +3,7 @@
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic needs them all).
 """
 
+from models.escalation_log import EscalationStep, Notification
 from models.event import Event
 from models.indicator import Indicator, IndicatorReading, IndicatorTarget
 from models.milestone import Milestone
@@ -10,5 +11,5 @@ from models.person import Person
 from models.plan import Plan, Project
 from models.unit import Unit
 
-__all__ = ["Event", "Indicator", "IndicatorReading", "IndicatorTarget", "Milestone", "Person",
-           "Plan", "Project", "Unit"]
+__all__ = ["EscalationStep", "Event", "Indicator", "IndicatorReading", "IndicatorTarget",
+           "Milestone", "Notification", "Person", "Plan", "Project", "Unit"]

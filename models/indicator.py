@@ -10,6 +10,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import Commitment, enum_column, json_column, utcnow
+from models.milestone import Light
 from models.quantity import Qualifier
 
 
@@ -38,6 +39,7 @@ class Indicator(SQLModel, table=True):
     commitment: Commitment | None = enum_column(Commitment, nullable=True)
     direction: Direction = enum_column(Direction, default=Direction.up)
     facts: dict[str, Any] = json_column()
+    light: Light | None = enum_column(Light, nullable=True)  # None: nothing to judge by yet
     retired_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -21,6 +21,14 @@ class MilestoneState(StrEnum):
     waived = "waived"
 
 
+class Light(StrEnum):
+    """红黄绿灯: red overdue, yellow due soon (or behind), green done or on track."""
+
+    green = "green"
+    yellow = "yellow"
+    red = "red"
+
+
 class Milestone(SQLModel, table=True):
     """``key`` identifies a milestone across re-imports: its planned due date, plus ``/n`` for the
     n-th milestone of a project due that same day. ``planned_due_on`` is what the plan says;
@@ -40,6 +48,19 @@ class Milestone(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     state: MilestoneState = enum_column(MilestoneState, default=MilestoneState.pending, index=True)
     retired_at: datetime | None = None
+    # Kept by the sweep from the facts (models.status); ``next_check_on`` indexes the next day
+    # anything could change, so a sweep reads only what is due for a look.
+    light: Light = enum_column(Light, default=Light.green)
+    level: int = 0                          # highest escalation level reached
+    late: bool = False                      # 超时: done late, or still open past the due date
+    provisional: bool = False               # dates computed on an assumed Mon–Fri week
+    next_check_on: date | None = Field(default=None, index=True)
+    # Set by the office (models.actions), each with its event.
+    major: bool = False
+    acknowledged_level: int = 0
+    snoozed_until: date | None = None
+    # Optimistic concurrency: every write is "UPDATE … WHERE version = :seen".
+    version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -163,7 +163,10 @@ class _Importer:
                 self._event("milestone.created", milestone_id=milestone.id, **ids,
                             data=_snapshot(milestone))
             else:
-                self._update(milestone, values, "milestone", milestone_id=milestone.id, **ids)
+                was_retired = milestone.retired_at is not None
+                if self._update(milestone, values, "milestone", milestone_id=milestone.id,
+                                **ids) or was_retired:
+                    milestone.next_check_on = None  # its unit or commitment may change its ladder
         self._drop(list(existing.values()), "milestone", "milestone_id",
                    lambda m: f"{plan.code} project {project.code} milestone {m.key} ({m.title})",
                    **ids)
@@ -272,8 +275,11 @@ class _Importer:
         self.session.flush()
         return row
 
-    def _update(self, row: Any, values: dict[str, Any], subject: str, **ids: int | None) -> None:
-        self._changed(row, _assign(row, values), subject, **ids)
+    def _update(self, row: Any, values: dict[str, Any], subject: str,
+                **ids: int | None) -> dict[str, Any]:
+        changes = _assign(row, values)
+        self._changed(row, changes, subject, **ids)
+        return changes
 
     def _changed(self, row: Any, changes: dict[str, Any], subject: str, **ids: int | None) -> None:
         if getattr(row, "retired_at", None) is not None:

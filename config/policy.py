@@ -1,0 +1,122 @@
+"""The supervision policy file: due-soon window, escalation ladder, schedule; per-plan overrides.
+
+Validated like a plan file (file:line: field: message). The rules that apply it live in
+models/status.py and models/escalation.py; nothing there hard-codes a window or a level.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from config.yaml_source import YamlSyntaxError, line_of, load_yaml
+
+POLICY_FILE = Path(__file__).resolve().parent / "policy.yaml"
+
+Role = Literal["owner", "unit_head", "office", "leader"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Level(Strict):
+    level: Annotated[int, Field(ge=1, le=9)]
+    name: str
+    recipients: list[Role] = Field(min_length=1)
+    after_overdue_workdays: Annotated[int, Field(ge=0)] = 0  # level 1 starts at due soon instead
+    repeat_workdays: Annotated[int, Field(ge=1)]
+
+
+class Cron(Strict):
+    """APScheduler/Prefect cron fields. Weekdays by name: APScheduler 3 numbers Monday 0."""
+
+    day_of_week: str = "mon-fri"
+    hour: Annotated[int, Field(ge=0, le=23)] = 9
+    minute: Annotated[int, Field(ge=0, le=59)] = 0
+
+    @field_validator("day_of_week")
+    @classmethod
+    def _names_only(cls, value: str) -> str:
+        if re.search(r"\d", value):
+            raise ValueError("use weekday names (mon-fri), not numbers: schedulers disagree on them")
+        return value
+
+
+class Schedule(Strict):
+    sweep: Cron = Cron()
+
+
+class Policy(Strict):
+    due_soon_workdays: Annotated[int, Field(ge=0, le=250)] = 10
+    major_start_level: Annotated[int, Field(ge=1)] = 2
+    binding_climbs_sooner: bool = True
+    ladder: list[Level] = Field(min_length=1)
+    schedule: Schedule = Schedule()
+
+    @model_validator(mode="after")
+    def _ladder_in_order(self) -> Policy:
+        levels = [lvl.level for lvl in self.ladder]
+        if levels != list(range(1, len(levels) + 1)):
+            raise ValueError(f"ladder levels must be 1, 2, 3… in order, got {levels}")
+        thresholds = [lvl.after_overdue_workdays for lvl in self.ladder[1:]]
+        if thresholds != sorted(thresholds) or (thresholds and thresholds[0] < 1):
+            raise ValueError("after_overdue_workdays must be at least 1 and rise level by level")
+        if self.major_start_level > len(levels):
+            raise ValueError(f"major_start_level {self.major_start_level} is not on the ladder")
+        return self
+
+    def level(self, number: int) -> Level:
+        return self.ladder[number - 1]
+
+
+class PolicyFile(Strict):
+    """The file: a default policy at the top level, and per-plan overrides under ``plans``."""
+
+    default: Policy
+    plans: dict[str, Policy]
+
+    def for_plan(self, plan_code: str) -> Policy:
+        return self.plans.get(plan_code, self.default)
+
+
+class PolicyInvalid(ValueError):
+    pass
+
+
+def load_policy(path: Path = POLICY_FILE) -> PolicyFile:
+    try:
+        document = load_yaml(path.read_text(encoding="utf-8"))
+    except YamlSyntaxError as exc:
+        raise PolicyInvalid(f"{path}:{exc.line}: YAML syntax: {exc.message}") from None
+    except OSError as exc:
+        raise PolicyInvalid(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(document, dict):
+        raise PolicyInvalid(f"{path}:1: expected a mapping")
+    top = {k: v for k, v in document.items() if k != "plans"}
+    overrides = document.get("plans") or {}
+    try:
+        default = Policy.model_validate(top)
+        plans = {code: Policy.model_validate(_merge(top, dict(changes or {})))
+                 for code, changes in overrides.items()}
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        prefix = _where(document, overrides, error["loc"], exc.title)
+        raise PolicyInvalid(f"{path}:{prefix}: {error['msg']}") from None
+    return PolicyFile(default=default, plans=plans)
+
+
+def _merge(top: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    return top | changes
+
+
+def _where(document: Any, overrides: dict[str, Any], loc: tuple[Any, ...], _title: str) -> str:
+    # Errors in an override are reported at the override when its keys hold the field.
+    for code, changes in overrides.items():
+        if loc and isinstance(changes, dict) and loc[0] in changes:
+            path = ("plans", code, *loc)
+            return f"{line_of(document, path)}: {'.'.join(map(str, path))}"
+    return f"{line_of(document, loc)}: {'.'.join(map(str, loc))}"

@@ -1,0 +1,51 @@
+"""Indicator lights, re-judged on every sweep: there are few indicators, so all are read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from models.event import record
+from models.indicator import Indicator, IndicatorReading, IndicatorTarget
+from models.indicator_light import Reading, Target, indicator_light
+from models.rules import Rules
+
+
+def sweep_indicators(*, session: Session, rules: Rules, now: datetime,
+                     project_id: int | None = None) -> list[dict[str, Any]]:
+    today = rules.today(now)
+    query = select(Indicator).where(col(Indicator.retired_at).is_(None))
+    if project_id is not None:
+        query = query.where(Indicator.project_id == project_id)
+    indicators = session.exec(query).all()
+    ids = [i.id for i in indicators]
+    targets: dict[int, list[Target]] = defaultdict(list)
+    for t in session.exec(select(IndicatorTarget).where(col(IndicatorTarget.indicator_id).in_(ids),
+                                                        col(IndicatorTarget.value).is_not(None))):
+        targets[t.indicator_id].append(Target(t.year, t.value, t.qualifier))  # type: ignore[arg-type]
+    readings: dict[int, list[Reading]] = defaultdict(list)
+    for r in session.exec(select(IndicatorReading).where(
+            col(IndicatorReading.indicator_id).in_(ids), col(IndicatorReading.value).is_not(None))):
+        readings[r.indicator_id].append(Reading(r.as_of, r.value))  # type: ignore[arg-type]
+    changes = []
+    for indicator in indicators:
+        light = indicator_light(baseline_year=indicator.baseline_year,
+                                baseline_value=indicator.baseline_value,
+                                targets=targets[indicator.id],  # type: ignore[index]
+                                readings=readings[indicator.id],  # type: ignore[index]
+                                direction=indicator.direction, today=today)
+        if light == indicator.light:
+            continue
+        session.execute(update(Indicator).where(col(Indicator.id) == indicator.id)
+                        .values(light=light))
+        record(session, "indicator.light_changed", at=now, actor="system:sweep",
+               indicator_id=indicator.id, plan_id=indicator.plan_id, reason="sweep",
+               data={"light": [indicator.light, light], "as_of": today.isoformat()})
+        changes.append({"indicator_id": indicator.id, "name": indicator.name,
+                        "from": indicator.light, "to": light})
+    return changes
+
