@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session
@@ -14,6 +15,9 @@ from sqlmodel import Session
 from cli.output import fail
 from config.settings import Settings, SettingsError, load_settings
 from models.db import VERSION_TABLE, make_engine
+
+if TYPE_CHECKING:
+    from models.rules import Rules
 
 
 @cache
@@ -29,11 +33,27 @@ def engine() -> Engine:
     return make_engine(settings().database)
 
 
-@contextmanager
-def session(*, must_exist: bool = True) -> Iterator[Session]:
-    """A session for one command; rolled back on any error so nothing is half-written."""
-    if must_exist and not inspect(engine()).has_table(VERSION_TABLE):
+@cache
+def rules() -> Rules:
+    from config.policy import PolicyInvalid
+    from models.rules import load_rules
+    from models.workdays import CalendarFileInvalid
+
+    try:
+        return load_rules(settings().zone)
+    except (PolicyInvalid, CalendarFileInvalid) as exc:
+        fail(str(exc), code=2)
+
+
+def require_database() -> None:
+    if not inspect(engine()).has_table(VERSION_TABLE):
         fail(f"数据库尚未初始化（{settings().database}）：请先运行 duban init")
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A session for one command; rolled back on any error so nothing is half-written."""
+    require_database()
     with Session(engine()) as db:
         try:
             yield db
@@ -47,4 +67,6 @@ def actor() -> str:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The real clock, unless DUBAN_AS_OF replays the engine at a fixed day."""
+    day = settings().as_of
+    return rules().as_of(day) if day is not None else datetime.now(UTC)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import people, plans, setup, units
+from cli import people, plans, setup, supervision, units
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
@@ -19,6 +19,11 @@ app.add_typer(units.app, name="units", help="Responsible units and their contact
 app.add_typer(people.app, name="people", help="People: office staff, owners, leaders, admins.")
 app.command("init")(setup.init)
 app.command("run")(setup.run)
+app.command("status")(supervision.status)
+app.command("sweep")(supervision.sweep)
+app.command("ack")(supervision.ack)
+app.command("snooze")(supervision.snooze)
+app.command("major")(supervision.major)
 
 if __name__ == "__main__":
     app()

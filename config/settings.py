@@ -8,6 +8,7 @@ wrong; nothing runs on a half-valid configuration.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_timeout_seconds: float = Field(30.0, gt=0, le=600)
     mail_from: NameEmail = NameEmail("项目督办办公室", "duban@localhost")
+    as_of: date | None = Field(None, description="replay the engine at this day (YYYY-MM-DD)")
 
     @classmethod
     def settings_customise_sources(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -14,16 +15,19 @@ from models.status import Status
 
 
 def write_status(*, session: Session, milestone: Milestone, status: Status, level: int,
-                 next_check_on: date | None, now: datetime, actor: str, why: str) -> bool:
+                 next_check_on: date | None, now: datetime, actor: str, why: str,
+                 extra: dict[str, Any] | None = None) -> bool:
     """Store ``status`` if nobody else wrote the milestone since it was read.
 
+    ``extra`` holds fields an office action sets (major, acknowledged_level, snoozed_until),
+    written in the same guarded statement.
     Returns False when the row changed under us (its ``version`` moved): the caller's view is
     stale and it must not act on it; the other writer's sweep or action has done the work.
     A change of state or light is recorded as a ``milestone.status_changed`` event.
     """
     values = {"state": status.state, "light": status.light, "due_on": status.due_on,
               "late": status.late, "provisional": status.provisional, "level": level,
-              "next_check_on": next_check_on}
+              "next_check_on": next_check_on} | (extra or {})
     if all(getattr(milestone, k) == v for k, v in values.items()):
         return True
     result = session.execute(

@@ -1,0 +1,135 @@
+"""`duban status`, `duban sweep`, and the office's `ack`, `snooze` and `major`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from cli import context
+from cli.output import console, emit_json, fail, table
+
+Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+AsOf = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD",
+                                          help="evaluate at this day instead of today")]
+
+STATE_WORDS = {"pending": "未到期", "due_soon": "临期", "overdue": "逾期", "claimed": "已申报完成",
+               "closed": "已销号", "returned": "退回重办", "waived": "已豁免"}
+LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+REASON_WORDS = {"due_soon": "临期提醒", "due_today": "今日到期", "overdue": "已逾期",
+                "climbed": "逾期升级", "binding": "约束性提前升级", "major": "重大事项",
+                "repeat": "再次催办"}
+PROVISIONAL_NOTE = "注：部分日期所在年份尚无官方节假日安排，按周一至周五推算，属暂定。"
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date: expected YYYY-MM-DD, e.g. 2026-11-30", code=2)
+
+
+def _clock(as_of: str | None) -> datetime:
+    day = parse_day(as_of, "--as-of")
+    return context.rules().as_of(day) if day else context.now()
+
+
+def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
+           unit: Annotated[str | None, typer.Option(help="unit code")] = None,
+           as_of: AsOf = None, json: Json = False) -> None:
+    """The lights of every milestone (computed at --as-of, default today); changes nothing."""
+    from models.status_view import milestone_lights
+
+    now = _clock(as_of)
+    with context.session() as db:
+        rows = milestone_lights(session=db, rules=context.rules(), now=now, plan=plan, unit=unit)
+    if json:
+        emit_json({"as_of": context.rules().today(now), "milestones": rows,
+                   "provisional": any(r["provisional"] for r in rows)})
+        return
+    counts = {light: sum(r["light"] == light for r in rows) for light in LIGHT_WORDS}
+    table(f"督办状态（{context.rules().today(now)}）",
+          ["规划", "项目", "节点", "责任单位", "到期", "状态", "灯", "逾期工作日", "级别"],
+          ((r["plan"], r["project"], r["title"], r["unit"], r["due_on"],
+            STATE_WORDS[r["state"]] + ("·超时" if r["late"] else ""), LIGHT_WORDS[r["light"]],
+            r["overdue_workdays"] or "", r["level"] or "") for r in rows))
+    console.print("，".join(f"{LIGHT_WORDS[k]} {v}" for k, v in counts.items()), highlight=False)
+    if any(r["provisional"] for r in rows):
+        console.print(PROVISIONAL_NOTE, highlight=False)
+
+
+def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="show what would change and be sent; keep nothing")] = False,
+        json: Json = False) -> None:
+    """Run one sweep now: update lights, climb the ladder, queue notices."""
+    from flows.sweep import run_sweep
+
+    now = _clock(as_of)
+    context.require_database()
+    report = run_sweep(engine=context.engine(), rules=context.rules(), now=now, dry_run=dry_run)
+    if json:
+        emit_json(report.as_dict())
+        return
+    title = f"巡检 {report.as_of}" + ("（预演，未保存任何变化）" if dry_run else "")
+    table(title + f"：检查 {report.evaluated} 个节点", ["规划", "项目", "节点", "变化", "到期"],
+          ((c["plan"], c["project"], c["title"],
+            f"{STATE_WORDS[c['from']]} → {STATE_WORDS[c['to']]}", c["due_on"])
+           for c in report.changes))
+    table("督办升级", ["规划", "项目", "节点", "级别", "次数", "原因", "收件人数"],
+          ((e["plan"], e["project"], e["title"], e["level"], e["repeat"] + 1,
+            REASON_WORDS[e["reason"]],
+            e["recipients"]) for e in report.escalations))
+    console.print(f"待发送通知 {report.notifications} 条", highlight=False)
+    if report.provisional:
+        console.print(PROVISIONAL_NOTE, highlight=False)
+
+
+def _act(action: Any, milestone: int, as_of: str | None, json: bool, **kwargs: Any) -> None:
+    from models.actions import ActionRefused
+
+    with context.session() as db:
+        try:
+            row = action(session=db, rules=context.rules(), milestone_id=milestone,
+                         actor=context.actor(), now=_clock(as_of), **kwargs)
+        except ActionRefused as exc:
+            fail(str(exc), code=2)
+        db.commit()
+        result = {"milestone_id": row.id, "state": row.state, "light": row.light,
+                  "level": row.level, "acknowledged_level": row.acknowledged_level,
+                  "snoozed_until": row.snoozed_until, "major": row.major}
+    emit_json(result) if json else console.print(
+        f"节点 {row.id}：{STATE_WORDS[result['state']]}，{LIGHT_WORDS[result['light']]}",
+        highlight=False)
+
+
+Milestone = Annotated[int, typer.Argument(help="milestone id (see `duban plans show --json`)")]
+Reason = Annotated[str | None, typer.Option(help="why")]
+
+
+def ack(milestone: Milestone, reason: Reason = None, as_of: AsOf = None,
+        json: Json = False) -> None:
+    """Acknowledge an escalation: stops the repeats at its level, not the climb."""
+    from models.actions import acknowledge
+
+    _act(acknowledge, milestone, as_of, json, reason=reason)
+
+
+def snooze(milestone: Milestone, until: Annotated[str, typer.Option(metavar="YYYY-MM-DD")],
+           reason: Annotated[str, typer.Option(help="why")], as_of: AsOf = None,
+           json: Json = False) -> None:
+    """Hold an item's notices until a date."""
+    from models.actions import snooze as snooze_item
+
+    _act(snooze_item, milestone, as_of, json, until=parse_day(until, "--until"), reason=reason)
+
+
+def major(milestone: Milestone, reason: Annotated[str, typer.Option(help="why")],
+          off: Annotated[bool, typer.Option("--off", help="no longer major")] = False,
+          as_of: AsOf = None, json: Json = False) -> None:
+    """Mark an item as major: its escalation starts at a higher level."""
+    from models.actions import mark_major
+
+    _act(mark_major, milestone, as_of, json, major=not off, reason=reason)

@@ -1,0 +1,48 @@
+"""Prefect flows around the sweep. Imported only where a flow runs: Prefect is slow to import.
+
+The sweep works on sets in the database (see flows.sweep); the flow adds orchestration, retries,
+and a table artifact of per-project outcomes for the Prefect UI. No task per milestone.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+
+from flows import runtime
+from flows.sweep import SweepReport, run_sweep
+
+
+@flow(name="supervise_all", retries=1, retry_delay_seconds=60)
+def supervise_all(as_of: date | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Sweep every plan: lights, state changes, escalation steps and their notices."""
+    report = run_sweep(engine=runtime.engine(), rules=runtime.rules(),
+                       now=runtime.now(as_of), dry_run=dry_run)
+    _publish(report)
+    return report.as_dict()
+
+
+@flow(name="supervise_project")
+def supervise_project(project_id: int, as_of: date | None = None,
+                      dry_run: bool = False) -> dict[str, Any]:
+    """Sweep one project's milestones and indicators."""
+    report = run_sweep(engine=runtime.engine(), rules=runtime.rules(),
+                       now=runtime.now(as_of), dry_run=dry_run, project_id=project_id)
+    _publish(report)
+    return report.as_dict()
+
+
+def _publish(report: SweepReport) -> None:
+    get_run_logger().info(
+        "sweep %s as of %s: %d evaluated, %d changed, %d escalations, %d notices",
+        report.sweep_id, report.as_of, report.evaluated, len(report.changes),
+        len(report.escalations), report.notifications)
+    rows = [{"project": code, **{k: counts.get(k, 0)
+                                 for k in ("evaluated", "changed", "escalations")}}
+            for code, counts in sorted(report.projects.items())]
+    create_table_artifact(key="sweep-outcomes", table=rows or [{"project": "—", "evaluated": 0}],
+                          description=f"督办巡检 {report.as_of.isoformat()}"
+                                      f"{'（预演）' if report.dry_run else ''}")

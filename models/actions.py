@@ -1,0 +1,215 @@
+"""What people do to a milestone: each action is an event plus the status it leads to.
+
+Every action: (1) loads the milestone and refuses if the action does not fit its current state,
+(2) records its event, (3) recomputes the status from all facts and writes it under the row's
+version, so that two people acting at once cannot overwrite each other: the second is refused
+and told to reload. Authorisation (who may do what) is checked by the callers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from models.escalation import reached_level
+from models.event import Event, record
+from models.facts import ladder_facts, milestone_facts
+from models.milestone import Milestone, MilestoneState
+from models.plan import Plan, Project
+from models.rules import Rules
+from models.status import OPEN_STATES, Decision, milestone_status
+from models.tracking import write_status
+
+CLAIMABLE = OPEN_STATES
+WAIVABLE = OPEN_STATES | {MilestoneState.claimed}
+REOPENABLE = frozenset({MilestoneState.closed, MilestoneState.waived})
+
+
+class ActionRefused(ValueError):
+    pass
+
+
+class _Act:
+    """The shared steps of every action, around one milestone."""
+
+    def __init__(self, session: Session, rules: Rules, milestone_id: int, actor: str,
+                 actor_id: int | None, now: datetime) -> None:
+        row = session.exec(select(Milestone, Plan.code, Plan.id).join(Project).join(Plan)
+                           .where(Milestone.id == milestone_id)).first()
+        if row is None:
+            raise ActionRefused(f"no milestone with id {milestone_id}")
+        self.milestone, self.plan_code, self.plan_id = row
+        if self.milestone.retired_at is not None:
+            raise ActionRefused(f"milestone {milestone_id} is retired from its plan")
+        self.session, self.rules, self.actor, self.actor_id, self.now = (
+            session, rules, actor, actor_id, now)
+        self.today = rules.today(now)
+
+    def require(self, states: frozenset[MilestoneState], action: str) -> None:
+        if self.milestone.state not in states:
+            raise ActionRefused(f"cannot {action}: milestone {self.milestone.id} is "
+                                f"{self.milestone.state.value}")
+
+    def record(self, what: str, reason: str | None = None, **data: Any) -> None:
+        record(self.session, f"milestone.{what}", at=self.now, actor=self.actor,
+               actor_id=self.actor_id, reason=reason, milestone_id=self.milestone.id,
+               project_id=self.milestone.project_id, plan_id=self.plan_id,
+               unit_id=self.milestone.unit_id, data=data)
+        self.session.flush()
+
+    def settle(self, why: str, **office_fields: Any) -> Milestone:
+        """Recompute the status from every fact; write it with ``office_fields``."""
+        milestone = self.milestone
+        policy = self.rules.policy(self.plan_code)
+        facts = milestone_facts(session=self.session, milestones=[milestone],
+                                zone=self.rules.zone)[milestone.id]  # type: ignore[index]
+        status = milestone_status(facts, self.today, self.rules.calendar,
+                                  policy.due_soon_workdays)
+        ladder = ladder_facts(session=self.session, milestones=[milestone],
+                              due={milestone.id: status.due_on})[milestone.id]  # type: ignore
+        level = reached_level(status, replace(ladder, **office_fields), policy)
+        # An open item is looked at by the next sweep, which owns the ladder.
+        next_check = self.today if status.is_open else None
+        if not write_status(session=self.session, milestone=milestone, status=status,
+                            level=level, next_check_on=next_check, now=self.now,
+                            actor=self.actor, why=why, extra=office_fields):
+            raise ActionRefused(f"milestone {milestone.id} was changed by someone else at the "
+                                "same time: reload it and try again")
+        return milestone
+
+
+def claim_done(*, session: Session, rules: Rules, milestone_id: int, evidence: str, actor: str,
+               now: datetime, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(CLAIMABLE, "mark it done")
+    if not evidence.strip():
+        raise ActionRefused("marking done needs evidence: a note, a document or a number")
+    act.record(Decision.claimed.value, evidence=evidence.strip())
+    return act.settle("done claimed")
+
+
+def return_for_redo(*, session: Session, rules: Rules, milestone_id: int, reason: str,
+                    actor: str, now: datetime, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(frozenset({MilestoneState.claimed}), "send it back")
+    act.record(Decision.returned.value, _required(reason, "sending back"))
+    return act.settle("returned for redo")
+
+
+def close_out(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
+              reason: str | None = None, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(frozenset({MilestoneState.claimed}), "close it")
+    act.record(Decision.closed.value, reason)
+    return act.settle("closed out")
+
+
+def reopen(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
+           now: datetime, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(REOPENABLE, "reopen it")
+    act.record(Decision.reopened.value, _required(reason, "reopening"))
+    return act.settle("reopened")
+
+
+def waive(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
+          now: datetime, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(WAIVABLE, "waive it")
+    act.record(Decision.waived.value, _required(reason, "waiving"))
+    return act.settle("waived")
+
+
+def request_extension(*, session: Session, rules: Rules, milestone_id: int, proposed: date,
+                      reason: str, actor: str, now: datetime,
+                      actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(OPEN_STATES, "ask for an extension")
+    if proposed <= act.milestone.due_on:
+        raise ActionRefused(f"the proposed date {proposed} is not after the due date "
+                            f"{act.milestone.due_on}")
+    if pending_extension(session, milestone_id) is not None:
+        raise ActionRefused("an extension request is already waiting for the office")
+    act.record("extension_requested", _required(reason, "an extension request"),
+               proposed_due_on=proposed.isoformat(), due_on=act.milestone.due_on.isoformat())
+    return act.milestone
+
+
+def decide_extension(*, session: Session, rules: Rules, milestone_id: int, approved: bool,
+                     actor: str, now: datetime, new_due_on: date | None = None,
+                     reason: str | None = None, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    request = pending_extension(session, milestone_id)
+    if request is None:
+        raise ActionRefused(f"milestone {milestone_id} has no extension request to decide")
+    due = new_due_on or date.fromisoformat(request.data["proposed_due_on"])
+    if approved and due <= act.milestone.due_on:
+        raise ActionRefused(f"the new due date {due} is not after {act.milestone.due_on}")
+    requested_on = rules.today(request.at)
+    act.record("extension_decided", reason, approved=approved, request_id=request.id,
+               requested_on=requested_on.isoformat(), new_due_on=due.isoformat(),
+               previous_due_on=act.milestone.due_on.isoformat())
+    if not approved:
+        return act.milestone
+    # A new due date starts a new ladder: acknowledgements belonged to the old one.
+    return act.settle("extension approved", acknowledged_level=0)
+
+
+def pending_extension(session: Session, milestone_id: int) -> Event | None:
+    events = session.exec(select(Event).where(
+        Event.milestone_id == milestone_id,
+        Event.kind.in_(["milestone.extension_requested",  # type: ignore[attr-defined]
+                        "milestone.extension_decided"])).order_by(Event.id)).all()
+    last = events[-1] if events else None
+    return last if last is not None and last.kind == "milestone.extension_requested" else None
+
+
+def acknowledge(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
+                reason: str | None = None, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(OPEN_STATES, "acknowledge it")
+    level = act.milestone.level
+    if level < 1:
+        raise ActionRefused(f"milestone {milestone_id} has not been escalated: nothing to "
+                            "acknowledge")
+    act.record("acknowledged", reason, level=level)
+    return act.settle("acknowledged", acknowledged_level=level)
+
+
+def snooze(*, session: Session, rules: Rules, milestone_id: int, until: date, reason: str,
+           actor: str, now: datetime, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(OPEN_STATES, "snooze it")
+    if until < act.today:
+        raise ActionRefused(f"cannot snooze until {until}: that day has passed")
+    act.record("snoozed", _required(reason, "snoozing"), until=until.isoformat())
+    return act.settle("snoozed", snoozed_until=until)
+
+
+def mark_major(*, session: Session, rules: Rules, milestone_id: int, major: bool, reason: str,
+               actor: str, now: datetime, actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.record("marked_major" if major else "unmarked_major", _required(reason, "this"))
+    return act.settle("major" if major else "not major", major=major)
+
+
+def report_progress(*, session: Session, rules: Rules, milestone_id: int, actor: str,
+                    now: datetime, percent: float | None = None, note: str | None = None,
+                    actor_id: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+    act.require(OPEN_STATES, "report progress on it")
+    if percent is not None and not 0 <= percent <= 100:
+        raise ActionRefused(f"percent must be between 0 and 100, got {percent}")
+    if percent is None and not (note or "").strip():
+        raise ActionRefused("report a percent, a note, or both")
+    act.record("progress_reported", note, percent=percent)
+    return act.milestone
+
+
+def _required(reason: str | None, what: str) -> str:
+    if not reason or not reason.strip():
+        raise ActionRefused(f"{what} needs a reason")
+    return reason.strip()
