@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from cli.output import fail
 from config.settings import Settings, SettingsError, load_settings
-from models.db import VERSION_TABLE, make_engine
+from models.db import VERSION_TABLE, make_engine, writer
 
 if TYPE_CHECKING:
     from models.rules import Rules
@@ -54,7 +54,7 @@ def require_database() -> None:
 def session() -> Iterator[Session]:
     """A session for one command; rolled back on any error so nothing is half-written."""
     require_database()
-    with Session(engine()) as db:
+    with Session(writer(engine())) as db:
         try:
             yield db
         except BaseException:

@@ -42,7 +42,7 @@ class Cron(Strict):
     @classmethod
     def _names_only(cls, value: str) -> str:
         if re.search(r"\d", value):
-            raise ValueError("use weekday names (mon-fri), not numbers: schedulers disagree on them")
+            raise ValueError("use weekday names (mon-fri), not numbers: schedulers disagree")
         return value
 
 

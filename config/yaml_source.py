@@ -7,7 +7,9 @@ a number) and remembers where each key and item stands, which is what lets an er
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -33,6 +35,18 @@ def load_yaml(text: str) -> Any:
         return _raise(line, what or str(exc))
     except YAMLError as exc:
         return _raise(None, str(exc))
+    except ValueError as exc:  # an impossible date such as 2022-02-30, raised without a mark
+        return _raise(_impossible_date_line(text), f"impossible date: {exc}")
+
+
+def _impossible_date_line(text: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        for found in re.finditer(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])", line):
+            try:
+                date(*map(int, found.groups()))
+            except ValueError:
+                return number
+    return None
 
 
 def _raise(line: int | None, message: str) -> Any:

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from flows.indicators import sweep_indicators
+from models.db import writer
 from models.directory import Directory
 from models.escalation import Sent, Step, next_step_on, reached_level, steps_due
 from models.escalation_log import EscalationStep, Notification
@@ -72,7 +73,7 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = Fa
     report = SweepReport(uuid.uuid4().hex, today, dry_run)
     last_id = 0
     while True:
-        with Session(engine) as session:
+        with Session(writer(engine)) as session:
             batch = _candidates(session, today, last_id, project_id, batch_size)
             if not batch:
                 break
@@ -80,7 +81,7 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = Fa
             directory = Directory(session=session)
             _evaluate(session, batch, rules, today, now, directory, report)
             session.rollback() if dry_run else session.commit()
-    with Session(engine) as session:
+    with Session(writer(engine)) as session:
         report.indicator_changes = sweep_indicators(session=session, rules=rules, now=now,
                                                     project_id=project_id)
         session.rollback() if dry_run else session.commit()

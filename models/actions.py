@@ -3,7 +3,9 @@
 Every action: (1) loads the milestone and refuses if the action does not fit its current state,
 (2) records its event, (3) recomputes the status from all facts and writes it under the row's
 version, so that two people acting at once cannot overwrite each other: the second is refused
-and told to reload. Authorisation (who may do what) is checked by the callers.
+and told to reload. A caller that showed a person the milestone passes the version it showed
+(``expected_version``), so a decision taken on a stale page is refused too.
+Authorisation (who may do what) is checked by the callers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.escalation import reached_level
 from models.event import Event, record
@@ -32,18 +34,25 @@ class ActionRefused(ValueError):
     pass
 
 
+_CHANGED = ("milestone {} was changed by someone else in the meantime: reload it and try again")
+
+
 class _Act:
     """The shared steps of every action, around one milestone."""
 
     def __init__(self, session: Session, rules: Rules, milestone_id: int, actor: str,
-                 actor_id: int | None, now: datetime) -> None:
-        row = session.exec(select(Milestone, Plan.code, Plan.id).join(Project).join(Plan)
+                 actor_id: int | None, now: datetime, expected_version: int | None) -> None:
+        row = session.exec(select(Milestone, Plan.code, Plan.id)
+                           .join(Project, col(Project.id) == Milestone.project_id)
+                           .join(Plan, col(Plan.id) == Project.plan_id)
                            .where(Milestone.id == milestone_id)).first()
         if row is None:
             raise ActionRefused(f"no milestone with id {milestone_id}")
         self.milestone, self.plan_code, self.plan_id = row
         if self.milestone.retired_at is not None:
             raise ActionRefused(f"milestone {milestone_id} is retired from its plan")
+        if expected_version is not None and expected_version != self.milestone.version:
+            raise ActionRefused(_CHANGED.format(milestone_id))
         self.session, self.rules, self.actor, self.actor_id, self.now = (
             session, rules, actor, actor_id, now)
         self.today = rules.today(now)
@@ -76,14 +85,14 @@ class _Act:
         if not write_status(session=self.session, milestone=milestone, status=status,
                             level=level, next_check_on=next_check, now=self.now,
                             actor=self.actor, why=why, extra=office_fields):
-            raise ActionRefused(f"milestone {milestone.id} was changed by someone else at the "
-                                "same time: reload it and try again")
+            raise ActionRefused(_CHANGED.format(milestone.id))
         return milestone
 
 
 def claim_done(*, session: Session, rules: Rules, milestone_id: int, evidence: str, actor: str,
-               now: datetime, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+               now: datetime, actor_id: int | None = None,
+               expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(CLAIMABLE, "mark it done")
     if not evidence.strip():
         raise ActionRefused("marking done needs evidence: a note, a document or a number")
@@ -92,32 +101,36 @@ def claim_done(*, session: Session, rules: Rules, milestone_id: int, evidence: s
 
 
 def return_for_redo(*, session: Session, rules: Rules, milestone_id: int, reason: str,
-                    actor: str, now: datetime, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+                    actor: str, now: datetime, actor_id: int | None = None,
+                    expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(frozenset({MilestoneState.claimed}), "send it back")
     act.record(Decision.returned.value, _required(reason, "sending back"))
     return act.settle("returned for redo")
 
 
 def close_out(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
-              reason: str | None = None, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+              reason: str | None = None, actor_id: int | None = None,
+              expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(frozenset({MilestoneState.claimed}), "close it")
     act.record(Decision.closed.value, reason)
     return act.settle("closed out")
 
 
 def reopen(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
-           now: datetime, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+           now: datetime, actor_id: int | None = None,
+           expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(REOPENABLE, "reopen it")
     act.record(Decision.reopened.value, _required(reason, "reopening"))
     return act.settle("reopened")
 
 
 def waive(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
-          now: datetime, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+          now: datetime, actor_id: int | None = None,
+          expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(WAIVABLE, "waive it")
     act.record(Decision.waived.value, _required(reason, "waiving"))
     return act.settle("waived")
@@ -125,8 +138,9 @@ def waive(*, session: Session, rules: Rules, milestone_id: int, reason: str, act
 
 def request_extension(*, session: Session, rules: Rules, milestone_id: int, proposed: date,
                       reason: str, actor: str, now: datetime,
-                      actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+                      actor_id: int | None = None,
+                      expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "ask for an extension")
     if proposed <= act.milestone.due_on:
         raise ActionRefused(f"the proposed date {proposed} is not after the due date "
@@ -140,8 +154,9 @@ def request_extension(*, session: Session, rules: Rules, milestone_id: int, prop
 
 def decide_extension(*, session: Session, rules: Rules, milestone_id: int, approved: bool,
                      actor: str, now: datetime, new_due_on: date | None = None,
-                     reason: str | None = None, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+                     reason: str | None = None, actor_id: int | None = None,
+                     expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     request = pending_extension(session, milestone_id)
     if request is None:
         raise ActionRefused(f"milestone {milestone_id} has no extension request to decide")
@@ -168,8 +183,9 @@ def pending_extension(session: Session, milestone_id: int) -> Event | None:
 
 
 def acknowledge(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
-                reason: str | None = None, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+                reason: str | None = None, actor_id: int | None = None,
+                expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "acknowledge it")
     level = act.milestone.level
     if level < 1:
@@ -180,8 +196,9 @@ def acknowledge(*, session: Session, rules: Rules, milestone_id: int, actor: str
 
 
 def snooze(*, session: Session, rules: Rules, milestone_id: int, until: date, reason: str,
-           actor: str, now: datetime, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+           actor: str, now: datetime, actor_id: int | None = None,
+           expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "snooze it")
     if until < act.today:
         raise ActionRefused(f"cannot snooze until {until}: that day has passed")
@@ -190,16 +207,18 @@ def snooze(*, session: Session, rules: Rules, milestone_id: int, until: date, re
 
 
 def mark_major(*, session: Session, rules: Rules, milestone_id: int, major: bool, reason: str,
-               actor: str, now: datetime, actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+               actor: str, now: datetime, actor_id: int | None = None,
+               expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.record("marked_major" if major else "unmarked_major", _required(reason, "this"))
     return act.settle("major" if major else "not major", major=major)
 
 
 def report_progress(*, session: Session, rules: Rules, milestone_id: int, actor: str,
                     now: datetime, percent: float | None = None, note: str | None = None,
-                    actor_id: int | None = None) -> Milestone:
-    act = _Act(session, rules, milestone_id, actor, actor_id, now)
+                    actor_id: int | None = None,
+                    expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "report progress on it")
     if percent is not None and not 0 <= percent <= 100:
         raise ActionRefused(f"percent must be between 0 and 100, got {percent}")

@@ -27,8 +27,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        # Let SQLAlchemy's "begin" below issue BEGIN itself (pysqlite's own BEGIN is deferred,
-        # and a deferred transaction that later writes can fail with "database is locked").
+        # Let SQLAlchemy's "begin" below issue BEGIN itself (see ``writer``).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON",
@@ -38,9 +37,21 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = connection.get_execution_options().get("writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine for a transaction that will write.
+
+    On SQLite it takes the write lock at BEGIN (waiting up to busy_timeout for it): a deferred
+    transaction that reads and then writes can fail at once with "database is locked" when
+    another writer got in between, which no timeout helps. Readers stay deferred, so WAL lets
+    them run beside the writer. On PostgreSQL this changes nothing.
+    """
+    return engine.execution_options(writes=True)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -30,22 +30,23 @@ def write_status(*, session: Session, milestone: Milestone, status: Status, leve
               "next_check_on": next_check_on} | (extra or {})
     if all(getattr(milestone, k) == v for k, v in values.items()):
         return True
+    before, version = (milestone.state, milestone.light), milestone.version
     result = session.execute(
         update(Milestone)
-        .where(Milestone.id == milestone.id, Milestone.version == milestone.version)
-        .values(**values, version=Milestone.version + 1, updated_at=now))
+        .where(Milestone.id == milestone.id, Milestone.version == version)
+        .values(**values, version=version + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    if (milestone.state, milestone.light) != (status.state, status.light):
+    if before != (status.state, status.light):
         record(session, "milestone.status_changed", at=now, actor=actor, reason=why,
                milestone_id=milestone.id, project_id=milestone.project_id,
                unit_id=milestone.unit_id,
-               data={"state": [milestone.state, status.state],
-                     "light": [milestone.light, status.light],
+               data={"state": [before[0], status.state], "light": [before[1], status.light],
                      "due_on": status.due_on.isoformat(),
                      "overdue_workdays": status.overdue_workdays})
     # The row is written; bring the loaded object in line without marking it dirty, or the ORM
     # would write it again without the version check.
-    for name, value in (values | {"version": milestone.version + 1}).items():
+    for name, value in (values | {"version": version + 1}).items():
         set_committed_value(milestone, name, value)
     return True

@@ -89,7 +89,9 @@ class WorkCalendar:
             index = tables.prefix[k + 1] + n - 1 if n > 0 else tables.prefix[k] + n
             if 0 <= index < len(tables.workdays):
                 return date.fromordinal(tables.workdays[index])
-            edge = tables.end if index >= 0 else tables.base - 1  # the answer lies beyond
+            # The answer lies beyond the loaded years: reach past it in one widening.
+            edge = tables.end + 2 * (index - len(tables.workdays)) if index >= 0 else (
+                tables.base - 1 + 2 * index)
             tables = self._covering(edge, edge)
 
     def workdays_between(self, start: date, end: date) -> int:
@@ -185,23 +187,27 @@ def _parse_calendar(text: str, name: str) -> dict[int, YearSchedule]:
     try:
         document = load_yaml(text)
     except YamlSyntaxError as exc:
-        raise CalendarFileInvalid(f"{name}:{exc.line}: YAML syntax: {exc.message}") from None
+        raise CalendarFileInvalid(f"{_at(name, exc.line)}: YAML syntax: {exc.message}") from None
     except ValueError as exc:  # ruamel builds 2027-02-30 itself and fails without a line
         line = next((i for i, row in enumerate(text.splitlines(), 1)
                      if any(_to_date(day) is None for day in re.findall(_DAY, row))), None)
-        raise CalendarFileInvalid(f"{name}:{line}: not a valid date: {exc}") from None
+        raise CalendarFileInvalid(f"{_at(name, line)}: not a valid date: {exc}") from None
     try:
-        years = _CALENDAR.validate_python(document or {})
+        years = _CALENDAR.validate_python({} if document is None else document)
     except ValidationError as exc:
         problems = [_pydantic_problem(error) for error in exc.errors(include_url=False)]
     else:
         problems = [p for year, entry in years.items() for p in _cross_check(year, entry)]
     if problems:
         raise CalendarFileInvalid("\n".join(
-            f"{name}:{line_of(document, path)}: {'.'.join(map(str, path)) or '-'}: {message}"
+            f"{_at(name, line_of(document, path))}: {'.'.join(map(str, path)) or '-'}: {message}"
             for path, message in problems))
     return {year: YearSchedule(_days(entry.holidays), _days(entry.workdays))
             for year, entry in years.items()}
+
+
+def _at(name: str, line: int | None) -> str:
+    return f"{name}:{line}" if line else name
 
 
 def _pydantic_problem(error: Any) -> _Problem:

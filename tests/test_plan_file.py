@@ -99,6 +99,11 @@ def test_yaml_syntax_errors_name_the_line() -> None:
     assert problem.startswith("demo.yaml:24: YAML syntax:")
 
 
+def test_an_impossible_date_is_named_with_its_line() -> None:
+    (problem,) = problems_of(GOOD.replace("due: 2022-06-30", "due: 2022-02-30"))
+    assert problem.startswith("demo.yaml:17: YAML syntax: impossible date:")
+
+
 def test_yaml_1_1_booleans_stay_text() -> None:
     plan = parse_plan_text(GOOD.replace("target: 完成立项", "target: yes"))
     assert plan.projects[0].milestones[0].target == "yes"

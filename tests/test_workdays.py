@@ -166,6 +166,8 @@ def test_long_spans_cross_many_years() -> None:
 
 
 def test_the_package_is_asked_once_per_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    for year in (2026, 2027):  # which years the package knows is asked once per process
+        WorkCalendar().is_provisional(date(year, 1, 1))
     asked: list[date] = []
     real = chinese_calendar.is_workday
     monkeypatch.setattr(chinese_calendar, "is_workday", lambda d: asked.append(d) or real(d))
@@ -174,7 +176,7 @@ def test_the_package_is_asked_once_per_day(monkeypatch: pytest.MonkeyPatch) -> N
         calendar.is_workday(day)
         calendar.add_workdays(day, 30)
         calendar.workdays_between(day, day + timedelta(days=90))
-    assert len(asked) == len(set(asked)) <= 366 + 365
+    assert len(asked) == len(set(asked)) == 365  # 2026 once; 2027 is guessed, not asked
 
 
 def test_threads_share_one_calendar() -> None:
@@ -237,3 +239,18 @@ def test_a_bad_calendar_file_is_refused_naming_file_and_line(
         WorkCalendar.from_file(path)
     assert f"{path}:{line}: " in str(refused.value)
     assert problem in str(refused.value)
+
+
+def test_far_jumps_widen_in_one_step() -> None:
+    calendar = WorkCalendar()
+    later = calendar.add_workdays(date(2020, 1, 1), 26_000)  # about a century of weekdays
+    assert later.year > 2110 and calendar.workdays_between(date(2020, 1, 1), later) == 26_000
+    assert calendar.add_workdays(later, -26_000) == date(2019, 12, 31)  # 1 January is off
+
+
+@pytest.mark.parametrize("text", ["- 2027\n", "just words\n", "[]\n"])
+def test_a_file_that_is_not_a_mapping_of_years_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "calendar.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CalendarFileInvalid, match="expected a mapping"):
+        WorkCalendar.from_file(path)

@@ -5,10 +5,9 @@ Existing milestones get server defaults, and a NULL next_check_on: the next swee
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

@@ -1,0 +1,173 @@
+"""Sweeps over a small world, day by day through the end of 2025, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from flows.sweep import run_sweep
+from models import actions
+from models.db import writer
+from models.escalation_log import EscalationStep, Notification
+from models.event import Event
+from models.milestone import Milestone
+from tests.conftest import snapshot
+from tests.world import RULES, build_world
+
+
+def sweep(engine: sa.Engine, day: date, **kwargs: object):
+    return run_sweep(engine=engine, rules=RULES, now=RULES.as_of(day), **kwargs)
+
+
+def sweep_every_day(engine: sa.Engine, first: date, last: date) -> None:
+    day = first
+    while day <= last:
+        if RULES.calendar.is_workday(day):
+            sweep(engine, day)
+        day += timedelta(days=1)
+
+
+def steps(engine: sa.Engine, milestone_id: int) -> list[tuple[str, int, int, str, int]]:
+    with Session(engine) as session:
+        rows = session.exec(select(EscalationStep).where(
+            EscalationStep.milestone_id == milestone_id).order_by(EscalationStep.id)).all()
+        return [(r.as_of.isoformat(), r.level, r.repeat, r.reason, r.recipients) for r in rows]
+
+
+def recipients(engine: sa.Engine, milestone_id: int, level: int) -> set[str]:
+    with Session(engine) as session:
+        return set(session.exec(select(Notification.address).join(EscalationStep).where(
+            Notification.milestone_id == milestone_id, EscalationStep.level == level)).all())
+
+
+def milestone(engine: sa.Engine, milestone_id: int) -> Milestone:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.get(Milestone, milestone_id)
+
+
+def act(engine: sa.Engine, action, day: date, actor: str = "zhou.min@duban.example",
+        **kwargs: object) -> Milestone:
+    """One action in its own short transaction, as the CLI and the web app do."""
+    with Session(writer(engine), expire_on_commit=False) as session:
+        done = action(session=session, rules=RULES, actor=actor, now=RULES.as_of(day), **kwargs)
+        session.commit()
+        return done
+
+
+def test_a_year_of_sweeps_lights_and_escalates_as_the_policy_says(engine: sa.Engine,
+                                                                  session: Session) -> None:
+    world = build_world(session)
+    sweep_every_day(engine, date(2025, 9, 1), date(2025, 10, 31))
+    assert steps(engine, world.construction) == [
+        ("2025-09-17", 1, 0, "due_soon", 2), ("2025-09-30", 1, 1, "due_today", 2),
+        ("2025-10-11", 2, 0, "climbed", 2), ("2025-10-17", 2, 1, "repeat", 2),
+        ("2025-10-21", 3, 0, "climbed", 2), ("2025-10-28", 3, 1, "repeat", 2)]
+    assert steps(engine, world.fire_check)[2:4] == [("2025-10-09", 2, 0, "binding", 2),
+                                                     ("2025-10-11", 3, 0, "binding", 2)]
+    assert recipients(engine, world.construction, 1) == {"wang.fang@duban.example",
+                                                          "chen.gang@duban.example"}
+    assert recipients(engine, world.construction, 2) == {"chen.gang@duban.example",
+                                                          "zhou.min@duban.example"}
+    assert recipients(engine, world.construction, 3) == {"zhao@duban.example",
+                                                          "zhou.min@duban.example"}
+    construction = milestone(engine, world.construction)
+    assert (construction.state, construction.light, construction.level) == ("overdue", "red", 3)
+    with Session(engine) as fresh:
+        changes = fresh.exec(select(Event.data).where(
+            Event.kind == "milestone.status_changed",
+            Event.milestone_id == world.construction).order_by(Event.id)).all()
+    assert [c["state"] for c in changes] == [["pending", "due_soon"], ["due_soon", "overdue"]]
+    assert milestone(engine, world.neighbourhood).light == "green"
+
+
+def test_sweeping_again_the_same_day_sends_nothing_twice(engine: sa.Engine,
+                                                         session: Session) -> None:
+    build_world(session)
+    first = sweep(engine, date(2025, 10, 21))
+    assert len(first.escalations) == 6  # both items first seen at their top level
+    before = snapshot(engine)
+    again = sweep(engine, date(2025, 10, 21))
+    assert (again.evaluated, again.escalations, again.notifications) == (0, [], 0)
+    assert snapshot(engine) == before
+
+
+def test_a_dry_run_reports_and_keeps_nothing(engine: sa.Engine, session: Session) -> None:
+    build_world(session)
+    before = snapshot(engine)
+    preview = sweep(engine, date(2025, 10, 21), dry_run=True)
+    assert {c["to"] for c in preview.changes} == {"overdue"}
+    assert len(preview.escalations) == 6 and preview.notifications > 0
+    assert snapshot(engine) == before
+
+
+def test_office_actions_steer_the_ladder(engine: sa.Engine, session: Session) -> None:
+    world = build_world(session)
+    sweep_every_day(engine, date(2025, 9, 1), date(2025, 10, 11))
+    # The office acknowledges level 2 on 13 Oct: no level-2 repeat, the climb to 3 goes on.
+    act(engine, actions.acknowledge, date(2025, 10, 13), milestone_id=world.construction)
+    # The binding item is snoozed until 24 Oct.
+    act(engine, actions.snooze, date(2025, 10, 13), milestone_id=world.fire_check,
+        until=date(2025, 10, 24), reason="等待消防部门排期")
+    sweep_every_day(engine, date(2025, 10, 13), date(2025, 10, 31))
+    assert [s[1:3] for s in steps(engine, world.construction)][2:] == [(2, 0), (3, 0), (3, 1)]
+    fire = steps(engine, world.fire_check)
+    assert all(s[0] not in {"2025-10-17", "2025-10-21"} for s in fire)
+    assert fire[-1][0] == "2025-10-27"  # the first working day after the snooze
+
+    # The owner claims done late, the office sends it back, then closes the redone item.
+    owner = "wang.fang@duban.example"
+    act(engine, actions.claim_done, date(2025, 11, 3), owner, milestone_id=world.construction,
+        evidence="开工令已签发")
+    act(engine, actions.return_for_redo, date(2025, 11, 4), milestone_id=world.construction,
+        reason="缺少开工令扫描件")
+    act(engine, actions.claim_done, date(2025, 11, 5), owner, milestone_id=world.construction,
+        evidence="已上传开工令扫描件")
+    closed = act(engine, actions.close_out, date(2025, 11, 6), milestone_id=world.construction)
+    assert (closed.state, closed.light, closed.late) == ("closed", "green", True)
+    before = len(steps(engine, world.construction))
+    sweep_every_day(engine, date(2025, 11, 6), date(2025, 11, 30))
+    assert len(steps(engine, world.construction)) == before  # done: the ladder stops
+
+
+def test_extensions_move_the_ladder_only_when_approved(engine: sa.Engine,
+                                                       session: Session) -> None:
+    world = build_world(session)
+    owner = "li.na@duban.example"
+    act(engine, actions.request_extension, date(2025, 12, 1), owner,
+        milestone_id=world.neighbourhood, proposed=date(2026, 3, 31), reason="施工许可延后")
+    act(engine, actions.decide_extension, date(2025, 12, 2), milestone_id=world.neighbourhood,
+        approved=False, reason="理由不充分")
+    sweep_every_day(engine, date(2025, 12, 1), date(2026, 1, 9))
+    assert milestone(engine, world.neighbourhood).state == "overdue"
+    act(engine, actions.request_extension, date(2026, 1, 9), owner,
+        milestone_id=world.neighbourhood, proposed=date(2026, 3, 31), reason="施工许可延后")
+    approved = act(engine, actions.decide_extension, date(2026, 1, 12),
+                   milestone_id=world.neighbourhood, approved=True)
+    # Asked for after the due date: the new date holds, but the item counts as late (超时).
+    assert (approved.due_on, approved.state, approved.late) == (date(2026, 3, 31), "pending",
+                                                                 True)
+    sweep_every_day(engine, date(2026, 1, 12), date(2026, 3, 20))
+    with Session(engine) as fresh:
+        new_cycle = fresh.exec(select(EscalationStep).where(
+            EscalationStep.milestone_id == world.neighbourhood,
+            EscalationStep.due_on == date(2026, 3, 31))).all()
+        assert [(s.level, s.repeat, s.reason) for s in new_cycle] == [(1, 0, "due_soon")]
+
+
+def test_two_people_acting_at_once_cannot_overwrite_each_other(engine: sa.Engine,
+                                                               session: Session) -> None:
+    world = build_world(session)
+    seen = milestone(engine, world.neighbourhood).version  # both people open the same page
+    act(engine, actions.snooze, date(2025, 9, 20), "a", milestone_id=world.neighbourhood,
+        until=date(2025, 12, 1), reason="A", expected_version=seen)
+    try:
+        act(engine, actions.mark_major, date(2025, 9, 20), "b", milestone_id=world.neighbourhood,
+            major=True, reason="B", expected_version=seen)
+    except actions.ActionRefused as refused:
+        assert "changed by someone else" in str(refused)
+    else:
+        raise AssertionError("the second writer must be refused")
+    kept = milestone(engine, world.neighbourhood)
+    assert (kept.snoozed_until, kept.major, kept.version) == (date(2025, 12, 1), False, seen + 1)
