@@ -220,7 +220,7 @@ def test_a_file_schedule_with_ranges_is_applied(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "line", "problem"), [
-    ("2027:\n  holidays: [2027-01-01]\n  workdays: [2027-02-30]\n", 3, "not a valid date"),
+    ("2027:\n  holidays: [2027-01-01]\n  workdays: [2027-02-30]\n", 3, "impossible date"),
     ("2027:\n  holidays:\n    - 2027-01-01\n    - 2027/02/08\n", 4, "expected a date"),
     ("2027:\n  holidays: [2027-02-06..2027-02-13x]\n", 2, "range FROM..TO"),
     ("2027:\n  holidays: [2027-02-13..2027-02-06]\n", 2, "ends before it starts"),
