@@ -8,10 +8,9 @@ Algorithm, batch by batch (keyset on milestone id, one transaction per batch):
    retired; on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so concurrent sweeps share the work.
 2. Load their facts (events, recorded ladder steps) with one query each.
 3. For each: compute status and ladder steps (pure rules), and the next day anything can change.
-4. Write the status under the row's version; a row that moved under us is skipped (another
-   sweep or an action already handled it).
-5. Insert each new step with ON CONFLICT DO NOTHING on its unique key; only a step this sweep
-   inserted queues notifications, in the same transaction.
+4. Write the changed statuses and their events in bulk.
+5. Insert the new steps with ON CONFLICT DO NOTHING on their unique key; only a step this
+   sweep inserted queues notifications, in the same transaction.
 6. Commit (or, for a dry run, roll back: nothing is kept, and the report says what would happen).
 A crash loses at most the open batch, which the next sweep redoes: no step is lost, none doubled.
 """
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, bindparam, insert, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -33,12 +32,13 @@ from models.db import writer
 from models.directory import Directory
 from models.escalation import Sent, Step, next_step_on, reached_level, steps_due
 from models.escalation_log import EscalationStep, Notification
+from models.event import Event
 from models.facts import ladder_facts, milestone_facts
 from models.milestone import Milestone
 from models.plan import Plan, Project
 from models.rules import Rules
 from models.status import OPEN_STATES, Status, milestone_status, next_change_on
-from models.tracking import write_status
+from models.tracking import status_event
 
 ACTOR = "system:sweep"
 NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
@@ -50,7 +50,6 @@ class SweepReport:
     as_of: date
     dry_run: bool
     evaluated: int = 0
-    skipped_stale: int = 0
     changes: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[dict[str, Any]] = field(default_factory=list)
     notifications: int = 0
@@ -61,7 +60,7 @@ class SweepReport:
     def as_dict(self) -> dict[str, Any]:
         return {"sweep_id": self.sweep_id, "as_of": self.as_of.isoformat(),
                 "dry_run": self.dry_run, "evaluated": self.evaluated,
-                "skipped_stale": self.skipped_stale, "changes": self.changes,
+                "changes": self.changes,
                 "escalations": self.escalations, "notifications": self.notifications,
                 "indicator_changes": self.indicator_changes, "provisional": self.provisional,
                 "projects": {code: dict(c) for code, c in sorted(self.projects.items())}}
@@ -106,78 +105,106 @@ def _candidates(session: Session, today: date, after_id: int, project_id: int | 
 
 def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: Rules,
               today: date, now: datetime, directory: Directory, report: SweepReport) -> None:
+    """Decide for the whole batch in Python, then write with a few bulk statements.
+
+    The batch's rows are ours for the transaction (row locks on PostgreSQL, the write lock on
+    SQLite), so the updates need no version check; they bump ``version`` so that an action
+    that read a row before us is refused rather than overwriting the sweep.
+    """
     milestones = [m for m, _, _ in batch]
     facts = milestone_facts(session=session, milestones=milestones, zone=rules.zone)
     statuses: dict[int, Status] = {}
     for milestone, _, plan_code in batch:
-        policy = rules.policy(plan_code)
         statuses[milestone.id] = milestone_status(  # type: ignore[index]
-            facts[milestone.id], today, rules.calendar, policy.due_soon_workdays)  # type: ignore[index]
+            facts[milestone.id], today, rules.calendar,  # type: ignore[index]
+            rules.policy(plan_code).due_soon_workdays)
     ladders = ladder_facts(session=session, milestones=milestones,
                            due={i: s.due_on for i, s in statuses.items()})
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    wanted: list[tuple[Milestone, Status, Step, str, str]] = []
     for milestone, project_code, plan_code in batch:
         policy = rules.policy(plan_code)
         status, ladder = statuses[milestone.id], ladders[milestone.id]  # type: ignore[index]
         steps = steps_due(status, ladder, policy, today, rules.calendar)
         after = replace(ladder, sent=ladder.sent + tuple(Sent(s.level, s.repeat, today)
                                                          for s in steps))
-        level = reached_level(status, ladder, policy)
-        next_check = min((d for d in (next_change_on(status, today),
-                                      next_step_on(status, after, policy, today, rules.calendar))
-                          if d is not None), default=None)
-        old_state, old_light = milestone.state, milestone.light
+        values = {"state": status.state, "light": status.light, "due_on": status.due_on,
+                  "late": status.late, "provisional": status.provisional,
+                  "level": reached_level(status, ladder, policy),
+                  "next_check_on": min((d for d in (
+                      next_change_on(status, today),
+                      next_step_on(status, after, policy, today, rules.calendar))
+                      if d is not None), default=None)}
         report.evaluated += 1
+        report.provisional |= status.provisional
         counter = report.projects.setdefault(f"{plan_code}/{project_code}", Counter())
         counter["evaluated"] += 1
-        if not write_status(session=session, milestone=milestone, status=status, level=level,
-                            next_check_on=next_check, now=now, actor=ACTOR, why="sweep"):
-            report.skipped_stale += 1
-            continue
-        report.provisional |= status.provisional
-        if (old_state, old_light) != (status.state, status.light):
+        if any(getattr(milestone, k) != v for k, v in values.items()):
+            updates.append(values | {"_id": milestone.id, "version": milestone.version + 1,
+                                     "updated_at": now})
+        if (milestone.state, milestone.light) != (status.state, status.light):
             counter["changed"] += 1
+            events.append(status_event(milestone, status, now, ACTOR, "sweep"))
             report.changes.append({"milestone_id": milestone.id, "plan": plan_code,
                                    "project": project_code, "title": milestone.title,
-                                   "from": old_state, "to": status.state, "light": status.light,
-                                   "due_on": status.due_on.isoformat()})
-        for step in steps:
-            if _record_step(session, milestone, status, step, today, now, directory, report,
-                            policy.level(step.level).recipients, policy.level(step.level).name,
-                            plan_code, project_code):
-                counter["escalations"] += 1
+                                   "from": milestone.state, "to": status.state,
+                                   "light": status.light, "due_on": status.due_on.isoformat()})
+        wanted += [(milestone, status, step, plan_code, project_code) for step in steps]
+    table = Milestone.__table__  # type: ignore[attr-defined]
+    if updates:
+        session.execute(table.update().where(table.c.id == bindparam("_id")), updates)
+    if events:
+        session.execute(insert(Event), events)
+    _record_steps(session, wanted, rules, today, now, directory, report)
 
 
-def _record_step(session: Session, milestone: Milestone, status: Status, step: Step,
-                 today: date, now: datetime, directory: Directory, report: SweepReport,
-                 roles: list[str], level_name: str, plan_code: str, project_code: str) -> bool:
-    """Insert the step under its unique key; queue its notices only if this sweep inserted it."""
-    recipients = directory.recipients(roles, milestone.unit_id)
-    values = {"milestone_id": milestone.id, "due_on": status.due_on, "level": step.level,
-              "repeat": step.repeat, "reason": step.reason, "as_of": today,
-              "recipients": len(recipients), "created_at": now}
+def _record_steps(session: Session, wanted: list[tuple[Milestone, Status, Step, str, str]],
+                  rules: Rules, today: date, now: datetime, directory: Directory,
+                  report: SweepReport) -> None:
+    """Insert the steps under their unique key; queue notices only for the ones inserted here."""
+    if not wanted:
+        return
+    recipients = {}
+    rows = []
+    for milestone, status, step, plan_code, _ in wanted:
+        level = rules.policy(plan_code).level(step.level)
+        found = directory.recipients(level.recipients, milestone.unit_id)
+        recipients[(milestone.id, step.level, step.repeat)] = (found, level.name)
+        rows.append({"milestone_id": milestone.id, "due_on": status.due_on, "level": step.level,
+                     "repeat": step.repeat, "reason": step.reason, "as_of": today,
+                     "recipients": len(found), "created_at": now})
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.execute(
-        dialect.insert(EscalationStep).values(**values)
-        .on_conflict_do_nothing(index_elements=["milestone_id", "due_on", "level", "repeat"])
-        .returning(EscalationStep.id)).scalar_one_or_none()
-    if inserted is None:
-        return False
-    context = {"milestone_id": milestone.id, "title": milestone.title, "plan": plan_code,
-               "project": project_code, "unit_id": milestone.unit_id,
-               "due_on": status.due_on.isoformat(), "level": step.level,
-               "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
-               "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
-               "commitment": milestone.commitment}
-    for recipient in recipients:
-        session.add(Notification(
-            key=f"escalation:{inserted}:{recipient.email}",
-            kind=NOTIFICATION_KIND.get(step.level, "leader"), person_id=recipient.person_id,
-            address=recipient.email, escalation_id=inserted, milestone_id=milestone.id,
-            sweep_id=report.sweep_id, context=context | {"recipient": recipient.name},
-            created_at=now))
-    report.notifications += len(recipients)
-    report.escalations.append({"milestone_id": milestone.id, "plan": plan_code,
-                               "project": project_code, "title": milestone.title,
-                               "level": step.level, "repeat": step.repeat,
-                               "reason": step.reason, "recipients": len(recipients)})
-    return True
+    statement = (dialect.insert(EscalationStep)
+                 .on_conflict_do_nothing(index_elements=["milestone_id", "due_on", "level",
+                                                         "repeat"])
+                 .returning(EscalationStep.id, EscalationStep.milestone_id,
+                            EscalationStep.level, EscalationStep.repeat))
+    inserted = {(r.milestone_id, r.level, r.repeat): r.id
+                for r in session.execute(statement, rows)}
+    notices = []
+    for milestone, status, step, plan_code, project_code in wanted:
+        step_id = inserted.get((milestone.id, step.level, step.repeat))
+        if step_id is None:
+            continue  # another sweep recorded this step: its notices are queued already
+        found, level_name = recipients[(milestone.id, step.level, step.repeat)]
+        report.projects[f"{plan_code}/{project_code}"]["escalations"] += 1
+        report.escalations.append({"milestone_id": milestone.id, "plan": plan_code,
+                                   "project": project_code, "title": milestone.title,
+                                   "level": step.level, "repeat": step.repeat,
+                                   "reason": step.reason, "recipients": len(found)})
+        context = {"milestone_id": milestone.id, "title": milestone.title, "plan": plan_code,
+                   "project": project_code, "unit_id": milestone.unit_id,
+                   "due_on": status.due_on.isoformat(), "level": step.level,
+                   "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
+                   "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
+                   "commitment": milestone.commitment}
+        notices += [{"key": f"escalation:{step_id}:{r.email}",
+                     "kind": NOTIFICATION_KIND.get(step.level, "leader"),
+                     "person_id": r.person_id, "address": r.email, "escalation_id": step_id,
+                     "milestone_id": milestone.id, "sweep_id": report.sweep_id,
+                     "context": context | {"recipient": r.name}, "status": "queued",
+                     "attempts": 0, "created_at": now} for r in found]
+    if notices:
+        session.execute(insert(Notification), notices)
+    report.notifications += len(notices)

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from models.event import record
+from models.event import Event
 from models.milestone import Milestone
 from models.status import Status
 
@@ -39,14 +39,21 @@ def write_status(*, session: Session, milestone: Milestone, status: Status, leve
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     if before != (status.state, status.light):
-        record(session, "milestone.status_changed", at=now, actor=actor, reason=why,
-               milestone_id=milestone.id, project_id=milestone.project_id,
-               unit_id=milestone.unit_id,
-               data={"state": [before[0], status.state], "light": [before[1], status.light],
-                     "due_on": status.due_on.isoformat(),
-                     "overdue_workdays": status.overdue_workdays})
+        session.add(Event(**status_event(milestone, status, now, actor, why)))
     # The row is written; bring the loaded object in line without marking it dirty, or the ORM
     # would write it again without the version check.
     for name, value in (values | {"version": version + 1}).items():
         set_committed_value(milestone, name, value)
     return True
+
+
+def status_event(milestone: Milestone, status: Status, now: datetime, actor: str,
+                 why: str) -> dict[str, Any]:
+    """The row that records a change of state or light: when, from, to and why."""
+    return {"at": now, "kind": "milestone.status_changed", "actor": actor, "reason": why,
+            "milestone_id": milestone.id, "project_id": milestone.project_id,
+            "unit_id": milestone.unit_id,
+            "data": {"state": [milestone.state, status.state],
+                     "light": [milestone.light, status.light],
+                     "due_on": status.due_on.isoformat(),
+                     "overdue_workdays": status.overdue_workdays}}
