@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from cli import context
-from cli.output import console
+from cli.output import console, fail
 
 SEED_PLANS = Path(__file__).resolve().parent.parent / "config" / "plans"
 
@@ -28,9 +32,50 @@ def init() -> None:
                           highlight=False)
 
 
-def run() -> None:
-    """Run the embedded service: today, initialise and list the plans under supervision."""
+def run(once: Annotated[bool, typer.Option(
+        "--once", help="run the scheduled sweep (the Prefect flow) once now and exit")] = False,
+        ) -> None:
+    """Run the embedded service: initialise, then sweep on schedule until Ctrl+C or SIGTERM.
+
+    The sweep runs on `schedule.sweep` of config/policy.yaml, in the configured time zone; a
+    sweep missed while Duban was down runs once when it comes back the same day. Only one
+    `duban run` may schedule per database: a second one exits with code 3.
+    """
+    import logging
+
     from cli.plans import list_
 
     init()
     list_()
+    # After init: Alembic's start-up chatter stays out of the log.
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if once:
+        _sweep_once()
+        return
+    from flows.scheduler import SchedulerBusy, serve
+
+    settings = context.settings()
+    cron = context.rules().policies.default.schedule.sweep
+
+    def announce(when: datetime | None) -> None:
+        schedule = f"{cron.day_of_week} {cron.hour:02d}:{cron.minute:02d}，{settings.timezone}"
+        shown = f"{when:%Y-%m-%d %H:%M}" if when else "无"
+        console.print(f"调度器已启动，下次巡检：{shown}（{schedule}）。按 Ctrl+C 停止。",
+                      highlight=False)
+
+    try:
+        serve(database_url=settings.database, data_dir=settings.data_dir,
+              timezone=settings.timezone, sweep_cron=cron, announce=announce)
+    except SchedulerBusy as exc:
+        fail(str(exc), code=3)
+    console.print("调度器已停止。", highlight=False)
+
+
+def _sweep_once() -> None:
+    from flows.jobs import scheduled_sweep
+
+    try:
+        scheduled_sweep()
+    except Exception as exc:
+        fail(f"巡检失败：{exc}")
