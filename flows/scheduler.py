@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -109,6 +110,24 @@ def _file_lock(lock_file: Path, *, where: str) -> Iterator[None]:
         os.close(descriptor)
 
 
+class _Scheduler(BackgroundScheduler):
+    """A BackgroundScheduler that does not process jobs once shutdown has begun.
+
+    In APScheduler 3.11.3 ``shutdown()`` closes the executors, then wakes the scheduler thread,
+    which looks for due jobs once more: a job due at that moment goes to the closed pool, fails,
+    and its next run time is advanced all the same. The sweep would be lost rather than run at
+    the next start. (Found when a paused scheduler's past-due job vanished at shutdown.)
+    """
+
+    def _process_jobs(self) -> float | None:
+        # shutdown() marks the state before it takes this lock to close the executors: so either
+        # this pass finishes first and its job runs, or it sees the state and leaves the job due.
+        with self._jobstores_lock:
+            if self.state == STATE_STOPPED:
+                return None
+            return super()._process_jobs()  # type: ignore[no-any-return]
+
+
 def build_scheduler(*, database_url: str, timezone: str, sweep_cron: Cron,
                     func: str = SWEEP_JOB) -> BackgroundScheduler:
     """A scheduler, not started, with the sweep job on ``sweep_cron`` in ``timezone``.
@@ -119,7 +138,7 @@ def build_scheduler(*, database_url: str, timezone: str, sweep_cron: Cron,
     recomputed. ``func`` is a textual reference, stored as such: tests point it at a probe.
     """
     store = SQLAlchemyJobStore(engine=make_engine(database_url), tablename=JOB_TABLE)
-    scheduler = BackgroundScheduler(
+    scheduler = _Scheduler(
         jobstores={"default": store},
         job_defaults={"coalesce": True, "max_instances": 1,
                       "misfire_grace_time": MISFIRE_GRACE_SECONDS},

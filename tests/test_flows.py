@@ -1,0 +1,81 @@
+"""The supervision flows run for real on a Prefect server started once for the test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from flows import runtime
+from tests.world import build_world
+
+# Prefect reads its settings at import: keep it off the developer's ~/.prefect and quiet.
+PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+               "PREFECT_LOGGING_TO_API_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
+               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+
+
+@pytest.fixture(scope="session")
+def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    os.environ.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect")))
+    for name, value in PREFECT_ENV.items():
+        os.environ.setdefault(name, value)
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            prefect: None) -> Iterator[None]:
+    """The flows' process-wide runtime pointed at this test's database and the test policy."""
+    monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "none.toml"))
+    for cached in (runtime.settings, runtime.engine, runtime.rules):
+        cached.cache_clear()
+    yield
+    runtime.engine().dispose()
+    for cached in (runtime.settings, runtime.engine, runtime.rules):
+        cached.cache_clear()
+
+
+def test_supervise_all_runs_as_a_flow_and_publishes_outcomes(service: None,
+                                                             session: Session) -> None:
+    from prefect import get_client
+
+    from flows.supervise import supervise_all
+
+    world = build_world(session)
+    state = supervise_all(as_of=date(2025, 10, 21), return_state=True)
+    assert state.is_completed()
+    report = state.result()
+    assert report["as_of"] == "2025-10-21"
+    assert {e["milestone_id"] for e in report["escalations"]} == {world.construction,
+                                                                   world.fire_check}
+    assert report["projects"]["demo-2025-2026/1"] == {"evaluated": 2, "changed": 2,
+                                                      "escalations": 6}
+
+    async def latest_artifact():  # the per-project table shown in the Prefect UI
+        async with get_client() as client:
+            return await client.read_latest_artifacts()
+
+    import asyncio
+
+    artifacts = {a.key: a for a in asyncio.run(latest_artifact())}
+    assert "demo-2025-2026/1" in str(artifacts["sweep-outcomes"].data)
+
+
+def test_supervise_project_touches_only_that_project(service: None, session: Session) -> None:
+    from flows.supervise import supervise_project
+
+    world = build_world(session)
+    from models.milestone import Milestone
+    project_id = session.get(Milestone, world.neighbourhood).project_id
+    report = supervise_project(project_id=project_id, as_of=date(2026, 1, 9))
+    assert {c["milestone_id"] for c in report["changes"]} == {world.neighbourhood}
