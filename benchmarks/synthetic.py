@@ -53,7 +53,8 @@ def populate(engine: sa.Engine, *, units: int, projects_per_unit: int,
                 due = first_due + timedelta(days=rng.randint(0, span))
                 rows.append({"project_id": project_id, "key": f"{due.isoformat()}/{m}",
                              "seq": m, "title": f"节点 {m}", "planned_due_on": due,
-                             "due_on": due, "unit_id": unit_id, "state": "pending", "light": "green",
+                             "due_on": due, "unit_id": unit_id, "state": "pending",
+                             "light": "green",
                              "commitment": "binding" if rng.random() < binding_share
                              else "expected", "created_at": now, "updated_at": now})
                 if len(rows) == CHUNK:

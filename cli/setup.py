@@ -50,6 +50,7 @@ def run(once: Annotated[bool, typer.Option(
     # After init: Alembic's start-up chatter stays out of the log.
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Prefect's client logs every request
     if once:
         _sweep_once()
         return

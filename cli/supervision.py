@@ -63,22 +63,27 @@ def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
 
 def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="show what would change and be sent; keep nothing")] = False,
+        detail: Annotated[int, typer.Option(help="list at most this many changes and steps "
+                                                 "(0: all)")] = 200,
         json: Json = False) -> None:
     """Run one sweep now: update lights, climb the ladder, queue notices."""
     from flows.sweep import run_sweep
 
     now = _clock(as_of)
     context.require_database()
-    report = run_sweep(engine=context.engine(), rules=context.rules(), now=now, dry_run=dry_run)
+    report = run_sweep(engine=context.engine(), rules=context.rules(), now=now, dry_run=dry_run,
+                       detail_limit=detail or None)
     if json:
         emit_json(report.as_dict())
         return
     title = f"巡检 {report.as_of}" + ("（预演，未保存任何变化）" if dry_run else "")
-    table(title + f"：检查 {report.evaluated} 个节点", ["规划", "项目", "节点", "变化", "到期"],
+    table(title + f"：检查 {report.evaluated} 个节点，{report.changed} 个状态变化",
+          ["规划", "项目", "节点", "变化", "到期"],
           ((c["plan"], c["project"], c["title"],
             f"{STATE_WORDS[c['from']]} → {STATE_WORDS[c['to']]}", c["due_on"])
            for c in report.changes))
-    table("督办升级", ["规划", "项目", "节点", "级别", "次数", "原因", "收件人数"],
+    table(f"督办升级 {report.escalated} 次",
+          ["规划", "项目", "节点", "级别", "次数", "原因", "收件人数"],
           ((e["plan"], e["project"], e["title"], e["level"], e["repeat"] + 1,
             REASON_WORDS[e["reason"]],
             e["recipients"]) for e in report.escalations))

@@ -38,8 +38,8 @@ def supervise_project(project_id: int, as_of: date | None = None,
 def _publish(report: SweepReport) -> None:
     get_run_logger().info(
         "sweep %s as of %s: %d evaluated, %d changed, %d escalations, %d notices",
-        report.sweep_id, report.as_of, report.evaluated, len(report.changes),
-        len(report.escalations), report.notifications)
+        report.sweep_id, report.as_of, report.evaluated, report.changed, report.escalated,
+        report.notifications)
     rows = [{"project": code, **{k: counts.get(k, 0)
                                  for k in ("evaluated", "changed", "escalations")}}
             for code, counts in sorted(report.projects.items())]

@@ -49,7 +49,10 @@ class SweepReport:
     sweep_id: str
     as_of: date
     dry_run: bool
+    detail_limit: int | None = 1000  # keep at most this many change and step details (None: all)
     evaluated: int = 0
+    changed: int = 0
+    escalated: int = 0
     changes: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[dict[str, Any]] = field(default_factory=list)
     notifications: int = 0
@@ -59,17 +62,24 @@ class SweepReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"sweep_id": self.sweep_id, "as_of": self.as_of.isoformat(),
-                "dry_run": self.dry_run, "evaluated": self.evaluated,
+                "dry_run": self.dry_run, "evaluated": self.evaluated, "changed": self.changed,
+                "escalated": self.escalated,
                 "changes": self.changes,
                 "escalations": self.escalations, "notifications": self.notifications,
                 "indicator_changes": self.indicator_changes, "provisional": self.provisional,
                 "projects": {code: dict(c) for code, c in sorted(self.projects.items())}}
 
+    def keep(self, details: list[dict[str, Any]], item: dict[str, Any]) -> None:
+        # A first sweep over a million items must not hold a million dicts.
+        if self.detail_limit is None or len(details) < self.detail_limit:
+            details.append(item)
+
 
 def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = False,
-              project_id: int | None = None, batch_size: int = 1000) -> SweepReport:
+              project_id: int | None = None, batch_size: int = 1000,
+              detail_limit: int | None = 1000) -> SweepReport:
     today = rules.today(now)
-    report = SweepReport(uuid.uuid4().hex, today, dry_run)
+    report = SweepReport(uuid.uuid4().hex, today, dry_run, detail_limit)
     last_id = 0
     while True:
         with Session(writer(engine)) as session:
@@ -145,8 +155,9 @@ def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: 
                                      "updated_at": now})
         if (milestone.state, milestone.light) != (status.state, status.light):
             counter["changed"] += 1
+            report.changed += 1
             events.append(status_event(milestone, status, now, ACTOR, "sweep"))
-            report.changes.append({"milestone_id": milestone.id, "plan": plan_code,
+            report.keep(report.changes, {"milestone_id": milestone.id, "plan": plan_code,
                                    "project": project_code, "title": milestone.title,
                                    "from": milestone.state, "to": status.state,
                                    "light": status.light, "due_on": status.due_on.isoformat()})
@@ -189,7 +200,8 @@ def _record_steps(session: Session, wanted: list[tuple[Milestone, Status, Step, 
             continue  # another sweep recorded this step: its notices are queued already
         found, level_name = recipients[(milestone.id, step.level, step.repeat)]
         report.projects[f"{plan_code}/{project_code}"]["escalations"] += 1
-        report.escalations.append({"milestone_id": milestone.id, "plan": plan_code,
+        report.escalated += 1
+        report.keep(report.escalations, {"milestone_id": milestone.id, "plan": plan_code,
                                    "project": project_code, "title": milestone.title,
                                    "level": step.level, "repeat": step.repeat,
                                    "reason": step.reason, "recipients": len(found)})
