@@ -28,6 +28,10 @@ def scheduled_sweep() -> None:
     """
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    # Prefect's own history lives in the data directory too, never in ~/.prefect.
+    from flows import runtime
+
+    os.environ.setdefault("PREFECT_HOME", str((runtime.settings().data_dir / "prefect").resolve()))
     from flows.supervise import supervise_all
 
     logger.info("scheduled sweep starting")

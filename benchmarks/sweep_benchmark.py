@@ -1,0 +1,189 @@
+"""Sweep benchmark: synthetic plans at scale, on SQLite and PostgreSQL, figures printed.
+
+    .venv/bin/python -m benchmarks.sweep_benchmark --milestones 100000 [--backend both] [--flow]
+
+For each backend it loads a synthetic plan (units × 10 projects × 10 milestones, due dates
+spread over 2021–2025, 20 % binding), then measures at 2025-06-30:
+- the yardstick: a raw SQL query selecting the overdue, not-done milestones (median of 3);
+- the first full sweep (everything evaluated, every escalation level recorded);
+- a steady-state sweep where 0.1 % of the items have changed (as an owner's or office's action
+  leaves them, ``next_check_on`` cleared), which must touch only those;
+- each sweep's ratio to the yardstick, and peak memory (max RSS of a child process per sweep);
+- with --flow: inside one process, the time a Prefect flow run adds over calling the sweep
+  function directly, on the same steady-state workload.
+Timings are wall-clock on a shared machine: compare the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+AS_OF = date(2025, 6, 30)
+POSTGRES = os.environ.get("DUBAN_TEST_POSTGRES_URL",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+RAW_QUERY = sa.text("SELECT id, due_on FROM milestone WHERE due_on < :today "
+                    "AND state NOT IN ('claimed', 'closed', 'waived') AND retired_at IS NULL")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--milestones", type=int, default=100_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--flow", action="store_true", help="also measure Prefect's overhead")
+    parser.add_argument("--child", nargs=2, metavar=("URL", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return _child(*args.child)
+    print(f"Duban sweep benchmark: {args.milestones:,} milestones, as of {AS_OF}, "
+          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
+        with _database(backend) as url:
+            _run(url, backend, args.milestones, args.flow)
+
+
+def _run(url: str, backend: str, milestones: int, flow: bool) -> None:
+    from benchmarks.synthetic import populate
+    from models.db import make_engine, migrate
+
+    engine = make_engine(url)
+    migrate(engine)
+    started = time.perf_counter()
+    count = populate(engine, units=max(milestones // 100, 1), projects_per_unit=10,
+                     milestones_per_project=10, first_due=date(2021, 1, 1),
+                     last_due=date(2025, 12, 31))
+    print(f"\n[{backend}] loaded {count:,} milestones in {time.perf_counter() - started:.1f} s")
+    raw = _yardstick(engine)
+    first = _sweep_in_child(url, "sweep")
+    _touch(engine, count // 1000)
+    steady = _sweep_in_child(url, "sweep")
+    raw_after = _yardstick(engine)
+    print(f"  raw overdue query      {raw:8.3f} s   ({raw_after:.3f} s after the sweeps)")
+    for name, result in (("first full sweep", first), ("steady-state sweep", steady)):
+        print(f"  {name:<22} {result['seconds']:8.3f} s   {result['seconds'] / raw:7.2f}× raw"
+              f"   evaluated {result['evaluated']:,}, escalations {result['escalated']:,}, "
+              f"notices {result['notifications']:,}, peak RSS {result['max_rss_mb']:.0f} MB")
+    if flow:
+        _touch(engine, count // 1000)
+        overhead = _sweep_in_child(url, "flow")
+        print(f"  flow run               {overhead['flow']:8.3f} s vs direct "
+              f"{overhead['direct']:.3f} s on the same work: +"
+              f"{(overhead['flow'] - overhead['direct']) / overhead['direct'] * 100:.0f} %")
+    engine.dispose()
+
+
+def _yardstick(engine: sa.Engine) -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        with engine.connect() as connection:
+            connection.execute(RAW_QUERY, {"today": AS_OF}).all()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _touch(engine: sa.Engine, how_many: int) -> None:
+    """Mark a random 0.1 % as changed, the way an action leaves a milestone."""
+    with engine.begin() as connection:
+        ids = [row[0] for row in connection.execute(sa.text(
+            "SELECT id FROM milestone WHERE state NOT IN ('claimed', 'closed', 'waived')"))]
+        chosen = secrets.SystemRandom().sample(ids, min(how_many, len(ids)))
+        connection.execute(sa.text("UPDATE milestone SET next_check_on = NULL WHERE id = :id"),
+                           [{"id": i} for i in chosen])
+
+
+def _sweep_in_child(url: str, mode: str) -> dict[str, float]:
+    """Each measurement in a fresh process, so its peak RSS is its own."""
+    out = subprocess.run([sys.executable, "-m", "benchmarks.sweep_benchmark", "--child", url,
+                          mode], check=True, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _child(url: str, mode: str) -> None:
+    from flows.sweep import run_sweep
+    from models.db import make_engine
+    from tests.world import RULES
+
+    engine = make_engine(url)
+    now = RULES.as_of(AS_OF)
+    if mode == "sweep":
+        started = time.perf_counter()
+        report = run_sweep(engine=engine, rules=RULES, now=now, detail_limit=0)
+        seconds = time.perf_counter() - started
+        print(json.dumps({"seconds": seconds, "evaluated": report.evaluated,
+                          "escalated": report.escalated, "notifications": report.notifications,
+                          "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+    # Flow overhead: the same workload twice, once direct, once as a flow run, in one process
+    # whose Prefect server is already up (a trivial flow run first starts it).
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-bench-prefect-"))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    from prefect import flow
+
+    @flow
+    def warm_up() -> None:
+        return None
+
+    @flow
+    def sweep_flow() -> int:
+        return run_sweep(engine=engine, rules=RULES, now=now, detail_limit=0).evaluated
+
+    warm_up()
+    with engine.begin() as connection:
+        ids = [r[0] for r in connection.execute(sa.text(
+            "SELECT id FROM milestone WHERE next_check_on IS NULL"))]
+    started = time.perf_counter()
+    run_sweep(engine=engine, rules=RULES, now=now, detail_limit=0)
+    direct = time.perf_counter() - started
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE milestone SET next_check_on = NULL WHERE id = :id"),
+                           [{"id": i} for i in ids])
+    started = time.perf_counter()
+    sweep_flow()
+    print(json.dumps({"direct": direct, "flow": time.perf_counter() - started}))
+
+
+class _database:
+    """A throwaway database: a SQLite file, or a PostgreSQL database of its own."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+
+    def __enter__(self) -> str:
+        if self.backend == "sqlite":
+            self.tmp = tempfile.TemporaryDirectory(prefix="duban-bench-")
+            return f"sqlite:///{self.tmp.name}/bench.db"
+        self.name = f"duban_bench_{secrets.token_hex(4)}"
+        self.admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+        return sa.make_url(POSTGRES).set(database=self.name).render_as_string(
+            hide_password=False)
+
+    def __exit__(self, *_: object) -> None:
+        if self.backend == "sqlite":
+            self.tmp.cleanup()
+            return
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{self.name}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
