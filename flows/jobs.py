@@ -42,4 +42,4 @@ def scheduled_sweep() -> None:
         raise
     logger.info("scheduled sweep %s as of %s: %d evaluated, %d changed, %d escalations, "
                 "%d notices", outcome["sweep_id"], outcome["as_of"], outcome["evaluated"],
-                len(outcome["changes"]), len(outcome["escalations"]), outcome["notifications"])
+                outcome["changed"], outcome["escalated"], outcome["notifications"])
