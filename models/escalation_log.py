@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, json_column, utcnow
@@ -42,7 +42,13 @@ class DeliveryStatus(StrEnum):
 
 
 class Notification(SQLModel, table=True):
-    """One message to one person. ``key`` makes queueing idempotent."""
+    """One message to one person. ``key`` makes queueing idempotent.
+
+    Few indexes on purpose: a first sweep writes millions of these. The delivery loop finds
+    its work through (status, next_attempt_at); everything else is read by id or person.
+    """
+
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
@@ -50,14 +56,13 @@ class Notification(SQLModel, table=True):
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     address: str = Field(max_length=320)
     escalation_id: int | None = Field(default=None, foreign_key="escalation.id",
-                                      ondelete="CASCADE", index=True)
-    milestone_id: int | None = Field(default=None, index=True)
-    sweep_id: str | None = Field(default=None, max_length=40, index=True)  # digest grouping
+                                      ondelete="CASCADE")
+    milestone_id: int | None = None
+    sweep_id: str | None = Field(default=None, max_length=40)  # digest grouping
     context: dict[str, Any] = json_column()
-    status: DeliveryStatus = enum_column(DeliveryStatus, default=DeliveryStatus.queued,
-                                         index=True)
+    status: DeliveryStatus = enum_column(DeliveryStatus, default=DeliveryStatus.queued)
     attempts: int = 0
-    next_attempt_at: datetime | None = Field(default=None, index=True)
+    next_attempt_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=2000)
     message_id: str | None = Field(default=None, max_length=300)
     sent_at: datetime | None = None

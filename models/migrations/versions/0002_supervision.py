@@ -1,6 +1,7 @@
 """supervision: milestone status columns, escalation steps, notifications
 
 Existing milestones get server defaults, and a NULL next_check_on: the next sweep looks at them.
+The event log keeps only the indexes its readers need (one item's history; kind over time).
 
 Revision ID: 0002
 Revises: 0001
@@ -56,12 +57,16 @@ def upgrade() -> None:
     sa.UniqueConstraint('key')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notification_escalation_id'), ['escalation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_milestone_id'), ['milestone_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_next_attempt_at'), ['next_attempt_at'], unique=False)
+        batch_op.create_index('ix_notification_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_person_id'), ['person_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_sweep_id'), ['sweep_id'], unique=False)
+
+    with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_at'))
+        batch_op.drop_index(batch_op.f('ix_event_kind'))
+        batch_op.drop_index(batch_op.f('ix_event_person_id'))
+        batch_op.drop_index(batch_op.f('ix_event_plan_id'))
+        batch_op.drop_index(batch_op.f('ix_event_unit_id'))
+        batch_op.create_index('ix_event_kind_at', ['kind', 'at'], unique=False)
 
     with op.batch_alter_table('indicator', schema=None) as batch_op:
         batch_op.add_column(sa.Column('light', sa.Enum('green', 'yellow', 'red', name='light', native_enum=False, length=20), nullable=True))
@@ -96,13 +101,17 @@ def downgrade() -> None:
     with op.batch_alter_table('indicator', schema=None) as batch_op:
         batch_op.drop_column('light')
 
+    with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.drop_index('ix_event_kind_at')
+        batch_op.create_index(batch_op.f('ix_event_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_plan_id'), ['plan_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_at'), ['at'], unique=False)
+
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notification_sweep_id'))
-        batch_op.drop_index(batch_op.f('ix_notification_status'))
         batch_op.drop_index(batch_op.f('ix_notification_person_id'))
-        batch_op.drop_index(batch_op.f('ix_notification_next_attempt_at'))
-        batch_op.drop_index(batch_op.f('ix_notification_milestone_id'))
-        batch_op.drop_index(batch_op.f('ix_notification_escalation_id'))
+        batch_op.drop_index('ix_notification_due')
 
     op.drop_table('notification')
     with op.batch_alter_table('escalation', schema=None) as batch_op:
