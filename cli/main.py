@@ -24,6 +24,7 @@ app.command("sweep")(supervision.sweep)
 app.command("ack")(supervision.ack)
 app.command("snooze")(supervision.snooze)
 app.command("major")(supervision.major)
+app.command("deploy")(supervision.deploy)
 
 if __name__ == "__main__":
     app()

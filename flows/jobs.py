@@ -6,6 +6,7 @@ Prefect at module level: Prefect takes seconds to import, and only a running job
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
@@ -36,7 +37,7 @@ def scheduled_sweep() -> None:
 
     logger.info("scheduled sweep starting")
     try:
-        outcome = supervise_all()
+        outcome = asyncio.run(supervise_all())
     except Exception:
         logger.exception("scheduled sweep failed")
         raise

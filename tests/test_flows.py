@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from datetime import date
@@ -52,7 +53,7 @@ def test_supervise_all_runs_as_a_flow_and_publishes_outcomes(service: None,
     from flows.supervise import supervise_all
 
     world = build_world(session)
-    state = supervise_all(as_of=date(2025, 10, 21), return_state=True)
+    state = asyncio.run(supervise_all(as_of=date(2025, 10, 21), return_state=True))
     assert state.is_completed()
     report = state.result()
     assert report["as_of"] == "2025-10-21"
@@ -65,8 +66,6 @@ def test_supervise_all_runs_as_a_flow_and_publishes_outcomes(service: None,
         async with get_client() as client:
             return await client.read_latest_artifacts()
 
-    import asyncio
-
     artifacts = {a.key: a for a in asyncio.run(latest_artifact())}
     assert "demo-2025-2026/1" in str(artifacts["sweep-outcomes"].data)
 
@@ -77,5 +76,5 @@ def test_supervise_project_touches_only_that_project(service: None, session: Ses
     world = build_world(session)
     from models.milestone import Milestone
     project_id = session.get(Milestone, world.neighbourhood).project_id
-    report = supervise_project(project_id=project_id, as_of=date(2026, 1, 9))
+    report = asyncio.run(supervise_project(project_id=project_id, as_of=date(2026, 1, 9)))
     assert {c["milestone_id"] for c in report["changes"]} == {world.neighbourhood}

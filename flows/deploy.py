@@ -1,0 +1,49 @@
+"""Scale-out: register the supervision flows as Prefect deployments on a work pool.
+
+Prefect's server (on PostgreSQL) then owns the schedule, and workers on any number of machines
+run the flows; the app database stays the source of truth, so two workers picking up runs at
+once still record each escalation step once (see flows/sweep.py). In this mode do not also run
+`duban run`: exactly one scheduler may fire the sweep (Prefect's, here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+from config.policy import Cron
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SWEEP_DEPLOYMENT = "supervise-all"
+
+
+def cron_expression(cron: Cron) -> str:
+    """Standard cron, which Prefect reads; weekday names mean the same to every scheduler."""
+    return f"{cron.minute} {cron.hour} * * {cron.day_of_week}"
+
+
+def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY) -> UUID:
+    """Create the process work pool if needed and (re)register the sweep deployment.
+
+    ``source`` is where workers find the code: the same path on every worker machine (a
+    checkout of this repository with its .venv), or a git URL.
+    """
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.schedules import Cron as PrefectCron
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        except ObjectAlreadyExists:
+            pass
+    supervise_all = flow.from_source(source=str(source),
+                                     entrypoint="flows/supervise.py:supervise_all")
+    return supervise_all.deploy(  # type: ignore[union-attr]
+        name=SWEEP_DEPLOYMENT, work_pool_name=pool,
+        schedules=[PrefectCron(cron_expression(cron), timezone=timezone)],
+        concurrency_limit=1, build=False, push=False, print_next_steps=False,
+        ignore_warnings=True,
+        description="督办巡检：更新红黄绿灯、逐级升级督办并排队发送通知。")
