@@ -98,25 +98,23 @@ def load_policy(path: Path = POLICY_FILE) -> PolicyFile:
         raise PolicyInvalid(f"{path}:1: expected a mapping")
     top = {k: v for k, v in document.items() if k != "plans"}
     overrides = document.get("plans") or {}
-    try:
-        default = Policy.model_validate(top)
-        plans = {code: Policy.model_validate(_merge(top, dict(changes or {})))
-                 for code, changes in overrides.items()}
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        prefix = _where(document, overrides, error["loc"], exc.title)
-        raise PolicyInvalid(f"{path}:{prefix}: {error['msg']}") from None
+    default = _validate(path, document, top, ())
+    plans = {code: _validate(path, document, top | dict(changes or {}), ("plans", code))
+             for code, changes in overrides.items()}
     return PolicyFile(default=default, plans=plans)
 
 
-def _merge(top: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    return top | changes
-
-
-def _where(document: Any, overrides: dict[str, Any], loc: tuple[Any, ...], _title: str) -> str:
-    # Errors in an override are reported at the override when its keys hold the field.
-    for code, changes in overrides.items():
-        if loc and isinstance(changes, dict) and loc[0] in changes:
-            path = ("plans", code, *loc)
-            return f"{line_of(document, path)}: {'.'.join(map(str, path))}"
-    return f"{line_of(document, loc)}: {'.'.join(map(str, loc))}"
+def _validate(path: Path, document: Any, values: dict[str, Any],
+              where: tuple[str, ...]) -> Policy:
+    """A plan's override is the top level with its keys replaced; errors point at the key."""
+    try:
+        return Policy.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        loc = tuple(error["loc"])
+        overridden = where and isinstance(line_of(document, (*where, *loc[:1])), int) and \
+            loc[:1] and loc[0] in (document["plans"][where[1]] or {})
+        full = (*where, *loc) if overridden else loc
+        field = ".".join(map(str, full)) + ": " if full else ""
+        message = error["msg"].removeprefix("Value error, ")
+        raise PolicyInvalid(f"{path}:{line_of(document, full)}: {field}{message}") from None
