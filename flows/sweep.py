@@ -84,6 +84,8 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = Fa
               detail_limit: int | None = 1000) -> SweepReport:
     today = rules.today(now)
     report = SweepReport(uuid.uuid4().hex, today, dry_run, detail_limit)
+    with Session(engine) as session:  # who receives what: one snapshot for the whole sweep
+        directory = Directory(session=session)
     last_id = 0
     while True:
         with Session(writer(engine)) as session:
@@ -91,7 +93,6 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = Fa
             if not batch:
                 break
             last_id = batch[-1][0].id
-            directory = Directory(session=session)
             _evaluate(session, batch, rules, today, now, directory, report)
             session.rollback() if dry_run else session.commit()
     with Session(writer(engine)) as session:

@@ -1,0 +1,1 @@
+"""Notices to people: templates, the outbox, and the channels that deliver (email, webhooks)."""
