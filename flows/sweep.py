@@ -29,6 +29,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from flows.indicators import sweep_indicators
+from models.base import utcnow as now_utc
 from models.db import bulk_insert, writer
 from models.directory import Directory
 from models.escalation import Sent, Step, next_step_on, reached_level, steps_due
@@ -36,6 +37,7 @@ from models.escalation_log import EscalationStep, Notification
 from models.event import Event
 from models.facts import ladder_facts, milestone_facts
 from models.milestone import Milestone
+from models.outbox import SweepRun
 from models.plan import Plan, Project
 from models.rules import Rules
 from models.status import OPEN_STATES, Status, milestone_status, next_change_on
@@ -86,6 +88,10 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = Fa
     report = SweepReport(uuid.uuid4().hex, today, dry_run, detail_limit)
     with Session(engine) as session:  # who receives what: one snapshot for the whole sweep
         directory = Directory(session=session)
+    if not dry_run:
+        with Session(writer(engine)) as session:
+            session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=now_utc()))
+            session.commit()
     last_id = 0
     while True:
         with Session(writer(engine)) as session:
@@ -98,7 +104,14 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = Fa
     with Session(writer(engine)) as session:
         report.indicator_changes = sweep_indicators(session=session, rules=rules, now=now,
                                                     project_id=project_id)
-        session.rollback() if dry_run else session.commit()
+        if dry_run:
+            session.rollback()
+            return report
+        # Finished: its notices can now be composed into one digest per person.
+        session.execute(sa.update(SweepRun).where(col(SweepRun.id) == report.sweep_id).values(
+            finished_at=now_utc(), evaluated=report.evaluated, changed=report.changed,
+            escalated=report.escalated, notifications=report.notifications))
+        session.commit()
     return report
 
 
@@ -213,8 +226,8 @@ def _record_steps(session: Session, wanted: list[tuple[Milestone, Status, Step, 
                      "kind": NOTIFICATION_KIND.get(step.level, "leader"),
                      "person_id": r.person_id, "address": r.email, "escalation_id": step_id,
                      "milestone_id": milestone.id, "sweep_id": report.sweep_id,
-                     "context": context | {"recipient": r.name}, "status": "queued",
-                     "attempts": 0, "created_at": now} for r in found]
+                     "context": context | {"recipient": r.name}, "created_at": now}
+                    for r in found]
     if notices:
         bulk_insert(session, NOTICES, notices)
     report.notifications += len(notices)

@@ -7,9 +7,11 @@ from models.escalation_log import EscalationStep, Notification
 from models.event import Event
 from models.indicator import Indicator, IndicatorReading, IndicatorTarget
 from models.milestone import Milestone
+from models.outbox import Message, SweepRun
 from models.person import Person
 from models.plan import Plan, Project
 from models.unit import Unit
 
 __all__ = ["EscalationStep", "Event", "Indicator", "IndicatorReading", "IndicatorTarget",
-           "Milestone", "Notification", "Person", "Plan", "Project", "Unit"]
+           "Message", "Milestone", "Notification", "Person", "Plan", "Project", "SweepRun",
+           "Unit"]

@@ -8,13 +8,12 @@ makes two concurrent or repeated sweeps produce each notice once.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, json_column, utcnow
+from models.base import json_column, utcnow
 
 
 class EscalationStep(SQLModel, table=True):
@@ -33,37 +32,23 @@ class EscalationStep(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class DeliveryStatus(StrEnum):
-    queued = "queued"
-    sending = "sending"
-    sent = "sent"
-    failed = "failed"   # a temporary failure; retried at next_attempt_at
-    dead = "dead"       # given up: listed for the office, can be retried by hand
-
-
 class Notification(SQLModel, table=True):
-    """One message to one person. ``key`` makes queueing idempotent.
+    """One notice for one person: what the sweep decided to tell whom. ``key`` makes queueing
+    idempotent. The notices of one sweep to one address become one email (a digest): see
+    notifications/compose.py, which sets ``message_id`` when it has put a notice in a message.
 
-    Few indexes on purpose: a first sweep writes millions of these. The delivery loop finds
-    its work through (status, next_attempt_at); everything else is read by id or person.
+    Few indexes on purpose: a first sweep writes millions of these.
     """
-
-    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
-    kind: str = Field(max_length=40)             # template: reminder, notice, leader, …
-    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    kind: str = Field(max_length=40)             # reminder, notice (督办单), leader
+    person_id: int | None = Field(default=None, foreign_key="person.id")
     address: str = Field(max_length=320)
     escalation_id: int | None = Field(default=None, foreign_key="escalation.id",
                                       ondelete="CASCADE")
     milestone_id: int | None = None
-    sweep_id: str | None = Field(default=None, max_length=40)  # digest grouping
+    sweep_id: str | None = Field(default=None, max_length=40)
     context: dict[str, Any] = json_column()
-    status: DeliveryStatus = enum_column(DeliveryStatus, default=DeliveryStatus.queued)
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    last_error: str | None = Field(default=None, max_length=2000)
-    message_id: str | None = Field(default=None, max_length=300)
-    sent_at: datetime | None = None
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)

@@ -1,4 +1,4 @@
-"""supervision: milestone status columns, escalation steps, notifications
+"""supervision: milestone status columns, escalation steps, sweeps, notices, outbox
 
 Existing milestones get server defaults, and a NULL next_check_on: the next sweep looks at them.
 The event log keeps only the indexes its readers need (one item's history; kind over time).
@@ -17,6 +17,46 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('sweep',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('evaluated', sa.Integer(), nullable=False),
+    sa.Column('changed', sa.Integer(), nullable=False),
+    sa.Column('escalated', sa.Integer(), nullable=False),
+    sa.Column('notifications', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('channel', sa.Enum('email', 'webhook', name='channel', native_enum=False, length=20), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'sending', 'sent', 'failed', 'dead', name='messagestatus', native_enum=False, length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('claimed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key')
+    )
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.create_index('ix_message_due', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('escalation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('milestone_id', sa.Integer(), nullable=False),
@@ -44,21 +84,16 @@ def upgrade() -> None:
     sa.Column('milestone_id', sa.Integer(), nullable=True),
     sa.Column('sweep_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('context', sa.JSON(), nullable=False),
-    sa.Column('status', sa.Enum('queued', 'sending', 'sent', 'failed', 'dead', name='deliverystatus', native_enum=False, length=20), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-    sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['escalation_id'], ['escalation.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], ),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index('ix_notification_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_message_id'), ['message_id'], unique=False)
 
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_at'))
@@ -110,11 +145,15 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_event_at'), ['at'], unique=False)
 
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notification_person_id'))
-        batch_op.drop_index('ix_notification_due')
+        batch_op.drop_index(batch_op.f('ix_notification_message_id'))
 
     op.drop_table('notification')
     with op.batch_alter_table('escalation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_escalation_milestone_id'))
 
     op.drop_table('escalation')
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_due')
+
+    op.drop_table('message')
+    op.drop_table('sweep')
