@@ -17,6 +17,7 @@ from config.settings import Settings, SettingsError, load_settings
 from models.db import VERSION_TABLE, make_engine, writer
 
 if TYPE_CHECKING:
+    from config.channels import Channels
     from models.rules import Rules
 
 
@@ -42,6 +43,16 @@ def rules() -> Rules:
     try:
         return load_rules(settings().zone)
     except (PolicyInvalid, CalendarFileInvalid) as exc:
+        fail(str(exc), code=2)
+
+
+@cache
+def channels() -> Channels:
+    from config.channels import ChannelsInvalid, load_channels
+
+    try:
+        return load_channels()
+    except ChannelsInvalid as exc:
         fail(str(exc), code=2)
 
 

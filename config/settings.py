@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(30.0, gt=0, le=600)
     mail_from: NameEmail = NameEmail("项目督办办公室", "duban@localhost")
     as_of: date | None = Field(None, description="replay the engine at this day (YYYY-MM-DD)")
+    office_name: str = Field("项目督办办公室", min_length=1, max_length=100,
+                             pattern=r"^[^\r\n]+$")
+    delivery_max_attempts: int = Field(8, ge=1, le=50)
+    delivery_retry_base_seconds: float = Field(30.0, ge=0, le=3600)
+    delivery_batch: int = Field(200, ge=1, le=10000)
 
     @classmethod
     def settings_customise_sources(

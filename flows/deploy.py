@@ -15,6 +15,7 @@ from config.policy import Cron
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SWEEP_DEPLOYMENT = "supervise-all"
+DELIVERY_DEPLOYMENT = "deliver-outbox"
 
 
 def cron_expression(cron: Cron) -> str:
@@ -23,7 +24,8 @@ def cron_expression(cron: Cron) -> str:
 
 
 def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY) -> UUID:
-    """Create the process work pool if needed and (re)register the sweep deployment.
+    """Create the process work pool if needed and (re)register the sweep and delivery
+    deployments; returns the sweep's.
 
     ``source`` is where workers find the code: the same path on every worker machine (a
     checkout of this repository with its .venv), or a git URL.
@@ -41,9 +43,17 @@ def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY) -
             pass
     supervise_all = flow.from_source(source=str(source),
                                      entrypoint="flows/supervise.py:supervise_all")
-    return supervise_all.deploy(  # type: ignore[union-attr]
+    sweep_id = supervise_all.deploy(  # type: ignore[union-attr]
         name=SWEEP_DEPLOYMENT, work_pool_name=pool,
         schedules=[PrefectCron(cron_expression(cron), timezone=timezone)],
         concurrency_limit=1, build=False, push=False, print_next_steps=False,
         ignore_warnings=True,
         description="督办巡检：更新红黄绿灯、逐级升级督办并排队发送通知。")
+    # Several delivery runs at once are safe (rows are claimed with SKIP LOCKED); two at most.
+    deliver = flow.from_source(source=str(source), entrypoint="flows/deliver.py:deliver_outbox")
+    deliver.deploy(  # type: ignore[union-attr]
+        name=DELIVERY_DEPLOYMENT, work_pool_name=pool,
+        schedules=[PrefectCron("* * * * *", timezone=timezone)], concurrency_limit=2,
+        build=False, push=False, print_next_steps=False, ignore_warnings=True,
+        description="发送通知：把巡检结果汇总成邮件和群消息并发送。")
+    return sweep_id

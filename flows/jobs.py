@@ -21,18 +21,22 @@ PREFECT_DEFAULTS = {
 }
 
 
-def scheduled_sweep() -> None:
-    """Run the ``supervise_all`` flow once and log its outcome.
-
-    A failure is logged and re-raised, so that APScheduler records it (EVENT_JOB_ERROR) and
-    ``duban run --once`` exits with an error.
-    """
+def _prefect_environment() -> None:
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
     # Prefect's own history lives in the data directory too, never in ~/.prefect.
     from flows import runtime
 
     os.environ.setdefault("PREFECT_HOME", str((runtime.settings().data_dir / "prefect").resolve()))
+
+
+def scheduled_sweep() -> None:
+    """Run the ``supervise_all`` flow once and log its outcome.
+
+    A failure is logged and re-raised, so that APScheduler records it (EVENT_JOB_ERROR) and
+    ``duban run --once`` exits with an error.
+    """
+    _prefect_environment()
     from flows.supervise import supervise_all
 
     logger.info("scheduled sweep starting")
@@ -44,3 +48,15 @@ def scheduled_sweep() -> None:
     logger.info("scheduled sweep %s as of %s: %d evaluated, %d changed, %d escalations, "
                 "%d notices", outcome["sweep_id"], outcome["as_of"], outcome["evaluated"],
                 outcome["changed"], outcome["escalated"], outcome["notifications"])
+
+
+def scheduled_delivery() -> None:
+    """Run the ``deliver_outbox`` flow once; failures are logged and re-raised like the sweep's."""
+    _prefect_environment()
+    from flows.deliver import deliver_outbox
+
+    try:
+        asyncio.run(deliver_outbox())
+    except Exception:
+        logger.exception("outbox delivery failed")
+        raise

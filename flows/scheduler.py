@@ -26,6 +26,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 JOB_ID = "supervise_all"
 JOB_TABLE = "apscheduler_jobs"
 SWEEP_JOB = "flows.jobs:scheduled_sweep"
+DELIVERY_JOB_ID = "deliver_outbox"
+DELIVERY_JOB = "flows.jobs:scheduled_delivery"
+DELIVERY_INTERVAL_SECONDS = 60
 # A sweep missed at 09:00 (machine down, process restarting) still runs if the scheduler is back
 # by 15:00 the same day; later than that we would rather not send notices into the evening and
 # leave it to the next scheduled sweep, which loses nothing: a sweep picks up every milestone
@@ -129,7 +133,8 @@ class _Scheduler(BackgroundScheduler):
 
 
 def build_scheduler(*, database_url: str, timezone: str, sweep_cron: Cron,
-                    func: str = SWEEP_JOB) -> BackgroundScheduler:
+                    func: str = SWEEP_JOB,
+                    delivery: str | None = DELIVERY_JOB) -> BackgroundScheduler:
     """A scheduler, not started, with the sweep job on ``sweep_cron`` in ``timezone``.
 
     ``replace_existing=True`` alone would recompute the next run time from now and silently drop
@@ -151,6 +156,10 @@ def build_scheduler(*, database_url: str, timezone: str, sweep_cron: Cron,
     if stored is not None and stored.next_run_time is not None and _same(stored.trigger, trigger):
         keep["next_run_time"] = stored.next_run_time
     scheduler.add_job(func, trigger, id=JOB_ID, name="督办巡检", replace_existing=True, **keep)
+    if delivery is not None:  # the outbox, every minute; a missed minute is simply the next one
+        scheduler.add_job(delivery, IntervalTrigger(seconds=DELIVERY_INTERVAL_SECONDS,
+                                                    timezone=timezone),
+                          id=DELIVERY_JOB_ID, name="发送通知", replace_existing=True)
     return scheduler
 
 

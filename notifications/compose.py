@@ -1,0 +1,211 @@
+"""Turning a finished sweep's notices into messages: one digest email per person, one post per
+group-chat target. Each message is rendered and stored before anything is sent.
+
+Algorithm, per sweep whose notices are not all in messages yet (finished, or started more than
+an hour ago and so presumably dead):
+1. Load its uncomposed notices, and the names and recent history of the milestones they cover.
+2. Group by address; render ``escalation_digest`` for each; insert the message under the key
+   ``digest:<sweep>:<address>`` (ON CONFLICT DO NOTHING, so a second composer adds nothing).
+3. Mark the notices as carried by that message (only those still unmarked).
+4. For each configured webhook target, one post for the notices about its units or to its roles,
+   not before the end of the target's quiet hours.
+One transaction per sweep: the messages and the marks land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from config.channels import Channels
+from config.settings import Settings
+from models.db import writer
+from models.escalation_log import Notification
+from models.event import Event
+from models.milestone import Milestone
+from models.outbox import Channel, Message, SweepRun
+from models.person import Person
+from models.plan import Plan, Project
+from models.unit import Unit
+from notifications.email_message import message_id_for
+from notifications.render import render
+from notifications.webhooks import escape_markdown, next_send_time
+
+STALE_SWEEP = timedelta(hours=1)
+HISTORY_KINDS = ("milestone.status_changed", "milestone.done_claimed", "milestone.returned",
+                 "milestone.acknowledged", "milestone.snoozed", "milestone.extension_requested",
+                 "milestone.extension_decided", "milestone.progress_reported")
+HISTORY_WORDS = {"milestone.status_changed": "状态变化", "milestone.done_claimed": "申报完成",
+                 "milestone.returned": "退回重办", "milestone.acknowledged": "督查室已知悉",
+                 "milestone.snoozed": "暂缓督办", "milestone.extension_requested": "申请延期",
+                 "milestone.extension_decided": "延期审批", "milestone.progress_reported":
+                 "报告进展"}
+
+
+@dataclass
+class ComposeReport:
+    emails: int = 0
+    posts: int = 0
+
+
+def compose_due(*, engine: Engine, settings: Settings, channels: Channels,
+                now: datetime) -> ComposeReport:
+    report = ComposeReport()
+    with Session(engine) as session:
+        sweeps = session.exec(
+            select(Notification.sweep_id).join(SweepRun, col(SweepRun.id) == Notification.sweep_id)
+            .where(col(Notification.message_id).is_(None),
+                   sa.or_(col(SweepRun.finished_at).is_not(None),
+                          SweepRun.started_at < now - STALE_SWEEP))
+            .distinct()).all()
+    for sweep_id in sweeps:
+        with Session(writer(engine)) as session:
+            _compose_sweep(session, sweep_id, settings, channels, now, report)  # type: ignore[arg-type]
+            session.commit()
+    return report
+
+
+def _compose_sweep(session: Session, sweep_id: str, settings: Settings, channels: Channels,
+                   now: datetime, report: ComposeReport) -> None:
+    notices = session.exec(select(Notification).where(
+        Notification.sweep_id == sweep_id, col(Notification.message_id).is_(None))
+        .order_by(Notification.id)).all()
+    if not notices:
+        return
+    items = _items(session, notices, settings)
+    by_address: dict[str, list[Notification]] = defaultdict(list)
+    for notice in notices:
+        by_address[notice.address].append(notice)
+    as_of = notices[0].context["as_of"]
+    for address, mine in by_address.items():
+        entries = sorted((items[n.id] for n in mine), key=lambda i: (-i["level"], i["due_on"]))
+        context = {"recipient": mine[0].context["recipient"], "as_of": as_of,
+                   "office": settings.office_name, "items": entries}
+        key = f"digest:{sweep_id}:{address}"
+        message_id = _queue(session, settings, key=key, channel=Channel.email, address=address,
+                            recipient=mine[0].context["recipient"],
+                            person_id=mine[0].person_id, template="escalation_digest",
+                            context=context, not_before=now,
+                            meta={"sweep": sweep_id, "milestones": [n.milestone_id for n in mine]})
+        if message_id is None:  # another composer got there first: its message carries them
+            message_id = session.exec(select(Message.id).where(Message.key == key)).one()
+        else:
+            report.emails += 1
+        session.execute(sa.update(Notification).where(
+            col(Notification.id).in_([n.id for n in mine]),
+            col(Notification.message_id).is_(None)).values(message_id=message_id))
+    _compose_posts(session, sweep_id, notices, items, channels, settings, now, report)
+
+
+def _compose_posts(session: Session, sweep_id: str, notices: list[Notification],
+                   items: dict[int, dict[str, Any]], channels: Channels, settings: Settings,
+                   now: datetime, report: ComposeReport) -> None:
+    if not channels.webhooks:
+        return
+    roles = dict(session.exec(select(Person.id, Person.role).where(
+        col(Person.id).in_({n.person_id for n in notices if n.person_id}))).all())
+    zone = ZoneInfo(settings.timezone)
+    for target in channels.webhooks:
+        chosen: dict[int, dict[str, Any]] = {}
+        for notice in notices:
+            item = items[notice.id]
+            if item["unit_code"] in target.units or roles.get(notice.person_id) in target.roles:
+                chosen.setdefault(notice.milestone_id, item)  # type: ignore[arg-type]
+        if not chosen:
+            continue
+        title = f"督办通知：{len(chosen)}项事项（{notices[0].context['as_of']}）"
+        lines = [f"### {escape_markdown(title)}"] + [
+            f"- **{escape_markdown(i['level_name'])}** {escape_markdown(i['title'])}"
+            f"（{escape_markdown(i['unit'])}，到期 {i['due_on']}"
+            + (f"，逾期{i['overdue_workdays']}个工作日" if i["overdue_workdays"] else "") + "）"
+            for i in sorted(chosen.values(), key=lambda i: -i["level"])]
+        if _queue_post(session, settings, sweep_id, target.name, title, "\n".join(lines),
+                       next_send_time(now, channels.quiet_hours, zone)):
+            report.posts += 1
+
+
+def _items(session: Session, notices: list[Notification],
+           settings: Settings) -> dict[int, dict[str, Any]]:
+    """The template's item for each notice: names, link, and the item's recent history."""
+    ids = {n.milestone_id for n in notices}
+    rows = session.exec(select(Milestone, Project.name, Plan.name, Unit.name, Unit.code)
+                        .join(Project, col(Project.id) == Milestone.project_id)
+                        .join(Plan, col(Plan.id) == Project.plan_id)
+                        .join(Unit, col(Unit.id) == Milestone.unit_id)
+                        .where(col(Milestone.id).in_(ids))).all()
+    names = {m.id: (project, plan, unit, code) for m, project, plan, unit, code in rows}
+    history: dict[int, list[dict[str, str]]] = defaultdict(list)
+    escalated = {n.milestone_id for n in notices if n.context["level"] >= 2}
+    if escalated:
+        for event in session.exec(select(Event).where(
+                col(Event.milestone_id).in_(escalated), col(Event.kind).in_(HISTORY_KINDS))
+                .order_by(Event.at, Event.id)).all():
+            history[event.milestone_id].append({  # type: ignore[index]
+                "on": event.at.astimezone(ZoneInfo(settings.timezone)).date().isoformat(),
+                "what": HISTORY_WORDS.get(event.kind, event.kind) +
+                        (f"：{event.reason}" if event.reason and event.reason != "sweep" else ""),
+                "who": "系统" if event.actor.startswith("system:") else event.actor})
+    base = str(settings.base_url).rstrip("/")
+    items = {}
+    for notice in notices:
+        c = notice.context
+        project, plan, unit, code = names[notice.milestone_id]  # type: ignore[index]
+        items[notice.id] = {
+            "kind": notice.kind, "level": c["level"], "level_name": c["level_name"],
+            "reason": c["reason"], "repeat": c["repeat"], "title": c["title"],
+            "project": project, "plan": plan, "unit": unit, "unit_code": code,
+            "due_on": c["due_on"], "overdue_workdays": c["overdue_workdays"],
+            "commitment": c["commitment"], "link": f"{base}/milestones/{notice.milestone_id}",
+            "history": history[notice.milestone_id][-10:]}  # type: ignore[index]
+    return items
+
+
+def queue_email(*, session: Session, settings: Settings, key: str, address: str,
+                recipient: str, person_id: int | None, template: str,
+                context: dict[str, Any], now: datetime,
+                meta: dict[str, Any] | None = None) -> int | None:
+    """Queue one email in the caller's transaction (a confirmation, a bulletin)."""
+    return _queue(session, settings, key=key, channel=Channel.email, address=address,
+                  recipient=recipient, person_id=person_id, template=template, context=context,
+                  not_before=now, meta=meta or {})
+
+
+def _queue(session: Session, settings: Settings, *, key: str, channel: Channel, address: str,
+           recipient: str, person_id: int | None, template: str, context: dict[str, Any],
+           not_before: datetime, meta: dict[str, Any]) -> int | None:
+    """Render and insert; return the new message's id, or None if the key was already queued."""
+    rendered = render(template, context, locale=settings.locale)
+    domain = settings.mail_from.email.rsplit("@", 1)[-1]
+    return _insert(session, {
+        "key": key, "channel": channel, "address": address, "recipient": recipient,
+        "person_id": person_id, "template": template, "subject": rendered.subject,
+        "body_text": rendered.text, "body_html": rendered.html,
+        "message_id": message_id_for(key, domain), "status": "queued", "attempts": 0,
+        "next_attempt_at": not_before, "meta": meta, "created_at": not_before})
+
+
+def _queue_post(session: Session, settings: Settings, sweep_id: str, target: str, title: str,
+                markdown: str, not_before: datetime) -> int | None:
+    key = f"webhook:{sweep_id}:{target}"
+    return _insert(session, {
+        "key": key, "channel": Channel.webhook, "address": target, "recipient": target,
+        "person_id": None, "template": "webhook", "subject": title, "body_text": markdown,
+        "body_html": "", "message_id": message_id_for(key, "webhook"), "status": "queued",
+        "attempts": 0, "next_attempt_at": not_before, "meta": {"sweep": sweep_id},
+        "created_at": not_before})
+
+
+def _insert(session: Session, row: dict[str, Any]) -> int | None:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = Message.__table__  # type: ignore[attr-defined]
+    return session.execute(dialect.insert(table).values(**row)
+                           .on_conflict_do_nothing(index_elements=["key"])
+                           .returning(table.c.id)).scalar_one_or_none()

@@ -1,0 +1,91 @@
+"""Rendering a notice into the three texts of an email: subject, plain text and HTML.
+
+Templates live in ``templates/<locale>/`` as ``<name>.subject.j2``, ``<name>.txt.j2`` and
+``<name>.html.j2``. Only the HTML files are autoescaped: the text part and the subject must show
+what people typed (a title with ``<`` in it) as typed, and escaping them would print ``&lt;``.
+Undefined names raise (StrictUndefined), so a context that lost a key fails when the message is
+queued rather than going out with a hole in it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+LOCALES: tuple[str, ...] = ("zh-CN", "en")
+TEMPLATES: tuple[str, ...] = ("escalation_digest", "done_received", "extension_decided",
+                              "item_closed", "bulletin")
+LINK_SCHEMES = ("https://", "http://")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str   # one line, no CR/LF
+    text: str      # the plain-text part
+    html: str      # the HTML part: inline CSS only, no <script>, no external resources
+
+
+def render(template: str, context: Mapping[str, Any], *, locale: str = "zh-CN") -> Rendered:
+    """Render ``template`` in ``locale``; raise ValueError for an unknown template or locale."""
+    if template not in TEMPLATES:
+        raise ValueError(f"unknown template {template!r} (known: {', '.join(TEMPLATES)})")
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r} (known: {', '.join(LOCALES)})")
+    env = _environment(locale)
+    values = dict(context)
+    subject = env.get_template(f"{template}.subject.j2").render(values)
+    text = env.get_template(f"{template}.txt.j2").render(values)
+    html = env.get_template(f"{template}.html.j2").render(values)
+    return Rendered(subject=one_line(subject), text=text.strip() + "\n", html=html.strip() + "\n")
+
+
+def one_line(value: str) -> str:
+    """Collapse all whitespace (CR, LF, U+2028 included) to single spaces and drop any other
+    control character, so a rendered subject can never start a second header."""
+    collapsed = " ".join(value.split())
+    return "".join(c for c in collapsed if unicodedata.category(c) != "Cc")
+
+
+def cn_date(value: str | date) -> str:
+    """``2025-10-21`` → ``2025年10月21日``, the way dates are written in official documents."""
+    day = value if isinstance(value, date) else date.fromisoformat(value)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def href(value: str) -> str:
+    """Only http(s) links go into an email: a ``javascript:`` link would be a trap."""
+    if not isinstance(value, str) or not value.startswith(LINK_SCHEMES):
+        raise ValueError(f"link must be an http(s) URL, got {value!r}")
+    return value
+
+
+def by_level(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Group digest items by level, highest first; items keep their order within a level."""
+    groups: dict[int, list[Mapping[str, Any]]] = {}
+    for item in items:
+        groups.setdefault(int(item["level"]), []).append(item)
+    return [{"level": level, "kind": members[0]["kind"],
+             "level_name": members[0]["level_name"], "members": members}
+            for level, members in sorted(groups.items(), reverse=True)]
+
+
+@cache
+def _environment(locale: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR / locale),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
+                                     default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(cn_date=cn_date, href=href, by_level=by_level)
+    return env

@@ -1,0 +1,59 @@
+"""A real SMTP server on loopback (aiosmtpd) whose answers a test can script."""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Mailbox:
+    """What arrived, and how to answer: per address, a list of RCPT replies to use first."""
+
+    received: list[EmailMessage] = field(default_factory=list)
+    scripted: dict[str, list[str]] = field(default_factory=dict)
+    rcpt_seen: Counter[str] = field(default_factory=Counter)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        self.rcpt_seen[address] += 1
+        replies = self.scripted.get(address)
+        if replies:
+            reply = replies.pop(0) if len(replies) > 1 else replies[0]
+            if not reply.startswith("250"):
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.received.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def ids(self) -> list[str]:
+        return [m["Message-ID"] for m in self.received]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.mailbox = Mailbox()
+        self.port = free_port()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
