@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from config.settings import Settings
 from models.escalation import reached_level
 from models.event import Event, record
 from models.facts import ladder_facts, milestone_facts
@@ -62,12 +63,20 @@ class _Act:
             raise ActionRefused(f"cannot {action}: milestone {self.milestone.id} is "
                                 f"{self.milestone.state.value}")
 
-    def record(self, what: str, reason: str | None = None, **data: Any) -> None:
-        record(self.session, f"milestone.{what}", at=self.now, actor=self.actor,
-               actor_id=self.actor_id, reason=reason, milestone_id=self.milestone.id,
-               project_id=self.milestone.project_id, plan_id=self.plan_id,
-               unit_id=self.milestone.unit_id, data=data)
+    def record(self, what: str, reason: str | None = None, **data: Any) -> Event:
+        event = record(self.session, f"milestone.{what}", at=self.now, actor=self.actor,
+                       actor_id=self.actor_id, reason=reason, milestone_id=self.milestone.id,
+                       project_id=self.milestone.project_id, plan_id=self.plan_id,
+                       unit_id=self.milestone.unit_id, data=data)
         self.session.flush()
+        return event
+
+    def confirm(self, event: Event, settings: Settings | None) -> None:
+        """Queue the confirmation email in this transaction (when the caller sends mail)."""
+        if settings is not None:
+            from notifications.confirmations import queue_confirmation
+
+            queue_confirmation(session=self.session, settings=settings, event=event)
 
     def settle(self, why: str, **office_fields: Any) -> Milestone:
         """Recompute the status from every fact; write it with ``office_fields``."""
@@ -91,13 +100,16 @@ class _Act:
 
 def claim_done(*, session: Session, rules: Rules, milestone_id: int, evidence: str, actor: str,
                now: datetime, actor_id: int | None = None,
-               expected_version: int | None = None) -> Milestone:
+               expected_version: int | None = None,
+               settings: Settings | None = None) -> Milestone:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(CLAIMABLE, "mark it done")
     if not evidence.strip():
         raise ActionRefused("marking done needs evidence: a note, a document or a number")
-    act.record(Decision.claimed.value, evidence=evidence.strip())
-    return act.settle("done claimed")
+    event = act.record(Decision.claimed.value, evidence=evidence.strip())
+    milestone = act.settle("done claimed")
+    act.confirm(event, settings)
+    return milestone
 
 
 def return_for_redo(*, session: Session, rules: Rules, milestone_id: int, reason: str,
@@ -111,11 +123,14 @@ def return_for_redo(*, session: Session, rules: Rules, milestone_id: int, reason
 
 def close_out(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
               reason: str | None = None, actor_id: int | None = None,
-              expected_version: int | None = None) -> Milestone:
+              expected_version: int | None = None,
+              settings: Settings | None = None) -> Milestone:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(frozenset({MilestoneState.claimed}), "close it")
-    act.record(Decision.closed.value, reason)
-    return act.settle("closed out")
+    event = act.record(Decision.closed.value, reason)
+    milestone = act.settle("closed out")
+    act.confirm(event, settings)
+    return milestone
 
 
 def reopen(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
@@ -155,7 +170,8 @@ def request_extension(*, session: Session, rules: Rules, milestone_id: int, prop
 def decide_extension(*, session: Session, rules: Rules, milestone_id: int, approved: bool,
                      actor: str, now: datetime, new_due_on: date | None = None,
                      reason: str | None = None, actor_id: int | None = None,
-                     expected_version: int | None = None) -> Milestone:
+                     expected_version: int | None = None,
+                     settings: Settings | None = None) -> Milestone:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     request = pending_extension(session, milestone_id)
     if request is None:
@@ -164,13 +180,14 @@ def decide_extension(*, session: Session, rules: Rules, milestone_id: int, appro
     if approved and due <= act.milestone.due_on:
         raise ActionRefused(f"the new due date {due} is not after {act.milestone.due_on}")
     requested_on = rules.today(request.at)
-    act.record("extension_decided", reason, approved=approved, request_id=request.id,
-               requested_on=requested_on.isoformat(), new_due_on=due.isoformat(),
-               previous_due_on=act.milestone.due_on.isoformat())
-    if not approved:
-        return act.milestone
-    # A new due date starts a new ladder: acknowledgements belonged to the old one.
-    return act.settle("extension approved", acknowledged_level=0)
+    event = act.record("extension_decided", reason, approved=approved, request_id=request.id,
+                       requested_on=requested_on.isoformat(), new_due_on=due.isoformat(),
+                       previous_due_on=act.milestone.due_on.isoformat())
+    milestone = act.milestone
+    if approved:  # a new due date starts a new ladder: acknowledgements belonged to the old one
+        milestone = act.settle("extension approved", acknowledged_level=0)
+    act.confirm(event, settings)
+    return milestone
 
 
 def pending_extension(session: Session, milestone_id: int) -> Event | None:

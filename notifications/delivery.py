@@ -6,17 +6,20 @@ Semantics (at least once, with one narrow window):
    conditional UPDATE everywhere, so a row is claimed by one loop only) and counts the attempt.
 2. Send: emails over one SMTP connection (STARTTLS/TLS per settings), posts over one HTTP
    client; with no SMTP server configured, emails are written as .eml files and count as sent.
-3. Record each outcome in its own transaction right after the far end answers: ``sent``;
+3. Record each outcome in its own transaction as soon as the far end answers (while the next
+   message is being sent): ``sent``;
    ``failed`` with exponential backoff and jitter for a temporary failure; ``dead`` for a
    permanent one or after ``delivery_max_attempts``, logged as an error and recorded as an
    event so it shows in the office's lists.
 A loop killed between the server's acceptance and step 3 leaves the row ``sending``; after
-``CLAIM_TIMEOUT`` another loop reclaims and sends it again. That window, one message long, is
-the only way a message can go out twice; the stable Message-ID lets mail systems drop the copy.
+``CLAIM_TIMEOUT`` another loop reclaims and sends it again. That window (the message being
+recorded, at most the one after it) is the only way a message can go out twice; the stable
+Message-ID lets mail systems drop the copy.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -146,14 +149,16 @@ def _backoff(attempts: int, base: float) -> timedelta:
 
 
 async def _send_smtp(messages: list[Message], settings: Settings, done) -> None:  # type: ignore[no-untyped-def]
+    """Send over one connection. Each outcome is recorded while the next message goes out, so
+    the database never holds the connection up; every recording is awaited before returning."""
     pending = list(messages)
+    recording: list[asyncio.Task[None]] = []
     try:
         async with _smtp(settings) as smtp:
             while pending:
-                message = pending[0]
+                message = pending.pop(0)
                 outcome = await _send_one(smtp, message, settings)
-                pending.pop(0)
-                await done(message, outcome)
+                recording.append(asyncio.create_task(done(message, outcome)))
                 if isinstance(outcome, Failed) and "disconnected" in outcome.reason:
                     break  # the connection is gone: the rest wait for the next round
     except (aiosmtplib.SMTPException, OSError) as exc:
@@ -161,11 +166,11 @@ async def _send_smtp(messages: list[Message], settings: Settings, done) -> None:
             failure = Failed(True, f"SMTP configuration: {exc}")  # retrying cannot help
         else:
             failure = Failed(False, f"SMTP server unreachable: {exc}")
-        for message in pending:
-            await done(message, failure)
-        return
-    for message in pending:
-        await done(message, Failed(False, "SMTP server disconnected"))
+        recording += [asyncio.create_task(done(m, failure)) for m in pending]
+        pending = []
+    recording += [asyncio.create_task(done(m, Failed(False, "SMTP server disconnected")))
+                  for m in pending]
+    await asyncio.gather(*recording)
 
 
 def _smtp(settings: Settings) -> aiosmtplib.SMTP:

@@ -22,6 +22,7 @@ from models.event import Event
 from models.outbox import Message
 from notifications.outbox import deliver_round, list_messages, retry
 from tests.smtp_server import SmtpServer
+from tests.test_webhooks import SECRET, robot  # noqa: F401 (a fixture)
 from tests.world import RULES, build_world
 
 DAY = date(2025, 10, 21)
@@ -157,3 +158,69 @@ async def test_without_an_smtp_server_mail_is_kept_as_eml_files(engine, session,
     parsed = [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
     assert {m["To"].addresses[0].addr_spec for m in parsed} == EVERYONE
     assert all("开工建设" in m.get_body(("plain",)).get_content() for m in parsed)
+
+
+async def test_group_chat_posts_are_signed_and_wait_out_the_quiet_hours(
+        engine, session, smtp, tmp_path, robot):  # noqa: F811 (the fixture)
+    robot.secret = SECRET  # the local robot checks DingTalk's 加签 on every request
+    path = tmp_path / "channels.yaml"
+    path.write_text(f"""\
+quiet_hours: {{start: "22:00", end: "07:30"}}
+webhooks:
+  - name: 示例区民政局工作群
+    kind: dingtalk
+    url: {robot.url("access_token=t0ken")}
+    secret: "{SECRET}"
+    units: [demo-mzj]
+""", "utf-8")
+    chat = load_channels(path)
+    swept(engine, session)
+    totals = await deliver(engine, settings_for(tmp_path, smtp), chat)
+    assert totals["posts_composed"] == 1 and len(robot.received) == 1
+    body = robot.received[0].body
+    assert body["msgtype"] == "markdown" and "开工建设" in body["markdown"]["text"]
+
+    # A sweep a week later, delivered at 23:00 local time: the post waits for 07:30.
+    run_sweep(engine=engine, rules=RULES, now=RULES.as_of(date(2025, 10, 28)))
+    night = RULES.as_of(date(2025, 10, 28)) + timedelta(hours=14)  # 23:00 in Shanghai
+    late = await deliver_round(engine=engine, settings=settings_for(tmp_path, smtp),
+                               channels=chat, now=night)
+    assert late["posts_composed"] == 1 and len(robot.received) == 1
+    morning = await deliver_round(engine=engine, settings=settings_for(tmp_path, smtp),
+                                  channels=chat, now=night + timedelta(hours=8, minutes=31))
+    assert morning["sent"] == 1 and len(robot.received) == 2
+
+
+async def test_the_people_who_act_get_confirmations(engine, session, smtp, channels, tmp_path):
+    from models import actions
+    from models.db import writer
+    from models.person import Person
+
+    world = build_world(session)
+    settings = settings_for(tmp_path, smtp)
+    people = {p.email: p.id for p in session.exec(select(Person))}
+
+    def act(action, day: date, email: str, **kwargs: object) -> None:
+        if action in (actions.claim_done, actions.close_out, actions.decide_extension):
+            kwargs["settings"] = settings  # the actions that confirm by email
+        with Session(writer(engine)) as acting:
+            action(session=acting, rules=RULES, actor=email, actor_id=people[email],
+                   now=RULES.as_of(day), **kwargs)
+            acting.commit()
+
+    act(actions.claim_done, date(2025, 9, 25), "wang.fang@duban.example",
+        milestone_id=world.construction, evidence="开工令已签发 <附件>")
+    act(actions.close_out, date(2025, 9, 26), "zhou.min@duban.example",
+        milestone_id=world.construction)
+    act(actions.request_extension, date(2025, 12, 1), "li.na@duban.example",
+        milestone_id=world.neighbourhood, proposed=date(2026, 3, 31), reason="施工许可延后")
+    act(actions.decide_extension, date(2025, 12, 2), "zhou.min@duban.example",
+        milestone_id=world.neighbourhood, approved=True)
+    await deliver_round(engine=engine, settings=settings, channels=channels,
+                        now=RULES.as_of(date(2025, 12, 3)))
+    got = sorted((m["To"].addresses[0].addr_spec, m["Subject"]) for m in smtp.mailbox.received)
+    assert [address for address, _ in got] == ["li.na@duban.example", "wang.fang@duban.example",
+                                               "wang.fang@duban.example"]
+    bodies = {m.get_body(("plain",)).get_content() for m in smtp.mailbox.received}
+    assert any("开工令已签发 <附件>" in body for body in bodies)  # evidence, verbatim in text
+    assert any("2026年03月31日" in body or "2026年3月31日" in body for body in bodies)
