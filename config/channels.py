@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from config.yaml_source import YamlSyntaxError, line_of, load_yaml
+from config.yaml_source import line_of, read_yaml_file
 
 CHANNELS_FILE = Path(__file__).resolve().parent / "channels.yaml"
 
@@ -137,12 +137,7 @@ class ChannelsInvalid(ValueError):
 
 
 def load_channels(path: Path = CHANNELS_FILE) -> Channels:
-    try:
-        document = load_yaml(path.read_text(encoding="utf-8"))
-    except YamlSyntaxError as exc:
-        raise ChannelsInvalid(f"{path}:{exc.line}: YAML syntax: {exc.message}") from None
-    except OSError as exc:
-        raise ChannelsInvalid(f"{path}: cannot read: {exc.strerror}") from None
+    document = read_yaml_file(path, ChannelsInvalid)
     if document is None:
         return Channels()
     if not isinstance(document, dict):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from config.yaml_source import YamlSyntaxError, line_of, load_yaml
+from config.yaml_source import line_of, read_yaml_file
 
 POLICY_FILE = Path(__file__).resolve().parent / "policy.yaml"
 
@@ -88,12 +88,7 @@ class PolicyInvalid(ValueError):
 
 
 def load_policy(path: Path = POLICY_FILE) -> PolicyFile:
-    try:
-        document = load_yaml(path.read_text(encoding="utf-8"))
-    except YamlSyntaxError as exc:
-        raise PolicyInvalid(f"{path}:{exc.line}: YAML syntax: {exc.message}") from None
-    except OSError as exc:
-        raise PolicyInvalid(f"{path}: cannot read: {exc.strerror}") from None
+    document = read_yaml_file(path, PolicyInvalid)
     if not isinstance(document, dict):
         raise PolicyInvalid(f"{path}:1: expected a mapping")
     top = {k: v for k, v in document.items() if k != "plans"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -89,3 +90,17 @@ def _start_line(node: Any) -> int | None:
     return lc.line + 1 if lc is not None and lc.line is not None else None
 
 
+
+
+def read_yaml_file(path: Path, error: type[ValueError]) -> Any:
+    """A config file's document; any problem raised as ``error("<file>:<line>: …")``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: is not UTF-8 text") from None
+    try:
+        return load_yaml(text)
+    except YamlSyntaxError as exc:
+        raise error(f"{path}:{exc.line}: YAML syntax: {exc.message}") from None

@@ -48,30 +48,25 @@ def finish(process: subprocess.Popen[str]) -> dict:
     return json.loads(out)
 
 
-def recorded_steps(url: str) -> list[tuple[int, int, int]]:
+def query(url: str, sql: str) -> list[tuple]:
     engine = make_engine(url)
     with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT milestone_id, level, repeat FROM escalation")).all()
+        rows = [tuple(row) for row in connection.execute(sa.text(sql))]
     engine.dispose()
-    return sorted(tuple(row) for row in rows)
+    return rows
+
+
+def recorded_steps(url: str) -> list[tuple[int, int, int]]:
+    return sorted(query(url, "SELECT milestone_id, level, repeat FROM escalation"))
 
 
 def notice_count(url: str) -> int:
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        count = connection.execute(sa.text("SELECT count(*) FROM notification")).scalar_one()
-    engine.dispose()
-    return count
+    return query(url, "SELECT count(*) FROM notification")[0][0]
 
 
 def recipients_recorded(url: str) -> int:
     """What the steps say they queued: each step's notices live and die with it."""
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        total = connection.execute(sa.text("SELECT sum(recipients) FROM escalation")).scalar_one()
-    engine.dispose()
-    return total
+    return query(url, "SELECT sum(recipients) FROM escalation")[0][0]
 
 
 def expected_steps(env: dict[str, str]) -> list[tuple[int, int, int]]:
