@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from flows.scheduler import (
     build_scheduler,
     hold_scheduler_lock,
 )
+from models.db import make_engine
 from tests import scheduler_probe as probe
 from tests.conftest import REPO
 
@@ -41,8 +42,13 @@ BUSY = "同一数据库只能有一个调度器"
 
 
 @pytest.fixture
-def jobs_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'duban.db'}"
+def jobs_url(database_url: str) -> Iterator[str]:
+    """The job store lives in the app database, on each backend in turn."""
+    yield database_url
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS apscheduler_jobs")
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -197,11 +203,13 @@ def _stop_with_run_missed(url: str, cron: Cron, missed_since: datetime) -> None:
 
 
 def _stored_next_run(url: str) -> datetime | None:
-    store = SQLAlchemyJobStore(url=url, tablename=JOB_TABLE)
-    try:
-        return store.get_next_run_time()
-    finally:
-        store.shutdown()
+    """The sweep job's stored next run time (the delivery job shares the store)."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        stamp = connection.exec_driver_sql(
+            f"SELECT next_run_time FROM {JOB_TABLE} WHERE id = '{JOB_ID}'").scalar()
+    engine.dispose()
+    return None if stamp is None else datetime.fromtimestamp(stamp, UTC)
 
 
 def _run_events(scheduler: BackgroundScheduler) -> queue.Queue[JobEvent]:
