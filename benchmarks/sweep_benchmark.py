@@ -153,15 +153,25 @@ def _child(url: str, mode: str) -> None:
     with engine.begin() as connection:
         ids = [r[0] for r in connection.execute(sa.text(
             "SELECT id FROM milestone WHERE next_check_on IS NULL"))]
-    started = time.perf_counter()
-    run_sweep(engine=engine, rules=RULES, now=now, detail_limit=0)
-    direct = time.perf_counter() - started
-    with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE milestone SET next_check_on = NULL WHERE id = :id"),
-                           [{"id": i} for i in ids])
-    started = time.perf_counter()
-    asyncio.run(sweep_flow())
-    print(json.dumps({"direct": direct, "flow": time.perf_counter() - started}))
+
+    def reset() -> None:  # the same 0.1 % due again
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "UPDATE milestone SET next_check_on = NULL WHERE id = :id"),
+                [{"id": i} for i in ids])
+
+    run_sweep(engine=engine, rules=RULES, now=now, detail_limit=0)  # warm caches, same work
+    direct, flowed = [], []
+    for _ in range(3):  # alternate, and take medians: the machine is shared and noisy
+        reset()
+        started = time.perf_counter()
+        run_sweep(engine=engine, rules=RULES, now=now, detail_limit=0)
+        direct.append(time.perf_counter() - started)
+        reset()
+        started = time.perf_counter()
+        asyncio.run(sweep_flow())
+        flowed.append(time.perf_counter() - started)
+    print(json.dumps({"direct": statistics.median(direct), "flow": statistics.median(flowed)}))
 
 
 class _database:
