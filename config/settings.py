@@ -58,7 +58,7 @@ class Settings(BaseSettings):
                              pattern=r"^[^\r\n]+$")
     delivery_max_attempts: int = Field(8, ge=1, le=50)
     delivery_retry_base_seconds: float = Field(30.0, ge=0, le=3600)
-    delivery_batch: int = Field(200, ge=1, le=10000)
+    delivery_batch: int = Field(500, ge=1, le=10000)
 
     @classmethod
     def settings_customise_sources(

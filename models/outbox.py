@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, Text
+from sqlalchemy import Index, LargeBinary, Text
 from sqlmodel import Column, Field, SQLModel
 
 from models.base import enum_column, json_column, utcnow
@@ -43,6 +43,9 @@ class Message(SQLModel, table=True):
     subject: str = Field(max_length=500)
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     body_html: str = Field(sa_column=Column(Text, nullable=False))  # empty for webhooks
+    # The exact bytes an email goes out as, built when it is queued: what is recorded is what
+    # is sent, and sending costs no building. Empty for webhooks.
+    raw: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
     message_id: str = Field(max_length=300)     # the Message-ID header, stable across attempts
     status: MessageStatus = enum_column(MessageStatus, default=MessageStatus.queued)
     attempts: int = 0

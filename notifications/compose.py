@@ -35,7 +35,7 @@ from models.outbox import Channel, Message, SweepRun
 from models.person import Person
 from models.plan import Plan, Project
 from models.unit import Unit
-from notifications.email_message import message_id_for
+from notifications.email_message import build_email, message_id_for
 from notifications.render import render
 from notifications.webhooks import escape_markdown, next_send_time
 
@@ -183,12 +183,15 @@ def _queue(session: Session, settings: Settings, *, key: str, channel: Channel, 
            not_before: datetime, meta: dict[str, Any]) -> int | None:
     """Render and insert; return the new message's id, or None if the key was already queued."""
     rendered = render(template, context, locale=settings.locale)
-    domain = settings.mail_from.email.rsplit("@", 1)[-1]
+    message_id = message_id_for(key, settings.mail_from.email.rsplit("@", 1)[-1])
+    raw = build_email(rendered=rendered, sender_name=settings.mail_from.name,
+                      sender_address=settings.mail_from.email, to_name=recipient,
+                      to_address=address, message_id=message_id, date=not_before).as_bytes()
     return _insert(session, {
         "key": key, "channel": channel, "address": address, "recipient": recipient,
         "person_id": person_id, "template": template, "subject": rendered.subject,
-        "body_text": rendered.text, "body_html": rendered.html,
-        "message_id": message_id_for(key, domain), "status": "queued", "attempts": 0,
+        "body_text": rendered.text, "body_html": rendered.html, "raw": raw,
+        "message_id": message_id, "status": "queued", "attempts": 0,
         "next_attempt_at": not_before, "meta": meta, "created_at": not_before})
 
 
@@ -198,7 +201,8 @@ def _queue_post(session: Session, settings: Settings, sweep_id: str, target: str
     return _insert(session, {
         "key": key, "channel": Channel.webhook, "address": target, "recipient": target,
         "person_id": None, "template": "webhook", "subject": title, "body_text": markdown,
-        "body_html": "", "message_id": message_id_for(key, "webhook"), "status": "queued",
+        "body_html": "", "raw": b"", "message_id": message_id_for(key, "webhook"),
+        "status": "queued",
         "attempts": 0, "next_attempt_at": not_before, "meta": {"sweep": sweep_id},
         "created_at": not_before})
 

@@ -8,11 +8,11 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from benchmarks.delivery_benchmark import rows
 from models.db import make_engine
 from models.outbox import Message
 from tests.smtp_server import SmtpServer
@@ -21,15 +21,9 @@ QUEUED = 1000
 
 
 def queue(url: str) -> None:
-    now = datetime.now(UTC)
-    rows = [{"key": f"load:{i}", "channel": "email", "address": f"owner{i % 50}@duban.example",
-             "recipient": f"负责人{i % 50}", "template": "load", "subject": f"【督办】第{i}号通知",
-             "body_text": f"第{i}号通知正文", "body_html": f"<p>第{i}号通知正文</p>",
-             "message_id": f"<duban.load.{i}@duban.example>", "status": "queued", "attempts": 0,
-             "next_attempt_at": now, "meta": {}, "created_at": now} for i in range(QUEUED)]
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(sa.insert(Message.__table__), rows)  # type: ignore[attr-defined]
+        connection.execute(sa.insert(Message.__table__), rows(QUEUED))  # type: ignore[attr-defined]
     engine.dispose()
 
 

@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('body_text', sa.Text(), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('status', sa.Enum('queued', 'sending', 'sent', 'failed', 'dead', name='messagestatus', native_enum=False, length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
