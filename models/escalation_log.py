@@ -1,8 +1,9 @@
-"""Escalation steps and the notifications they queue: the outbox of the supervision engine.
+"""Escalation steps and the notices they queue, one per recipient.
 
-A step row and its notification rows are written in one transaction, and a step exists once
-per (milestone, due date in force, level, repeat): that unique key, not the scheduler, is what
-makes two concurrent or repeated sweeps produce each notice once.
+A step row and its notice rows are written in one transaction, and a step exists once per
+(milestone, due date in force, level, repeat): that unique key, not the scheduler, is what
+makes two concurrent or repeated sweeps produce each notice once. Notices become emails and
+group-chat posts in the outbox (models/outbox.py, notifications/compose.py).
 """
 
 from __future__ import annotations
