@@ -147,3 +147,45 @@ def test_commands_refuse_an_uninitialised_database(tmp_path: Path,
     context.engine.cache_clear()
     result = CliRunner().invoke(app, ["plans", "list"])
     assert result.exit_code == 1 and "duban init" in result.output
+
+
+def test_status_sweep_and_office_actions_from_the_command_line(duban: Duban) -> None:
+    duban("init")
+    before = json.loads(duban("status", "--plan", "xihu-2016-2020", "--as-of", "2017-01-05",
+                              "--json").output)
+    lights = {m["title"]: m["light"] for m in before["milestones"]}
+    assert lights["项目前期"] == "red" and lights["完成立项"] == "green"
+    assert before["provisional"] is False
+
+    preview = json.loads(duban("sweep", "--as-of", "2017-01-05", "--dry-run", "--json").output)
+    assert preview["dry_run"] is True and preview["escalated"] > 0
+    assert json.loads(duban("sweep", "--as-of", "2017-01-05", "--dry-run", "--json").output)[
+        "escalated"] == preview["escalated"]  # a preview keeps nothing
+
+    done = json.loads(duban("sweep", "--as-of", "2017-01-05", "--json").output)
+    assert done["escalated"] == preview["escalated"]
+    item = next(e for e in done["escalations"] if e["title"] == "项目前期")
+    acked = json.loads(duban("ack", str(item["milestone_id"]), "--reason", "已电话督促",
+                             "--as-of", "2017-01-06", "--json").output)
+    assert acked["acknowledged_level"] == acked["level"] >= 1
+    snoozed = duban("snooze", str(item["milestone_id"]), "--until", "2017/02/01",
+                    "--reason", "待审批")
+    assert snoozed.exit_code == 2 and "--until: '2017/02/01' is not a date" in snoozed.output
+
+    again = json.loads(duban("sweep", "--as-of", "2017-01-05", "--json").output)
+    assert again["escalated"] == 0  # each step once
+
+
+def test_future_years_are_marked_provisional(duban: Duban) -> None:
+    duban("init")
+    result = duban("status", "--plan", "shangcheng-2021-2025", "--as-of", "2027-03-01")
+    assert result.exit_code == 0
+    assert "按周一至周五推算" in result.output
+
+
+def test_the_outbox_lists_and_refuses_to_retry_what_is_not_there(duban: Duban) -> None:
+    duban("init")
+    duban("sweep", "--as-of", "2017-01-05")
+    assert json.loads(duban("outbox", "list", "--failed", "--json").output) == []
+    retry = duban("outbox", "retry", "999999")
+    assert retry.exit_code == 2 and "no message with id 999999" in retry.output
