@@ -3,13 +3,13 @@ group-chat target. Each message is rendered and stored before anything is sent.
 
 Algorithm, per sweep whose notices are not all in messages yet (finished, or started more than
 an hour ago and so presumably dead):
-1. Load its uncomposed notices, and the names and recent history of the milestones they cover.
-2. Group by address; render ``escalation_digest`` for each; insert the message under the key
-   ``digest:<sweep>:<address>`` (ON CONFLICT DO NOTHING, so a second composer adds nothing).
-3. Mark the notices as carried by that message (only those still unmarked).
-4. For each configured webhook target, one post for the notices about its units or to its roles,
-   not before the end of the target's quiet hours.
-One transaction per sweep: the messages and the marks land together or not at all.
+1. For each configured webhook target, one post (key ``webhook:<sweep>:<target>``) listing the
+   most severe items about its units or to its roles, not before the end of its quiet hours.
+2. Then, 200 addresses per transaction: load their uncomposed notices with the names and
+   recent history of the milestones they cover; render ``escalation_digest`` per address;
+   insert it under the key ``digest:<sweep>:<address>`` (ON CONFLICT DO NOTHING, so a second
+   composer adds nothing); mark the notices as carried by that message.
+Each transaction lands whole or not at all; the keys make every step safe to repeat.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from notifications.render import render
 from notifications.webhooks import escape_markdown, next_send_time
 
 STALE_SWEEP = timedelta(hours=1)
+ADDRESSES_PER_TRANSACTION = 200
+POST_ITEMS = 30  # a group-chat post lists the most severe items and counts the rest
 HISTORY_KINDS = ("milestone.status_changed", "milestone.done_claimed", "milestone.returned",
                  "milestone.acknowledged", "milestone.snoozed", "milestone.extension_requested",
                  "milestone.extension_decided", "milestone.progress_reported")
@@ -67,17 +69,34 @@ def compose_due(*, engine: Engine, settings: Settings, channels: Channels,
                           SweepRun.started_at < now - STALE_SWEEP))
             .distinct()).all()
     for sweep_id in sweeps:
-        with Session(writer(engine)) as session:
-            _compose_sweep(session, sweep_id, settings, channels, now, report)  # type: ignore[arg-type]
-            session.commit()
+        _compose_sweep(engine, sweep_id, settings, channels, now, report)  # type: ignore[arg-type]
     return report
 
 
-def _compose_sweep(session: Session, sweep_id: str, settings: Settings, channels: Channels,
+def _compose_sweep(engine: Engine, sweep_id: str, settings: Settings, channels: Channels,
                    now: datetime, report: ComposeReport) -> None:
+    """Posts first, then the emails a chunk of addresses at a time, each in its own transaction:
+    memory stays bounded on a first sweep of a million items, and whatever a crash leaves
+    undone is picked up by the next round (the keys make every step repeatable)."""
+    with Session(writer(engine)) as session:
+        _compose_posts(session, sweep_id, channels, settings, now, report)
+        session.commit()
+    with Session(engine) as session:
+        addresses = list(session.exec(select(Notification.address).where(
+            Notification.sweep_id == sweep_id, col(Notification.message_id).is_(None))
+            .distinct().order_by(Notification.address)).all())
+    for start in range(0, len(addresses), ADDRESSES_PER_TRANSACTION):
+        with Session(writer(engine)) as session:
+            _compose_emails(session, sweep_id, addresses[start:start + ADDRESSES_PER_TRANSACTION],
+                            settings, now, report)
+            session.commit()
+
+
+def _compose_emails(session: Session, sweep_id: str, addresses: list[str], settings: Settings,
+                    now: datetime, report: ComposeReport) -> None:
     notices = session.exec(select(Notification).where(
-        Notification.sweep_id == sweep_id, col(Notification.message_id).is_(None))
-        .order_by(Notification.id)).all()
+        Notification.sweep_id == sweep_id, col(Notification.address).in_(addresses),
+        col(Notification.message_id).is_(None)).order_by(Notification.id)).all()
     if not notices:
         return
     items = _items(session, notices, settings)
@@ -102,31 +121,39 @@ def _compose_sweep(session: Session, sweep_id: str, settings: Settings, channels
         session.execute(sa.update(Notification).where(
             col(Notification.id).in_([n.id for n in mine]),
             col(Notification.message_id).is_(None)).values(message_id=message_id))
-    _compose_posts(session, sweep_id, notices, items, channels, settings, now, report)
 
 
-def _compose_posts(session: Session, sweep_id: str, notices: list[Notification],
-                   items: dict[int, dict[str, Any]], channels: Channels, settings: Settings,
+def _compose_posts(session: Session, sweep_id: str, channels: Channels, settings: Settings,
                    now: datetime, report: ComposeReport) -> None:
-    if not channels.webhooks:
-        return
-    roles = dict(session.exec(select(Person.id, Person.role).where(
-        col(Person.id).in_({n.person_id for n in notices if n.person_id}))).all())
+    """One post per target: the sweep's most severe items about its units or to its roles."""
     zone = ZoneInfo(settings.timezone)
     for target in channels.webhooks:
-        chosen: dict[int, dict[str, Any]] = {}
-        for notice in notices:
-            item = items[notice.id]
-            if item["unit_code"] in target.units or roles.get(notice.person_id) in target.roles:
-                chosen.setdefault(notice.milestone_id, item)  # type: ignore[arg-type]
-        if not chosen:
+        matching = (select(Notification, Unit.code)
+                    .join(Milestone, col(Milestone.id) == Notification.milestone_id)
+                    .join(Unit, col(Unit.id) == Milestone.unit_id)
+                    .join(Person, col(Person.id) == Notification.person_id, isouter=True)
+                    .where(Notification.sweep_id == sweep_id,
+                           sa.or_(col(Unit.code).in_(target.units),
+                                  col(Person.role).in_(target.roles))))
+        found = matching.subquery()
+        total = session.exec(select(sa.func.count(sa.distinct(found.c.milestone_id)))).one()
+        if not total:
             continue
-        title = f"督办通知：{len(chosen)}项事项（{notices[0].context['as_of']}）"
+        notices = [n for n, _ in session.exec(matching.order_by(col(Notification.id))
+                                              .limit(POST_ITEMS * 10)).all()]
+        items = _items(session, notices, settings)
+        chosen: dict[int | None, dict[str, Any]] = {}
+        for notice in notices:
+            chosen.setdefault(notice.milestone_id, items[notice.id])  # type: ignore[index]
+        shown = sorted(chosen.values(), key=lambda i: -i["level"])[:POST_ITEMS]
+        title = f"督办通知：{total}项事项（{notices[0].context['as_of']}）"
         lines = [f"### {escape_markdown(title)}"] + [
             f"- **{escape_markdown(i['level_name'])}** {escape_markdown(i['title'])}"
             f"（{escape_markdown(i['unit'])}，到期 {i['due_on']}"
             + (f"，逾期{i['overdue_workdays']}个工作日" if i["overdue_workdays"] else "") + "）"
-            for i in sorted(chosen.values(), key=lambda i: -i["level"])]
+            for i in shown]
+        if total > len(shown):
+            lines.append(f"- ……等共{total}项，详见督办系统")
         if _queue_post(session, settings, sweep_id, target.name, title, "\n".join(lines),
                        next_send_time(now, channels.quiet_hours, zone)):
             report.posts += 1
