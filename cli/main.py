@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import outbox, people, plans, setup, supervision, units
+from cli import outbox, people, plans, setup, supervision, units, web
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
@@ -26,6 +26,7 @@ app.command("ack")(supervision.ack)
 app.command("snooze")(supervision.snooze)
 app.command("major")(supervision.major)
 app.command("deploy")(supervision.deploy)
+app.command("web")(web.web)
 
 if __name__ == "__main__":
     app()

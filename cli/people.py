@@ -93,3 +93,32 @@ def list_(role: Annotated[str | None, typer.Option()] = None,
     table("人员", ["姓名", "邮箱", "角色", "单位", "电话", "单位负责人"], (
         (r["name"], r["email"], _ROLE_WORDS[r["role"]], r["unit"], r["phone"],
          "是" if r["heads_unit"] else "") for r in rows))
+
+
+@app.command()
+def password(email: Annotated[str, typer.Argument(help="the person's email")],
+             new: Annotated[str, typer.Option("--password", prompt=True, hide_input=True,
+                                              confirmation_prompt=True,
+                                              help="the new password (asked if not given)")],
+             ) -> None:
+    """Set a person's web sign-in password (at least 10 characters, not only digits)."""
+    from sqlmodel import select
+
+    from models.event import record
+    from models.person import Person
+    from web.passwords import check_password_policy, hash_password
+
+    try:
+        check_password_policy(new)
+    except ValueError as exc:
+        fail(f"--password: {exc}", code=2)
+    with context.session() as db:
+        person = db.exec(select(Person).where(Person.email == email.lower())).first()
+        if person is None:
+            fail(f"没有邮箱为 {email} 的人员（duban people list 列出全部人员）", code=2)
+        person.password_hash = hash_password(new)
+        db.add(person)
+        record(db, "person.password_set", at=context.now(), actor=context.actor(),
+               person_id=person.id)
+        db.commit()
+    console.print(f"{email} 的登录密码已设置", highlight=False)

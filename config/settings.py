@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(30.0, gt=0, le=600)
     mail_from: NameEmail = NameEmail("项目督办办公室", "duban@localhost")
     as_of: date | None = Field(None, description="replay the engine at this day (YYYY-MM-DD)")
+    secret_key: SecretStr = Field(SecretStr(""), description="signs sessions and email links; "
+                                  "empty: a random key kept in data_dir/secret.key")
     office_name: str = Field("项目督办办公室", min_length=1, max_length=100,
                              pattern=r"^[^\r\n]+$")
     delivery_max_attempts: int = Field(8, ge=1, le=50)

@@ -6,6 +6,7 @@ Importing this package registers every table on ``SQLModel.metadata`` (Alembic n
 from models.escalation_log import EscalationStep, Notification
 from models.event import Event
 from models.indicator import Indicator, IndicatorReading, IndicatorTarget
+from models.link_use import LinkUse
 from models.milestone import Milestone
 from models.outbox import Message, SweepRun
 from models.person import Person
@@ -13,5 +14,5 @@ from models.plan import Plan, Project
 from models.unit import Unit
 
 __all__ = ["EscalationStep", "Event", "Indicator", "IndicatorReading", "IndicatorTarget",
-           "Message", "Milestone", "Notification", "Person", "Plan", "Project", "SweepRun",
-           "Unit"]
+           "LinkUse", "Message", "Milestone", "Notification", "Person", "Plan", "Project",
+           "SweepRun", "Unit"]

@@ -28,4 +28,5 @@ class Person(SQLModel, table=True):
     heads_unit: bool = False  # receives the unit's supervision notices (督办单)
     phone: str | None = Field(default=None, max_length=50)
     active: bool = True
+    password_hash: str | None = Field(default=None, max_length=200)  # None: no password
     created_at: datetime = Field(default_factory=utcnow)

@@ -189,3 +189,23 @@ def test_the_outbox_lists_and_refuses_to_retry_what_is_not_there(duban: Duban) -
     assert json.loads(duban("outbox", "list", "--failed", "--json").output) == []
     retry = duban("outbox", "retry", "999999")
     assert retry.exit_code == 2 and "no message with id 999999" in retry.output
+
+
+def test_a_web_password_is_set_only_when_strong_enough(duban: Duban, database_url: str) -> None:
+    duban("init")
+    duban("people", "add", "--name", "周敏", "--email", "zhou.min@duban.example",
+          "--role", "office")
+    weak = duban("people", "password", "zhou.min@duban.example", "--password", "12345678901")
+    assert weak.exit_code == 2
+    unknown = duban("people", "password", "nobody@duban.example", "--password", "督办密码abc123")
+    assert unknown.exit_code == 2 and "nobody@duban.example" in unknown.output
+    good = duban("people", "password", "zhou.min@duban.example", "--password", "督办密码abc123")
+    assert good.exit_code == 0, good.output
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text(
+            "SELECT password_hash FROM person WHERE email = 'zhou.min@duban.example'")).scalar()
+    engine.dispose()
+    from web.passwords import verify_password
+
+    assert verify_password("督办密码abc123", stored)[0] is True
