@@ -193,7 +193,9 @@ def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
                         can=can, history=history, zone=rules.zone)
 
     def act(request: Request, milestone_id: int, action: Action, csrf: str,
-            do: Callable[[Session, Person, Milestone], object]) -> Response:
+            do: Callable[..., object], version: int | None, **specific: Any) -> Response:
+        """Check who may, check the form, then run ``do`` (an action of models.actions) with
+        the arguments every action takes plus ``specific``."""
         with Session(writer(engine)) as db:
             me = current(request, db)
             if me is None:
@@ -206,7 +208,8 @@ def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
             if not csrf_ok(request, csrf):
                 return error(request, 403, "请求无效", "表单已过期，请刷新页面后重试。", me)
             try:
-                do(db, me, milestone)
+                do(session=db, rules=rules, milestone_id=milestone_id, actor=me.email,
+                   actor_id=me.id, now=now(), expected_version=version, **specific)
             except ActionRefused as refused:
                 db.rollback()
                 text = str(refused)
@@ -219,29 +222,22 @@ def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
     def done(request: Request, milestone_id: int, evidence: Annotated[str, Form()] = "",
              version: Annotated[int | None, Form()] = None,
              csrf: Annotated[str, Form()] = "") -> Response:
-        return act(request, milestone_id, Action.claim_done, csrf, lambda db, me, m: claim_done(
-            session=db, rules=rules, milestone_id=milestone_id, evidence=evidence,
-            actor=me.email, actor_id=me.id, now=now(), expected_version=version,
-            settings=settings))
+        return act(request, milestone_id, Action.claim_done, csrf, claim_done, version,
+                   evidence=evidence, settings=settings)
 
     @app.post("/milestones/{milestone_id}/close")
     def close(request: Request, milestone_id: int, reason: Annotated[str, Form()] = "",
               version: Annotated[int | None, Form()] = None,
               csrf: Annotated[str, Form()] = "") -> Response:
-        return act(request, milestone_id, Action.close, csrf, lambda db, me, m: close_out(
-            session=db, rules=rules, milestone_id=milestone_id, reason=reason.strip() or None,
-            actor=me.email, actor_id=me.id, now=now(), expected_version=version,
-            settings=settings))
+        return act(request, milestone_id, Action.close, csrf, close_out, version,
+                   reason=reason.strip() or None, settings=settings)
 
     @app.post("/milestones/{milestone_id}/return")
     def send_back(request: Request, milestone_id: int, reason: Annotated[str, Form()] = "",
                   version: Annotated[int | None, Form()] = None,
                   csrf: Annotated[str, Form()] = "") -> Response:
-        return act(request, milestone_id, Action.return_for_redo, csrf,
-                   lambda db, me, m: return_for_redo(
-                       session=db, rules=rules, milestone_id=milestone_id, reason=reason,
-                       actor=me.email, actor_id=me.id, now=now(),
-                       expected_version=version))
+        return act(request, milestone_id, Action.return_for_redo, csrf, return_for_redo,
+                   version, reason=reason)
 
     @app.get("/l/{token}", response_class=HTMLResponse)
     def follow_link(request: Request, token: str) -> Response:
