@@ -3,6 +3,8 @@
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic needs them all).
 """
 
+from models.api_token import ApiToken
+from models.attachment import Attachment
 from models.escalation_log import EscalationStep, Notification
 from models.event import Event
 from models.indicator import Indicator, IndicatorReading, IndicatorTarget
@@ -13,6 +15,6 @@ from models.person import Person
 from models.plan import Plan, Project
 from models.unit import Unit
 
-__all__ = ["EscalationStep", "Event", "Indicator", "IndicatorReading", "IndicatorTarget",
-           "LinkUse", "Message", "Milestone", "Notification", "Person", "Plan", "Project",
-           "SweepRun", "Unit"]
+__all__ = ["ApiToken", "Attachment", "EscalationStep", "Event", "Indicator", "IndicatorReading",
+           "IndicatorTarget", "LinkUse", "Message", "Milestone", "Notification", "Person", "Plan",
+           "Project", "SweepRun", "Unit"]

@@ -1,0 +1,143 @@
+"""What every route shares: the database, the rules, the clock, the signed-in person, the
+permission check, page rendering and the one way an action on a milestone is taken.
+
+Each router module (web/auth.py, web/items.py, …) gets one `Web` and uses only it, so a route
+cannot forget a step: `act` checks who, the CSRF token and the milestone's version in one place.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from config.settings import Settings
+from models.actions import ActionRefused
+from models.db import writer
+from models.milestone import Milestone
+from models.person import Person
+from models.rules import Rules
+from web.permissions import Action, allowed
+
+TEMPLATES = Path(__file__).parent / "templates"
+CHANGED_HINT = "该事项已被他人修改，请刷新页面后重试。"
+STALE_FORM = "表单已过期，请刷新页面后重试。"
+
+
+class Web:
+    def __init__(self, *, engine: Engine, rules: Rules, settings: Settings, secret: str,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.engine, self.rules, self.settings, self.secret = engine, rules, settings, secret
+        self.clock = clock
+        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+        self.templates = Jinja2Templates(env=env)
+
+    def now(self) -> datetime:
+        """The app's time: the injected clock (tests), DUBAN_AS_OF (replay), or the real time."""
+        if self.clock is not None:
+            return self.clock()
+        if self.settings.as_of:
+            return self.rules.as_of(self.settings.as_of)
+        return datetime.now(UTC)
+
+    def reader(self) -> Session:
+        return Session(self.engine)
+
+    def writer(self) -> Session:
+        """A session whose transaction takes the write lock at BEGIN (SQLite: no upgrade
+        deadlock between two writers; PostgreSQL: a plain transaction)."""
+        return Session(writer(self.engine))
+
+    # ── pages ────────────────────────────────────────────────────────────────────────────
+
+    def page(self, request: Request, name: str, status: int = 200,
+             **context: Any) -> HTMLResponse:
+        context |= {"csrf": csrf_token(request), "me": context.get("me"),
+                    "zone": self.rules.zone}
+        return self.templates.TemplateResponse(request, name, context, status_code=status)
+
+    def error(self, request: Request, status: int, title: str, message: str,
+              me: Person | None = None) -> HTMLResponse:
+        return self.page(request, "error.html", status, title=title, message=message, me=me)
+
+    # ── who ──────────────────────────────────────────────────────────────────────────────
+
+    def current(self, request: Request, db: Session) -> Person | None:
+        """The signed-in person; an inactive or deleted one is signed out."""
+        person_id = request.session.get("person_id")
+        person = db.get(Person, person_id) if isinstance(person_id, int) else None
+        if person is None or not person.active:
+            request.session.pop("person_id", None)
+            return None
+        return person
+
+    @staticmethod
+    def sign_in(request: Request, person: Person) -> None:
+        request.session.clear()  # a new sign-in gets a new CSRF token
+        request.session["person_id"] = person.id
+
+    @staticmethod
+    def may(person: Person, action: Action, item_unit_id: int | None) -> bool:
+        return allowed(role=person.role, person_unit_id=person.unit_id, action=action,
+                       item_unit_id=item_unit_id, active=person.active)
+
+    # ── acting on a milestone ────────────────────────────────────────────────────────────
+
+    def act(self, request: Request, milestone_id: int, action: Action, csrf: str,
+            do: Callable[..., object], version: int | None,
+            after: Callable[[Session, Person], None] | None = None,
+            **specific: Any) -> Response:
+        """Check who may, check the form, then run ``do`` (an action of models.actions) with
+        the arguments every action takes plus ``specific``, and ``after`` in the same
+        transaction; redirect to the item, or show why nothing was done."""
+        with self.writer() as db:
+            me = self.current(request, db)
+            if me is None:
+                return RedirectResponse("/login", status_code=303)
+            milestone = db.get(Milestone, milestone_id)
+            if milestone is None:
+                return self.error(request, 404, "未找到", "没有这个事项。", me)
+            if not self.may(me, action, milestone.unit_id):
+                return self.error(request, 403, "无权操作", "您无权对此事项进行该操作。", me)
+            if not csrf_ok(request, csrf):
+                return self.error(request, 403, "请求无效", STALE_FORM, me)
+            try:
+                do(session=db, rules=self.rules, milestone_id=milestone_id, actor=me.email,
+                   actor_id=me.id, now=self.now(), expected_version=version, **specific)
+                if after is not None:
+                    after(db, me)
+            except ActionRefused as refused:
+                db.rollback()
+                return self.refused(request, refused, me)
+            db.commit()
+        return RedirectResponse(f"/milestones/{milestone_id}", status_code=303)
+
+    def refused(self, request: Request, refused: ActionRefused,
+                me: Person | None) -> HTMLResponse:
+        text = str(refused)
+        hint = CHANGED_HINT if "changed by someone else" in text else "操作未完成。"
+        return self.error(request, 409, "操作未完成", f"{hint}（{text}）", me)
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_ok(request: Request, submitted: str) -> bool:
+    expected = request.session.get("csrf")
+    return (isinstance(expected, str) and bool(expected) and bool(submitted)
+            and secrets.compare_digest(expected.encode(), submitted.encode()))
