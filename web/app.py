@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Settings
 from models.rules import Rules
-from web import auth, items
+from web import auth, items, lists
 from web.context import Web
 
 
@@ -34,5 +34,6 @@ def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
     limiter = auth.LoginLimiter(auth.MAX_FAILED_LOGINS, auth.FAILED_LOGIN_WINDOW_SECONDS)
     app.state.login_limiter = limiter
     app.include_router(auth.router(web, limiter))
+    app.include_router(lists.router(web))
     app.include_router(items.router(web))
     return app

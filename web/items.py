@@ -1,8 +1,8 @@
-"""The list of milestones and one milestone's page, with the actions taken on it."""
+"""One milestone's page, with the actions taken on it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,21 +19,6 @@ from web.permissions import Action
 
 def router(web: Web) -> APIRouter:
     routes = APIRouter()
-
-    @routes.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> Response:
-        with web.reader() as db:
-            me = web.current(request, db)
-            if me is None:
-                return RedirectResponse("/login", status_code=303)
-            rows: list[dict[str, Any]] = []
-            if web.may(me, Action.view_item, None):  # office, leaders, admins: everything
-                rows = milestone_lights(session=db, rules=web.rules, now=web.now())
-            elif me.unit_id is not None and web.may(me, Action.view_item, me.unit_id):
-                unit = db.get(Unit, me.unit_id)
-                rows = milestone_lights(session=db, rules=web.rules, now=web.now(),
-                                        unit=unit.code if unit else None)
-            return web.page(request, "list.html", me=me, rows=rows)
 
     @routes.get("/milestones/{milestone_id}", response_class=HTMLResponse)
     def item(request: Request, milestone_id: int) -> Response:
