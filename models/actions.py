@@ -35,7 +35,17 @@ class ActionRefused(ValueError):
     pass
 
 
-_CHANGED = ("milestone {} was changed by someone else in the meantime: reload it and try again")
+class Changed(ActionRefused):
+    """Someone else changed the milestone between this caller's read and its write.
+
+    Nothing of the refused action is kept (its transaction is rolled back). A caller that
+    showed a person a version must tell them to reload; a caller that showed none (a script)
+    may simply run the action again on the fresh row.
+    """
+
+    def __init__(self, milestone_id: int) -> None:
+        super().__init__(f"milestone {milestone_id} was changed by someone else in the "
+                         "meantime: reload it and try again")
 
 
 class _Act:
@@ -53,7 +63,7 @@ class _Act:
         if self.milestone.retired_at is not None:
             raise ActionRefused(f"milestone {milestone_id} is retired from its plan")
         if expected_version is not None and expected_version != self.milestone.version:
-            raise ActionRefused(_CHANGED.format(milestone_id))
+            raise Changed(milestone_id)
         self.session, self.rules, self.actor, self.actor_id, self.now = (
             session, rules, actor, actor_id, now)
         self.today = rules.today(now)
@@ -94,7 +104,7 @@ class _Act:
         if not write_status(session=self.session, milestone=milestone, status=status,
                             level=level, next_check_on=next_check, now=self.now,
                             actor=self.actor, why=why, extra=office_fields):
-            raise ActionRefused(_CHANGED.format(milestone.id))
+            raise Changed(milestone.id)
         return milestone
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config.settings import Settings
-from models.actions import ActionRefused
+from models.actions import ActionRefused, Changed
 from models.db import writer
 from models.milestone import Milestone
 from models.person import Person
@@ -31,6 +31,7 @@ from web.permissions import Action, allowed
 TEMPLATES = Path(__file__).parent / "templates"
 CHANGED_HINT = "该事项已被他人修改，请刷新页面后重试。"
 STALE_FORM = "表单已过期，请刷新页面后重试。"
+RACE_RETRIES = 3
 
 
 class Web:
@@ -98,7 +99,12 @@ class Web:
             **specific: Any) -> Response:
         """Check who may, check the form, then run ``do`` (an action of models.actions) with
         the arguments every action takes plus ``specific``, and ``after`` in the same
-        transaction; redirect to the item, or show why nothing was done."""
+        transaction; redirect to the item, or show why nothing was done.
+
+        A form carries the version it showed: if the item changed since, the person is told.
+        Without a version, losing a race to another writer just means trying again on the
+        fresh row (a few times: each retry follows a commit by someone else).
+        """
         with self.writer() as db:
             me = self.current(request, db)
             if me is None:
@@ -110,22 +116,27 @@ class Web:
                 return self.error(request, 403, "无权操作", "您无权对此事项进行该操作。", me)
             if not csrf_ok(request, csrf):
                 return self.error(request, 403, "请求无效", STALE_FORM, me)
-            try:
-                do(session=db, rules=self.rules, milestone_id=milestone_id, actor=me.email,
-                   actor_id=me.id, now=self.now(), expected_version=version, **specific)
-                if after is not None:
-                    after(db, me)
-            except ActionRefused as refused:
-                db.rollback()
-                return self.refused(request, refused, me)
-            db.commit()
+            for attempt in range(1, RACE_RETRIES + 1):
+                try:
+                    do(session=db, rules=self.rules, milestone_id=milestone_id, actor=me.email,
+                       actor_id=me.id, now=self.now(), expected_version=version, **specific)
+                    if after is not None:
+                        after(db, me)
+                    db.commit()
+                    break
+                except Changed as refused:
+                    db.rollback()
+                    if version is not None or attempt == RACE_RETRIES:
+                        return self.refused(request, refused, me)
+                except ActionRefused as refused:
+                    db.rollback()
+                    return self.refused(request, refused, me)
         return RedirectResponse(f"/milestones/{milestone_id}", status_code=303)
 
     def refused(self, request: Request, refused: ActionRefused,
                 me: Person | None) -> HTMLResponse:
-        text = str(refused)
-        hint = CHANGED_HINT if "changed by someone else" in text else "操作未完成。"
-        return self.error(request, 409, "操作未完成", f"{hint}（{text}）", me)
+        hint = CHANGED_HINT if isinstance(refused, Changed) else "操作未完成。"
+        return self.error(request, 409, "操作未完成", f"{hint}（{refused}）", me)
 
 
 def csrf_token(request: Request) -> str:
