@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import outbox, people, plans, setup, supervision, units, web
+from cli import actions, outbox, people, plans, setup, supervision, units, web
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
@@ -22,9 +22,16 @@ app.command("init")(setup.init)
 app.command("run")(setup.run)
 app.command("status")(supervision.status)
 app.command("sweep")(supervision.sweep)
-app.command("ack")(supervision.ack)
-app.command("snooze")(supervision.snooze)
-app.command("major")(supervision.major)
+app.command("done")(actions.done)
+app.command("progress")(actions.progress)
+app.command("extend")(actions.extend)
+app.command("extension")(actions.extension)
+app.command("close")(actions.close)
+app.command("return")(actions.return_)
+app.command("reopen")(actions.reopen)
+app.command("ack")(actions.ack)
+app.command("snooze")(actions.snooze)
+app.command("major")(actions.major)
 app.command("deploy")(supervision.deploy)
 app.command("web")(web.web)
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli import context
 from cli.output import console, emit_json, errors, fail, table
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from models.person import Person
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -102,10 +107,7 @@ def password(email: Annotated[str, typer.Argument(help="the person's email")],
                                               help="the new password (asked if not given)")],
              ) -> None:
     """Set a person's web sign-in password (at least 10 characters, not only digits)."""
-    from sqlmodel import select
-
     from models.event import record
-    from models.person import Person
     from web.passwords import check_password_policy, hash_password
 
     try:
@@ -113,12 +115,55 @@ def password(email: Annotated[str, typer.Argument(help="the person's email")],
     except ValueError as exc:
         fail(f"--password: {exc}", code=2)
     with context.session() as db:
-        person = db.exec(select(Person).where(Person.email == email.lower())).first()
-        if person is None:
-            fail(f"没有邮箱为 {email} 的人员（duban people list 列出全部人员）", code=2)
+        person = _person(db, email)
         person.password_hash = hash_password(new)
         db.add(person)
         record(db, "person.password_set", at=context.now(), actor=context.actor(),
                person_id=person.id)
         db.commit()
     console.print(f"{email} 的登录密码已设置", highlight=False)
+
+
+@app.command()
+def token(email: Annotated[str, typer.Argument(help="the person's email")],
+          label: Annotated[str, typer.Option(help="what the token is for, e.g. the script")] = "",
+          ) -> None:
+    """Issue a personal API token for /api and print it; it is shown this once only."""
+    from web.tokens import issue_token
+
+    if len(label) > 100:
+        fail("--label: at most 100 characters", code=2)
+    with context.session() as db:
+        person = _person(db, email)
+        if not person.active:
+            fail(f"{email} 已停用：停用人员不能取得令牌", code=2)
+        issued = issue_token(session=db, person=person, label=label.strip(),
+                             actor=context.actor(), now=context.now())
+        db.commit()
+    # The token alone on stdout, so that a script can capture it; the advice goes to stderr.
+    typer.echo(issued)
+    errors.print(f"{email} 的 API 令牌（只显示这一次，请妥善保存；"
+                 f"停用：duban people revoke-tokens {email}）", highlight=False, markup=False)
+
+
+@app.command("revoke-tokens")
+def revoke_tokens(email: Annotated[str, typer.Argument(help="the person's email")]) -> None:
+    """Revoke every API token of a person: scripts using them get 401 from then on."""
+    from web.tokens import revoke_tokens as revoke
+
+    with context.session() as db:
+        person = _person(db, email)
+        count = revoke(session=db, person=person, actor=context.actor(), now=context.now())
+        db.commit()
+    console.print(f"已吊销 {email} 的 {count} 个 API 令牌", highlight=False)
+
+
+def _person(db: Session, email: str) -> Person:
+    from sqlmodel import select
+
+    from models.person import Person
+
+    person = db.exec(select(Person).where(Person.email == email.lower())).first()
+    if person is None:
+        fail(f"没有邮箱为 {email} 的人员（duban people list 列出全部人员）", code=2)
+    return person

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -34,12 +36,17 @@ def init() -> None:
 
 def run(once: Annotated[bool, typer.Option(
         "--once", help="run the scheduled sweep (the Prefect flow) once now and exit")] = False,
+        web: Annotated[bool, typer.Option(
+            "--web/--no-web", help="also serve the web app on web_host:web_port")] = True,
         ) -> None:
-    """Run the embedded service: initialise, then sweep on schedule until Ctrl+C or SIGTERM.
+    """Run the embedded service: initialise, then sweep on schedule and serve the web app
+    until Ctrl+C or SIGTERM.
 
     The sweep runs on `schedule.sweep` of config/policy.yaml, in the configured time zone; a
     sweep missed while Duban was down runs once when it comes back the same day. Only one
-    `duban run` may schedule per database: a second one exits with code 3.
+    `duban run` may schedule per database: a second one exits with code 3, before it takes the
+    web port. The web app runs in a thread of this process, on the same database and key: one
+    service to start, and the links in its emails open in its own web app.
     """
     import logging
 
@@ -54,6 +61,7 @@ def run(once: Annotated[bool, typer.Option(
     if once:
         _sweep_once()
         return
+    from cli.web import WebNotStarted
     from flows.scheduler import SchedulerBusy, serve
 
     settings = context.settings()
@@ -67,10 +75,24 @@ def run(once: Annotated[bool, typer.Option(
 
     try:
         serve(database_url=settings.database, data_dir=settings.data_dir,
-              timezone=settings.timezone, sweep_cron=cron, announce=announce)
+              timezone=settings.timezone, sweep_cron=cron, announce=announce,
+              alongside=_web() if web else None)
     except SchedulerBusy as exc:
         fail(str(exc), code=3)
+    except WebNotStarted as exc:
+        fail(str(exc))
     console.print("调度器已停止。", highlight=False)
+
+
+@contextlib.contextmanager
+def _web() -> Iterator[None]:
+    from cli.web import served, web_app
+
+    settings = context.settings()
+    with served(web_app(), host=settings.web_host, port=settings.web_port):
+        console.print(f"督办网页：http://{settings.web_host}:{settings.web_port}/",
+                      highlight=False)
+        yield
 
 
 def _sweep_once() -> None:

@@ -1,9 +1,9 @@
-"""`duban status`, `duban sweep`, and the office's `ack`, `snooze` and `major`."""
+"""`duban status`, `duban sweep` and `duban deploy` (the actions on milestones: cli/actions.py)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -90,54 +90,6 @@ def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
     console.print(f"待发送通知 {report.notifications} 条", highlight=False)
     if report.provisional:
         console.print(PROVISIONAL_NOTE, highlight=False)
-
-
-def _act(action: Any, milestone: int, as_of: str | None, json: bool, **kwargs: Any) -> None:
-    from models.actions import ActionRefused
-
-    with context.session() as db:
-        try:
-            row = action(session=db, rules=context.rules(), milestone_id=milestone,
-                         actor=context.actor(), now=_clock(as_of), **kwargs)
-        except ActionRefused as exc:
-            fail(str(exc), code=2)
-        db.commit()
-        result = {"milestone_id": row.id, "state": row.state, "light": row.light,
-                  "level": row.level, "acknowledged_level": row.acknowledged_level,
-                  "snoozed_until": row.snoozed_until, "major": row.major}
-    emit_json(result) if json else console.print(
-        f"节点 {row.id}：{STATE_WORDS[result['state']]}，{LIGHT_WORDS[result['light']]}",
-        highlight=False)
-
-
-Milestone = Annotated[int, typer.Argument(help="milestone id (see `duban plans show --json`)")]
-Reason = Annotated[str | None, typer.Option(help="why")]
-
-
-def ack(milestone: Milestone, reason: Reason = None, as_of: AsOf = None,
-        json: Json = False) -> None:
-    """Acknowledge an escalation: stops the repeats at its level, not the climb."""
-    from models.actions import acknowledge
-
-    _act(acknowledge, milestone, as_of, json, reason=reason)
-
-
-def snooze(milestone: Milestone, until: Annotated[str, typer.Option(metavar="YYYY-MM-DD")],
-           reason: Annotated[str, typer.Option(help="why")], as_of: AsOf = None,
-           json: Json = False) -> None:
-    """Hold an item's notices until a date."""
-    from models.actions import snooze as snooze_item
-
-    _act(snooze_item, milestone, as_of, json, until=parse_day(until, "--until"), reason=reason)
-
-
-def major(milestone: Milestone, reason: Annotated[str, typer.Option(help="why")],
-          off: Annotated[bool, typer.Option("--off", help="no longer major")] = False,
-          as_of: AsOf = None, json: Json = False) -> None:
-    """Mark an item as major: its escalation starts at a higher level."""
-    from models.actions import mark_major
-
-    _act(mark_major, milestone, as_of, json, major=not off, reason=reason)
 
 
 def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (type process)")] = "duban",

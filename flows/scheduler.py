@@ -197,14 +197,17 @@ def _log_next_run(when: datetime | None) -> None:
 
 def serve(*, database_url: str, data_dir: Path, timezone: str, sweep_cron: Cron,
           announce: Callable[[datetime | None], None] = _log_next_run,
-          func: str = SWEEP_JOB) -> None:
+          func: str = SWEEP_JOB,
+          alongside: contextlib.AbstractContextManager[object] | None = None) -> None:
     """Schedule sweeps until SIGINT or SIGTERM, holding the database's scheduler lock.
 
     Raises SchedulerBusy if another scheduler holds it. On a signal the scheduler shuts down
     after the sweep in progress, if any, has finished (each of its batches commits on its own).
     Must run in the main thread: that is where Python delivers signals.
+    ``alongside`` (the web app) is entered once the lock is held and left after the scheduler
+    has stopped: a second `duban run` is refused for the lock before it would fight for a port.
     """
-    with hold_scheduler_lock(database_url, data_dir):
+    with hold_scheduler_lock(database_url, data_dir), alongside or contextlib.nullcontext():
         scheduler = build_scheduler(database_url=database_url, timezone=timezone,
                                     sweep_cron=sweep_cron, func=func)
         # The handlers raise rather than set a flag: a flag checked before a blocking wait

@@ -10,9 +10,10 @@ Authorisation (who may do what) is checked by the callers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -26,6 +27,7 @@ from models.rules import Rules
 from models.status import OPEN_STATES, Decision, milestone_status
 from models.tracking import write_status
 
+RACE_RETRIES = 3
 CLAIMABLE = OPEN_STATES
 WAIVABLE = OPEN_STATES | {MilestoneState.claimed}
 REOPENABLE = frozenset({MilestoneState.closed, MilestoneState.waived})
@@ -46,6 +48,32 @@ class Changed(ActionRefused):
     def __init__(self, milestone_id: int) -> None:
         super().__init__(f"milestone {milestone_id} was changed by someone else in the "
                          "meantime: reload it and try again")
+
+
+T = TypeVar("T")
+
+
+def commit_retrying(session: Session, attempt: Callable[[], T], *, versioned: bool) -> T:
+    """Run ``attempt`` (one or more actions) and commit; roll back on any refusal.
+
+    A caller that showed a person a version (``versioned``) passes a refusal for a change in
+    between on to them. A caller that showed none (a script, an API call without a version)
+    lost a race to another writer and nothing more: the attempt runs again on the fresh row,
+    a few times, since each retry follows someone else's commit.
+    """
+    for tries in range(1, RACE_RETRIES + 1):
+        try:
+            result = attempt()
+            session.commit()
+            return result
+        except Changed:
+            session.rollback()
+            if versioned or tries == RACE_RETRIES:
+                raise
+        except ActionRefused:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
 
 
 class _Act:
@@ -184,6 +212,8 @@ def decide_extension(*, session: Session, rules: Rules, milestone_id: int, appro
                      settings: Settings | None = None) -> Milestone:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     request = pending_extension(session, milestone_id)
+    if not approved:
+        reason = _required(reason, "refusing an extension")
     if request is None:
         raise ActionRefused(f"milestone {milestone_id} has no extension request to decide")
     due = new_due_on or date.fromisoformat(request.data["proposed_due_on"])

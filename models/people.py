@@ -47,7 +47,8 @@ class UnknownUnit(ValueError):
     pass
 
 
-def save_person(*, session: Session, person_in: PersonIn, actor: str, now: datetime) -> Person:
+def save_person(*, session: Session, person_in: PersonIn, actor: str, now: datetime,
+                actor_id: int | None = None) -> Person:
     """Create the person, or update the one with that email; record what changed."""
     unit_id = None
     if person_in.unit is not None:
@@ -64,15 +65,17 @@ def save_person(*, session: Session, person_in: PersonIn, actor: str, now: datet
         person = Person(email=person_in.email, **values)
         session.add(person)
         session.flush()
-        record(session, "person.created", at=now, actor=actor, person_id=person.id,
-               unit_id=unit_id, data={"values": person_in.model_dump(mode="json")})
+        record(session, "person.created", at=now, actor=actor, actor_id=actor_id,
+               person_id=person.id, unit_id=unit_id,
+               data={"values": person_in.model_dump(mode="json")})
         return person
     changes = {k: [getattr(person, k), v] for k, v in values.items() if getattr(person, k) != v}
     if changes:
         for name, (_, new) in changes.items():
             setattr(person, name, new)
         session.add(person)
-        record(session, "person.updated", at=now, actor=actor, person_id=person.id,
+        record(session, "person.updated", at=now, actor=actor, actor_id=actor_id,
+               person_id=person.id,
                unit_id=unit_id, data={"changes": changes})
     return person
 
@@ -86,7 +89,7 @@ class ContactIn(BaseModel):
 
 
 def set_unit_contact(*, session: Session, unit: Unit, contact: ContactIn, actor: str,
-                     now: datetime) -> None:
+                     now: datetime, actor_id: int | None = None) -> None:
     values = {"contact_name": contact.name, "contact_email": str(contact.email).lower(),
               "contact_phone": contact.phone, "contact_placeholder": False}
     changes = {k: [getattr(unit, k), v] for k, v in values.items() if getattr(unit, k) != v}
@@ -96,7 +99,7 @@ def set_unit_contact(*, session: Session, unit: Unit, contact: ContactIn, actor:
         setattr(unit, name, new)
     unit.updated_at = now
     session.add(unit)
-    record(session, "unit.contact_set", at=now, actor=actor, unit_id=unit.id,
+    record(session, "unit.contact_set", at=now, actor=actor, actor_id=actor_id, unit_id=unit.id,
            data={"changes": changes})
 
 

@@ -17,7 +17,8 @@ from models.unit import Unit
 
 
 def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str | None = None,
-                     unit: str | None = None) -> list[dict[str, Any]]:
+                     unit: str | None = None,
+                     milestone_id: int | None = None) -> list[dict[str, Any]]:
     today = rules.today(now)
     query = (select(Milestone, Project, Plan.code, Unit)
              .join(Project, col(Project.id) == Milestone.project_id)
@@ -29,6 +30,8 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
         query = query.where(Plan.code == plan)
     if unit:
         query = query.where(Unit.code == unit)
+    if milestone_id is not None:
+        query = query.where(Milestone.id == milestone_id)
     rows = session.exec(query).all()
     milestones = [m for m, _, _, _ in rows]
     facts = milestone_facts(session=session, milestones=milestones, zone=rules.zone)

@@ -6,7 +6,8 @@ an hour ago and so presumably dead):
 1. For each configured webhook target, one post (key ``webhook:<sweep>:<target>``) listing the
    most severe items about its units or to its roles, not before the end of its quiet hours.
 2. Then, 200 addresses per transaction: load their uncomposed notices with the names and
-   recent history of the milestones they cover; render ``escalation_digest`` per address;
+   recent history of the milestones they cover; render ``escalation_digest`` per address, its
+   item links signed for the person behind the address (notifications/links.py);
    insert it under the key ``digest:<sweep>:<address>`` (ON CONFLICT DO NOTHING, so a second
    composer adds nothing); mark the notices as carried by that message.
 Each transaction lands whole or not at all; the keys make every step safe to repeat.
@@ -36,6 +37,7 @@ from models.person import Person
 from models.plan import Plan, Project
 from models.unit import Unit
 from notifications.email_message import build_email, message_id_for
+from notifications.links import ItemLinks
 from notifications.render import render
 from notifications.webhooks import escape_markdown, next_send_time
 
@@ -100,18 +102,23 @@ def _compose_emails(session: Session, sweep_id: str, addresses: list[str], setti
     if not notices:
         return
     items = _items(session, notices, settings)
+    links = ItemLinks.of(settings)
     by_address: dict[str, list[Notification]] = defaultdict(list)
     for notice in notices:
         by_address[notice.address].append(notice)
     as_of = notices[0].context["as_of"]
     for address, mine in by_address.items():
-        entries = sorted((items[n.id] for n in mine), key=lambda i: (-i["level"], i["due_on"]))
+        # A unit's contact address can also be a person's: then that person reads it.
+        person_id = next((n.person_id for n in mine if n.person_id is not None), None)
+        link = {n.id: links.to(person_id, n.milestone_id) for n in mine}  # type: ignore[arg-type]
+        entries = sorted((items[n.id] | {"link": link[n.id]} for n in mine),
+                         key=lambda i: (-i["level"], i["due_on"]))
         context = {"recipient": mine[0].context["recipient"], "as_of": as_of,
                    "office": settings.office_name, "items": entries}
         key = f"digest:{sweep_id}:{address}"
         message_id = _queue(session, settings, key=key, channel=Channel.email, address=address,
                             recipient=mine[0].context["recipient"],
-                            person_id=mine[0].person_id, template="escalation_digest",
+                            person_id=person_id, template="escalation_digest",
                             context=context, not_before=now,
                             meta={"sweep": sweep_id, "milestones": [n.milestone_id for n in mine]})
         if message_id is None:  # another composer got there first: its message carries them
@@ -161,7 +168,8 @@ def _compose_posts(session: Session, sweep_id: str, channels: Channels, settings
 
 def _items(session: Session, notices: list[Notification],
            settings: Settings) -> dict[int, dict[str, Any]]:
-    """The template's item for each notice: names, link, and the item's recent history."""
+    """The template's item for each notice: names and the item's recent history (the link
+    depends on who receives it, so the email adds it)."""
     ids = {n.milestone_id for n in notices}
     rows = session.exec(select(Milestone, Project.name, Plan.name, Unit.name, Unit.code)
                         .join(Project, col(Project.id) == Milestone.project_id)
@@ -180,7 +188,6 @@ def _items(session: Session, notices: list[Notification],
                 "what": HISTORY_WORDS.get(event.kind, event.kind) +
                         (f"：{event.reason}" if event.reason and event.reason != "sweep" else ""),
                 "who": "系统" if event.actor.startswith("system:") else event.actor})
-    base = str(settings.base_url).rstrip("/")
     items = {}
     for notice in notices:
         c = notice.context
@@ -190,8 +197,7 @@ def _items(session: Session, notices: list[Notification],
             "reason": c["reason"], "repeat": c["repeat"], "title": c["title"],
             "project": project, "plan": plan, "unit": unit, "unit_code": code,
             "due_on": c["due_on"], "overdue_workdays": c["overdue_workdays"],
-            "commitment": c["commitment"], "link": f"{base}/milestones/{notice.milestone_id}",
-            "history": history[notice.milestone_id][-10:]}  # type: ignore[index]
+            "commitment": c["commitment"], "history": history[notice.milestone_id][-10:]}  # type: ignore[index]
     return items
 
 

@@ -1,7 +1,8 @@
 """Confirmations to the people who acted: done received, extension decided, item closed.
 
 Queued by the action itself (models.actions), in the transaction that records its event, under
-the key ``confirm:<event id>``: one confirmation per decision, never two.
+the key ``confirm:<event id>``: one confirmation per decision, never two. Its link signs its
+person in (notifications/links.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from models.person import Person
 from models.plan import Project
 from models.unit import Unit
 from notifications.compose import queue_email
+from notifications.links import ItemLinks
 
 TEMPLATES = {"milestone.done_claimed": "done_received",
              "milestone.extension_decided": "extension_decided",
@@ -25,7 +27,8 @@ TEMPLATES = {"milestone.done_claimed": "done_received",
 
 def queue_confirmation(*, session: Session, settings: Settings, event: Event) -> int | None:
     template = TEMPLATES.get(event.kind)
-    person = session.get(Person, _recipient_id(session, event)) if template else None
+    recipient_id = _recipient_id(session, event) if template else None
+    person = session.get(Person, recipient_id) if recipient_id is not None else None
     if template is None or person is None or not person.active:
         return None
     milestone, project, unit = session.exec(
@@ -35,7 +38,7 @@ def queue_confirmation(*, session: Session, settings: Settings, event: Event) ->
         .where(Milestone.id == event.milestone_id)).one()
     on = event.at.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
     context = {"recipient": person.name, "title": milestone.title, "project": project,
-               "link": f"{str(settings.base_url).rstrip('/')}/milestones/{milestone.id}"}
+               "link": ItemLinks.of(settings).to(person.id, milestone.id)}  # type: ignore[arg-type]
     if template == "done_received":
         context |= {"unit": unit, "claimed_on": on, "evidence": event.data.get("evidence", "")}
     elif template == "extension_decided":

@@ -51,7 +51,8 @@ class NotRetriable(ValueError):
     pass
 
 
-def retry(*, engine: Engine, message_id: int, actor: str, now: datetime) -> None:
+def retry(*, engine: Engine, message_id: int, actor: str, now: datetime,
+          actor_id: int | None = None) -> None:
     """Put a failed or dead message back in the queue now, recording who did it."""
     with Session(writer(engine)) as session:
         message = session.get(Message, message_id)
@@ -62,7 +63,8 @@ def retry(*, engine: Engine, message_id: int, actor: str, now: datetime) -> None
                                "or dead messages can be retried")
         session.execute(sa.update(Message).where(Message.id == message_id).values(
             status=MessageStatus.queued, next_attempt_at=now, attempts=0))
-        record(session, "message.retried", at=now, actor=actor, person_id=message.person_id,
+        record(session, "message.retried", at=now, actor=actor, actor_id=actor_id,
+               person_id=message.person_id,
                data={"message_id": message_id, "previous_status": message.status,
                      "last_error": message.last_error})
         session.commit()

@@ -209,3 +209,32 @@ def test_a_web_password_is_set_only_when_strong_enough(duban: Duban, database_ur
     from web.passwords import verify_password
 
     assert verify_password("督办密码abc123", stored)[0] is True
+
+
+def test_an_api_token_is_printed_once_and_works_until_revoked(duban: Duban,
+                                                              database_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from models.db import make_engine
+    from web.app import create_app
+
+    duban("init")
+    duban("people", "add", "--name", "王芳", "--email", "wang.fang@example.gov.cn",
+          "--role", "owner", "--unit", "xihu-mzj")
+    issued = duban("people", "token", "wang.fang@example.gov.cn", "--label", "周报脚本")
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip()  # the token alone on stdout, for a script to capture
+    assert token.startswith("dbn_") and "只显示这一次" in issued.stderr
+    engine = make_engine(database_url)
+    app = create_app(engine=engine, rules=context.rules(), settings=context.settings(),
+                     secret="duban-cli-test-secret-0123456789abcdef")
+    client, bearer = TestClient(app), {"Authorization": f"Bearer {token}"}
+    me = client.get("/api/me", headers=bearer)
+    assert me.status_code == 200 and me.json()["unit"]["code"] == "xihu-mzj"
+
+    revoked = duban("people", "revoke-tokens", "wang.fang@example.gov.cn")
+    assert revoked.exit_code == 0 and "1 个 API 令牌" in revoked.output
+    assert client.get("/api/me", headers=bearer).status_code == 401
+    unknown = duban("people", "token", "nobody@example.gov.cn")
+    assert unknown.exit_code == 2 and "nobody@example.gov.cn" in unknown.output
+    engine.dispose()

@@ -125,7 +125,7 @@ def test_a_second_duban_run_exits_3_and_the_first_stops_cleanly_on_sigterm(
     env |= {"DUBAN_DATA_DIR": str(tmp_path / "data"),
             "DUBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'duban.db'}",
             "DUBAN_CONFIG": str(tmp_path / "absent.toml")}
-    command = [sys.executable, "-m", "cli.main", "run"]
+    command = [sys.executable, "-m", "cli.main", "run", "--no-web"]
     first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
     try:

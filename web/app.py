@@ -19,8 +19,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Settings
 from models.rules import Rules
-from web import auth, items, lists
+from web import attachments, auth, feeds, items, lists, office, overview
+from web.api import create_api
 from web.context import Web
+from web.limits import BodyLimit
 
 
 def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
@@ -30,10 +32,18 @@ def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
     app.add_middleware(SessionMiddleware, secret_key=secret, same_site="lax",
                        https_only=str(settings.base_url).startswith("https"),
                        session_cookie="duban_session", max_age=12 * 3600)
+    # Five evidence files at the per-file limit, plus the form's text.
+    app.add_middleware(BodyLimit, max_bytes=attachments.MAX_FILES * settings.attachment_max_bytes
+                       + 1024 * 1024)
     web = Web(engine=engine, rules=rules, settings=settings, secret=secret, clock=clock)
     limiter = auth.LoginLimiter(auth.MAX_FAILED_LOGINS, auth.FAILED_LOGIN_WINDOW_SECONDS)
     app.state.login_limiter = limiter
     app.include_router(auth.router(web, limiter))
     app.include_router(lists.router(web))
+    app.include_router(office.router(web))
+    app.include_router(overview.router(web))
     app.include_router(items.router(web))
+    app.include_router(attachments.router(web))
+    app.include_router(feeds.router(web))
+    app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
     return app

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config.settings import Settings
-from models.actions import ActionRefused, Changed
+from models.actions import ActionRefused, Changed, commit_retrying
 from models.db import writer
 from models.milestone import Milestone
 from models.person import Person
@@ -29,9 +29,16 @@ from models.rules import Rules
 from web.permissions import Action, allowed
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The nav bar: (label, link, the action that makes it useful; None: everyone signed in)
+NAV = (("事项", "/", None), ("逾期事项", "/?light=red", Action.view_item),
+       ("总览", "/overview", Action.view_item), ("日历订阅", "/calendar", None),
+       ("人员", "/people", Action.manage_people), ("单位", "/units", Action.manage_people),
+       ("发件箱", "/outbox", Action.view_outbox))
 CHANGED_HINT = "该事项已被他人修改，请刷新页面后重试。"
 STALE_FORM = "表单已过期，请刷新页面后重试。"
-RACE_RETRIES = 3
+NO_RIGHT = {Action.manage_people: "您无权管理人员和单位。",
+            Action.view_outbox: "您无权查看发件箱。",
+            Action.view_item: "您无权查看全部单位的事项总览。"}
 
 
 class Web:
@@ -40,6 +47,7 @@ class Web:
         self.engine, self.rules, self.settings, self.secret = engine, rules, settings, secret
         self.clock = clock
         env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+        env.globals["nav_links"] = nav_links  # base.html asks it on every page
         self.templates = Jinja2Templates(env=env)
 
     def now(self) -> datetime:
@@ -91,6 +99,20 @@ class Web:
         return allowed(role=person.role, person_unit_id=person.unit_id, action=action,
                        item_unit_id=item_unit_id, active=person.active)
 
+    def permitted(self, request: Request, db: Session, action: Action,
+                  csrf: str | None = None) -> Person | Response:
+        """For pages about no one item: the signed-in person if they may take `action`
+        anywhere (and, for a form, its CSRF token is right); otherwise the answer saying why
+        not."""
+        me = self.current(request, db)
+        if me is None:
+            return RedirectResponse("/login", status_code=303)
+        if not self.may(me, action, None):
+            return self.error(request, 403, "无权操作", NO_RIGHT[action], me)
+        if csrf is not None and not csrf_ok(request, csrf):
+            return self.error(request, 403, "请求无效", STALE_FORM, me)
+        return me
+
     # ── acting on a milestone ────────────────────────────────────────────────────────────
 
     def act(self, request: Request, milestone_id: int, action: Action, csrf: str,
@@ -101,9 +123,8 @@ class Web:
         the arguments every action takes plus ``specific``, and ``after`` in the same
         transaction; redirect to the item, or show why nothing was done.
 
-        A form carries the version it showed: if the item changed since, the person is told.
-        Without a version, losing a race to another writer just means trying again on the
-        fresh row (a few times: each retry follows a commit by someone else).
+        A form carries the version it showed: if the item changed since, the person is told
+        (models.actions.commit_retrying).
         """
         with self.writer() as db:
             me = self.current(request, db)
@@ -116,27 +137,30 @@ class Web:
                 return self.error(request, 403, "无权操作", "您无权对此事项进行该操作。", me)
             if not csrf_ok(request, csrf):
                 return self.error(request, 403, "请求无效", STALE_FORM, me)
-            for attempt in range(1, RACE_RETRIES + 1):
-                try:
-                    do(session=db, rules=self.rules, milestone_id=milestone_id, actor=me.email,
-                       actor_id=me.id, now=self.now(), expected_version=version, **specific)
-                    if after is not None:
-                        after(db, me)
-                    db.commit()
-                    break
-                except Changed as refused:
-                    db.rollback()
-                    if version is not None or attempt == RACE_RETRIES:
-                        return self.refused(request, refused, me)
-                except ActionRefused as refused:
-                    db.rollback()
-                    return self.refused(request, refused, me)
+            def attempt() -> None:
+                do(session=db, rules=self.rules, milestone_id=milestone_id, actor=me.email,
+                   actor_id=me.id, now=self.now(), expected_version=version, **specific)
+                if after is not None:
+                    after(db, me)
+
+            try:
+                commit_retrying(db, attempt, versioned=version is not None)
+            except ActionRefused as refused:
+                return self.refused(request, refused, me)
         return RedirectResponse(f"/milestones/{milestone_id}", status_code=303)
 
     def refused(self, request: Request, refused: ActionRefused,
                 me: Person | None) -> HTMLResponse:
         hint = CHANGED_HINT if isinstance(refused, Changed) else "操作未完成。"
         return self.error(request, 409, "操作未完成", f"{hint}（{refused}）", me)
+
+
+def nav_links(me: Person | None) -> list[tuple[str, str]]:
+    """The nav bar's links this person may use; the all-units ones only for who sees all."""
+    if me is None:
+        return []
+    return [(label, href) for label, href, action in NAV
+            if action is None or Web.may(me, action, None)]
 
 
 def csrf_token(request: Request) -> str:

@@ -1,0 +1,229 @@
+"""The actions on milestones for scripts and bulk work: `done`, `progress`, `extend`,
+`extension`, `close`, `return`, `reopen`, `ack`, `snooze`, `major`, each with --json.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from cli import context
+from cli.output import console, emit_json, fail
+from cli.supervision import LIGHT_WORDS, STATE_WORDS, AsOf, Json, _clock, parse_day
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from models.person import Person
+    from web.permissions import Action
+
+Milestone = Annotated[int, typer.Argument(help="milestone id (see `duban plans show --json`)")]
+Milestones = Annotated[list[int], typer.Argument(
+    help="one or more milestone ids: all are changed, or none")]
+Reason = Annotated[str | None, typer.Option(help="why")]
+By = Annotated[str | None, typer.Option(
+    "--by", envvar="DUBAN_ACTOR", metavar="EMAIL",
+    help="act as this person, held to their role and unit (an owner may not close). "
+         "Without it you act as the office, as cli:<your login>: whoever can run duban on "
+         "the database is trusted as the office.")]
+
+
+def _act(do: Any, permission: Action, milestones: list[int], by: str | None, as_of: str | None,
+         json: bool, **specific: Any) -> None:
+    """Take one action on each milestone in one transaction: every one changes, or none.
+
+    1. Who acts: ``--by`` names a person, who must exist, be active and be allowed the action
+       on each item's unit (web.permissions, the web's own table). Without it the operator acts
+       as the office under "cli:<login>": the CLI runs with the database's credentials, so
+       whoever can run it could change the rows directly anyway.
+    2. Each id in turn: refused when unknown or not allowed, then the action of models.actions
+       (which refuses what does not fit the item's state).
+    3. One commit at the end; the first refusal rolls everything back and names its milestone.
+    """
+    from models.actions import ActionRefused
+
+    now = _clock(as_of)
+    ids = list(dict.fromkeys(milestones))  # naming an item twice is not a second action
+    with context.session() as db:
+        person = _person(db, by)
+        actor = person.email if person else context.actor()
+        rows = []
+        for milestone_id in ids:
+            try:
+                _check_allowed(db, person, permission, milestone_id)
+                rows.append(do(session=db, rules=context.rules(), milestone_id=milestone_id,
+                               actor=actor, actor_id=person.id if person else None, now=now,
+                               **specific))
+            except ActionRefused as exc:
+                batch = f" (all {len(ids)} milestones or none)" if len(ids) > 1 else ""
+                fail(escape(f"milestone {milestone_id}: {exc}; nothing was changed{batch}"),
+                     code=2)
+        db.commit()
+        results = [{"milestone_id": row.id, "state": row.state, "light": row.light,
+                    "due_on": row.due_on, "level": row.level,
+                    "acknowledged_level": row.acknowledged_level,
+                    "snoozed_until": row.snoozed_until, "major": row.major} for row in rows]
+    if json:
+        emit_json(results if len(results) > 1 else results[0])
+        return
+    for result in results:
+        console.print(f"节点 {result['milestone_id']}：{STATE_WORDS[result['state']]}，"
+                      f"{LIGHT_WORDS[result['light']]}，截止 {result['due_on']}",
+                      highlight=False)
+
+
+def _person(db: Session, by: str | None) -> Person | None:
+    """The active person ``--by`` names, or None for the operator acting as the office."""
+    from sqlmodel import select
+
+    from models.person import Person
+
+    if by is None:
+        return None
+    person = db.exec(select(Person).where(Person.email == by.strip().lower())).first()
+    if person is None:
+        fail(escape(f"--by: no person with the email {by!r} (see `duban people list`); "
+                    "nothing was changed"), code=2)
+    if not person.active:
+        fail(escape(f"--by: {person.email} is deactivated; nothing was changed"), code=2)
+    return person
+
+
+def _check_allowed(db: Session, person: Person | None, permission: Action,
+                   milestone_id: int) -> None:
+    from models.actions import ActionRefused
+    from models.milestone import Milestone as Item
+    from models.unit import Unit
+    from web.permissions import allowed
+
+    milestone = db.get(Item, milestone_id)
+    if milestone is None:
+        raise ActionRefused(f"no milestone with id {milestone_id}")
+    if person is None or allowed(role=person.role, person_unit_id=person.unit_id,
+                                 action=permission, item_unit_id=milestone.unit_id,
+                                 active=person.active):
+        return
+    item_unit = db.get(Unit, milestone.unit_id)
+    own = db.get(Unit, person.unit_id) if person.unit_id else None
+    raise ActionRefused(f"{person.email} ({person.role}"
+                        f"{' of ' + own.code if own else ''}) may not {permission.value} "
+                        f"items of {item_unit.code if item_unit else 'no unit'}")
+
+
+def done(milestones: Milestones,
+         evidence: Annotated[str, typer.Option(help="what shows it is done")],
+         by: By = None, as_of: AsOf = None, json: Json = False) -> None:
+    """Mark milestones done (申报完成) with evidence; the office then closes or returns them."""
+    from models.actions import claim_done
+    from web.permissions import Action
+
+    _act(claim_done, Action.claim_done, milestones, by, as_of, json, evidence=evidence,
+         settings=context.settings())
+
+
+def progress(milestone: Milestone,
+             percent: Annotated[float | None, typer.Option(help="share done, 0–100")] = None,
+             note: Annotated[str | None, typer.Option(help="what was reached")] = None,
+             by: By = None, as_of: AsOf = None, json: Json = False) -> None:
+    """Report partial progress: a percent, a note, or both."""
+    from models.actions import report_progress
+    from web.permissions import Action
+
+    _act(report_progress, Action.report_progress, [milestone], by, as_of, json,
+         percent=percent, note=note)
+
+
+def extend(milestone: Milestone,
+           to: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD",
+                                           help="the proposed new due date")],
+           reason: Annotated[str, typer.Option(help="why more time is needed")],
+           by: By = None, as_of: AsOf = None, json: Json = False) -> None:
+    """Ask the office for an extension (the owner's request)."""
+    from models.actions import request_extension
+    from web.permissions import Action
+
+    _act(request_extension, Action.request_extension, [milestone], by, as_of, json,
+         proposed=parse_day(to, "--to"), reason=reason)
+
+
+def extension(milestone: Milestone,
+              approve: Annotated[bool, typer.Option("--approve")] = False,
+              reject: Annotated[bool, typer.Option("--reject")] = False,
+              to: Annotated[str | None, typer.Option(
+                  "--to", metavar="YYYY-MM-DD",
+                  help="with --approve: a due date other than the one asked for")] = None,
+              reason: Reason = None, by: By = None, as_of: AsOf = None,
+              json: Json = False) -> None:
+    """Decide a waiting extension request (the office): approve it, or reject it."""
+    from models.actions import decide_extension
+    from web.permissions import Action
+
+    if approve == reject:
+        fail("give exactly one of --approve or --reject", code=2)
+    if reject and to is not None:
+        fail("--to goes with --approve: a rejection keeps the due date", code=2)
+    _act(decide_extension, Action.decide_extension, [milestone], by, as_of, json,
+         approved=approve, new_due_on=parse_day(to, "--to"), reason=reason,
+         settings=context.settings())
+
+
+def close(milestones: Milestones, reason: Reason = None, by: By = None, as_of: AsOf = None,
+          json: Json = False) -> None:
+    """Close out done-claimed milestones (销号): the office accepts the evidence."""
+    from models.actions import close_out
+    from web.permissions import Action
+
+    _act(close_out, Action.close, milestones, by, as_of, json, reason=reason,
+         settings=context.settings())
+
+
+def return_(milestone: Milestone,
+            reason: Annotated[str, typer.Option(help="what is missing")],
+            by: By = None, as_of: AsOf = None, json: Json = False) -> None:
+    """Send a done claim back to be redone (退回重办)."""
+    from models.actions import return_for_redo
+    from web.permissions import Action
+
+    _act(return_for_redo, Action.return_for_redo, [milestone], by, as_of, json, reason=reason)
+
+
+def reopen(milestone: Milestone, reason: Annotated[str, typer.Option(help="why")],
+           by: By = None, as_of: AsOf = None, json: Json = False) -> None:
+    """Reopen a closed or waived milestone."""
+    from models.actions import reopen as reopen_item
+    from web.permissions import Action
+
+    _act(reopen_item, Action.reopen, [milestone], by, as_of, json, reason=reason)
+
+
+def ack(milestones: Milestones, reason: Reason = None, by: By = None, as_of: AsOf = None,
+        json: Json = False) -> None:
+    """Acknowledge escalations: stops the repeats at their level, not the climb."""
+    from models.actions import acknowledge
+    from web.permissions import Action
+
+    _act(acknowledge, Action.acknowledge, milestones, by, as_of, json, reason=reason)
+
+
+def snooze(milestone: Milestone, until: Annotated[str, typer.Option(metavar="YYYY-MM-DD")],
+           reason: Annotated[str, typer.Option(help="why")], by: By = None,
+           as_of: AsOf = None, json: Json = False) -> None:
+    """Hold an item's notices until a date."""
+    from models.actions import snooze as snooze_item
+    from web.permissions import Action
+
+    _act(snooze_item, Action.snooze, [milestone], by, as_of, json,
+         until=parse_day(until, "--until"), reason=reason)
+
+
+def major(milestone: Milestone, reason: Annotated[str, typer.Option(help="why")],
+          off: Annotated[bool, typer.Option("--off", help="no longer major")] = False,
+          by: By = None, as_of: AsOf = None, json: Json = False) -> None:
+    """Mark an item as major: its escalation starts at a higher level."""
+    from models.actions import mark_major
+    from web.permissions import Action
+
+    _act(mark_major, Action.mark_major, [milestone], by, as_of, json, major=not off,
+         reason=reason)

@@ -1,0 +1,40 @@
+"""The link to an item in an email: one that signs its person in, or the plain item page.
+
+Every email goes to one address. When a person in the database receives it, each item link is
+``{base_url}/l/{token}``: signed with the app's key (config.secret, the key the web app checks
+with), it opens once within 14 days, signs that person in and shows the item (web/auth.py,
+``follow_link``), so an owner on a phone acts without a password. An address no person answers
+for (a unit's contact mailbox) gets ``{base_url}/milestones/{id}``, which asks for a password:
+a link that signs someone in must reach only that someone's mailbox.
+
+Each link has a fresh random nonce, so every item of every email opens once, independently of
+the others, and no two emails share a link. The token is stamped with the real time, as the
+web app checks its age against the real time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from config.secret import secret_key
+from config.settings import Settings
+from web.links import make_link_token  # itsdangerous only: no web framework in the sender
+
+
+@dataclass(frozen=True)
+class ItemLinks:
+    base_url: str  # without a trailing slash
+    secret: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> ItemLinks:
+        return cls(str(settings.base_url).rstrip("/"), secret_key(settings))
+
+    def to(self, person_id: int | None, milestone_id: int) -> str:
+        """The link to `milestone_id` in an email to `person_id` (None: not a person)."""
+        if person_id is None:
+            return f"{self.base_url}/milestones/{milestone_id}"
+        token = make_link_token(secret=self.secret, person_id=person_id,
+                                milestone_id=milestone_id, nonce=secrets.token_urlsafe(16))
+        return f"{self.base_url}/l/{token}"

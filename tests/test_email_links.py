@@ -1,0 +1,147 @@
+"""Links in emails: each one signs in only the person the email went to, once, with the key the
+web app checks; an address no person answers for gets the item page, which asks for a password.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from config.channels import Channels, load_channels
+from config.secret import secret_key
+from config.settings import Settings
+from flows.sweep import run_sweep
+from models import actions
+from models.db import writer
+from models.outbox import Message
+from models.people import ContactIn, set_unit_contact
+from models.person import Person
+from models.unit import Unit
+from notifications.compose import compose_due
+from tests.world import RULES, build_world
+from web.app import create_app
+from web.auth import LINK_MAX_AGE_SECONDS
+from web.links import LinkClaims, read_link_token
+
+BASE = "https://duban.example.gov.cn"
+NOW = RULES.as_of(date(2025, 10, 21))  # both 2025-09-30 items overdue: levels 1 and 2
+MAILBOX = "bangongshi@mzj.example"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", base_url=BASE, smtp_host="")
+
+
+@pytest.fixture
+def channels(tmp_path: Path) -> Channels:
+    path = tmp_path / "channels.yaml"
+    path.write_text("webhooks: []\n", "utf-8")
+    return load_channels(path)
+
+
+def digests(engine: sa.Engine, settings: Settings, channels: Channels) -> dict[str, Message]:
+    """Sweep at NOW and compose: the digest email of each address."""
+    run_sweep(engine=engine, rules=RULES, now=NOW)
+    compose_due(engine=engine, settings=settings, channels=channels, now=NOW)
+    with Session(engine) as db:
+        return {m.address: m for m in db.exec(select(Message).where(
+            Message.template == "escalation_digest"))}
+
+
+def links(message: Message) -> list[str]:
+    """The item links of an email; the text part carries the same ones as the HTML part."""
+    found = re.findall(r'href="([^"]+)"', message.body_html)
+    assert sorted(found) == sorted(re.findall(r"https?://\S+", message.body_text))
+    return found
+
+
+def claims(settings: Settings, link: str) -> LinkClaims:
+    assert link.startswith(f"{BASE}/l/"), link
+    return read_link_token(secret=secret_key(settings), token=link.removeprefix(f"{BASE}/l/"),
+                           max_age_seconds=LINK_MAX_AGE_SECONDS)
+
+
+def person_ids(session: Session) -> dict[str, int]:
+    return {p.email: p.id for p in session.exec(select(Person))}  # type: ignore[misc]
+
+
+def test_every_link_in_a_digest_signs_in_its_recipient_only(engine, session, settings,
+                                                            channels) -> None:
+    build_world(session)
+    people = person_ids(session)
+    sent = digests(engine, settings, channels)
+    assert set(sent) == {"wang.fang@duban.example", "chen.gang@duban.example",
+                         "zhou.min@duban.example", "zhao@duban.example"}
+    nonces = []
+    for address, message in sent.items():
+        found = [claims(settings, link) for link in links(message)]
+        assert {c.person_id for c in found} == {people[address]} == {message.person_id}
+        assert sorted(c.milestone_id for c in found) == sorted(message.meta["milestones"])
+        nonces += [c.nonce for c in found]
+    assert len(set(nonces)) == len(nonces)  # every link opens once, on its own
+
+
+def test_a_digest_link_opens_its_item_in_the_web_app_once(engine, session, settings,
+                                                          channels) -> None:
+    world = build_world(session)
+    sent = digests(engine, settings, channels)
+    [link] = [link for link in links(sent["wang.fang@duban.example"])
+              if claims(settings, link).milestone_id == world.construction]
+    app = create_app(engine=engine, rules=RULES, settings=settings, secret=secret_key(settings))
+    with TestClient(app, base_url=BASE) as phone, TestClient(app, base_url=BASE) as forwarded:
+        opened = phone.get(link, follow_redirects=False)
+        assert opened.headers["location"] == f"/milestones/{world.construction}"
+        page = phone.get(opened.headers["location"])
+        assert page.status_code == 200 and "开工建设" in page.text and "申报完成" in page.text
+        again = forwarded.get(link, follow_redirects=False)
+        assert again.status_code == 403 and "链接已使用" in again.text
+
+
+def test_a_unit_mailbox_without_an_account_gets_links_that_ask_for_a_password(
+        engine, session, settings, channels) -> None:
+    world = build_world(session)
+    for person in session.exec(select(Person).where(Person.email.in_(  # type: ignore[attr-defined]
+            ["wang.fang@duban.example", "chen.gang@duban.example"]))):
+        person.active = False  # the unit has no owner or head: its mailbox stands in
+        session.add(person)
+    unit = session.exec(select(Unit).where(Unit.code == "demo-mzj")).one()
+    set_unit_contact(session=session, unit=unit, contact=ContactIn(name="民政局办公室",
+                     email=MAILBOX), actor="test", now=NOW)
+    session.commit()
+    sent = digests(engine, settings, channels)
+    mailbox = sent[MAILBOX]
+    assert mailbox.person_id is None
+    assert set(links(mailbox)) == {f"{BASE}/milestones/{world.construction}",
+                                   f"{BASE}/milestones/{world.fire_check}"}
+    office = person_ids(session)["zhou.min@duban.example"]  # same sweep, a person: signed
+    assert {claims(settings, link).person_id
+            for link in links(sent["zhou.min@duban.example"])} == {office}
+
+
+def test_confirmations_link_to_the_item_for_the_owner_who_claimed_it(engine, session,
+                                                                      settings) -> None:
+    world = build_world(session)
+    people = person_ids(session)
+    owner = people["wang.fang@duban.example"]
+    with Session(writer(engine)) as acting:
+        actions.claim_done(session=acting, rules=RULES, milestone_id=world.construction,
+                           evidence="开工令已签发", actor="wang.fang@duban.example",
+                           actor_id=owner, now=NOW, settings=settings)
+        actions.close_out(session=acting, rules=RULES, milestone_id=world.construction,
+                          actor="zhou.min@duban.example",
+                          actor_id=people["zhou.min@duban.example"], now=NOW, settings=settings)
+        acting.commit()
+    with Session(engine) as db:
+        confirmations = {m.template: m for m in db.exec(select(Message))}
+    assert set(confirmations) == {"done_received", "item_closed"}
+    for message in confirmations.values():
+        assert message.address == "wang.fang@duban.example"
+        [found] = {claims(settings, link) for link in links(message)}
+        assert (found.person_id, found.milestone_id) == (owner, world.construction)

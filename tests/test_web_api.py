@@ -1,0 +1,258 @@
+"""The JSON API as scripts use it: personal tokens, the same rights as the pages, clear refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from config.settings import Settings
+from models.event import Event
+from models.milestone import Milestone
+from models.outbox import Message
+from models.person import Person
+from tests.conftest import NOW, snapshot
+from tests.world import RULES, World, build_world
+from web.app import create_app
+from web.passwords import hash_password
+from web.tokens import issue_token, revoke_tokens
+
+OFFICE, OWNER, OTHER_OWNER, LEADER = ("zhou.min@duban.example", "wang.fang@duban.example",
+                                      "li.na@duban.example", "zhao@duban.example")
+PASSWORD = "示例区-督办-2026"
+# Every change the API offers, with a body it would accept on an open item.
+CHANGES = {"done": {"evidence": "施工许可证已取得"}, "progress": {"percent": 50},
+           "extension": {"proposed_due_on": "2026-12-31", "reason": "审批延后"},
+           "extension/decision": {"approved": True}, "acknowledge": {},
+           "snooze": {"until": "2026-12-01", "reason": "待审批"}, "close": {},
+           "return": {"reason": "佐证不足"}, "reopen": {"reason": "复查"},
+           "waive": {"reason": "政策调整"}, "major": {"major": True, "reason": "领导关注"}}
+
+
+@dataclass
+class Api:
+    client: TestClient
+    engine: sa.Engine
+    world: World
+    tokens: dict[str, str]
+
+    def get(self, path: str, who: str) -> httpx.Response:
+        return self.client.get(f"/api{path}", headers=self.bearer(who))
+
+    def post(self, path: str, who: str, **body: Any) -> httpx.Response:
+        return self.client.post(f"/api{path}", headers=self.bearer(who), json=body)
+
+    def bearer(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def milestone(self, milestone_id: int) -> Milestone:
+        with Session(self.engine) as db:
+            return db.exec(select(Milestone).where(Milestone.id == milestone_id)).one()
+
+    def events(self, kind: str) -> list[Event]:
+        with Session(self.engine) as db:
+            return list(db.exec(select(Event).where(Event.kind == kind)))
+
+
+@pytest.fixture
+def api(engine: sa.Engine, session: Session, tmp_path: Path) -> Iterator[Api]:
+    world = build_world(session)
+    tokens = {p.email: issue_token(session=session, person=p, label="test", actor="test", now=NOW)
+              for p in session.exec(select(Person))}
+    session.commit()
+    settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
+    app = create_app(engine=engine, rules=RULES, settings=settings,
+                     secret="duban-api-test-secret-0123456789abcdef", clock=lambda: NOW)
+    with TestClient(app) as client:
+        yield Api(client, engine, world, tokens)
+
+
+def test_the_openapi_document_lists_every_endpoint_and_its_references_resolve(
+        api: Api) -> None:
+    answer = api.client.get("/api/openapi.json")
+    document = json.loads(answer.text)
+    assert document["info"]["title"] == "督办 Duban API"
+    assert document["servers"] == [{"url": "/api"}]
+    listed = {(method.upper(), path) for path, methods in document["paths"].items()
+              for method in methods}
+    item = "/milestones/{milestone_id}"
+    assert listed == ({("GET", p) for p in ("/me", "/plans", "/units", "/milestones", item)}
+                      | {("POST", f"{item}/{change}") for change in CHANGES})
+    assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    schemas = document["components"]["schemas"]
+    for ref in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', answer.text):
+        assert ref in schemas, f"{ref} is referred to but not defined"
+    assert "proposed_due_on" in schemas["ExtensionIn"]["required"]
+    assert "HTTPValidationError" not in schemas  # 422 is documented as the body we send
+    assert "/api/openapi.json" in api.client.get("/api/docs").text
+
+
+def test_an_owner_marks_their_units_item_done_and_is_recorded_as_its_actor(api: Api) -> None:
+    item = api.world.construction
+    mine = api.get("/milestones", OWNER).json()
+    assert {m["title"] for m in mine} == {"开工建设", "完成消防验收"}  # not another unit's
+    assert [m["light"] for m in api.get("/milestones?light=red", OWNER).json()] == ["red", "red"]
+    shown = api.get(f"/milestones/{item}", OWNER).json()
+    done = api.post(f"/milestones/{item}/done", OWNER, evidence="施工许可证已取得，已开工。",
+                    version=shown["version"])
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "claimed" and done.json()["version"] == shown["version"] + 1
+    [event] = api.events("milestone.done_claimed")
+    assert (event.actor, event.data["evidence"]) == (OWNER, "施工许可证已取得，已开工。")
+    assert event.actor_id == api.get("/me", OWNER).json()["id"]
+    assert done.json()["history"][-1]["kind"] == "milestone.status_changed"
+    with Session(api.engine) as db:  # the owner is sent the same confirmation as on the page
+        assert db.exec(select(Message).where(Message.key == f"confirm:{event.id}")).one()
+
+
+def test_an_owner_is_refused_another_units_item_and_nothing_changes(api: Api) -> None:
+    other = api.world.neighbourhood
+    before = snapshot(api.engine)
+    seen = api.get(f"/milestones/{other}", OWNER)
+    assert seen.status_code == 403 and "another unit" in seen.json()["detail"]
+    listed = api.get("/milestones?unit=demo-jd", OWNER)
+    assert listed.status_code == 403 and "demo-mzj" in listed.json()["detail"]
+    for change in ("done", "progress", "extension"):
+        refused = api.post(f"/milestones/{other}/{change}", OWNER, **CHANGES[change])
+        assert refused.status_code == 403 and "another unit" in refused.json()["detail"]
+    assert snapshot(api.engine) == before
+
+
+def test_a_leader_reads_every_item_but_every_change_is_refused(api: Api) -> None:
+    assert len(api.get("/milestones", LEADER).json()) == 3
+    item = api.world.neighbourhood
+    assert api.get(f"/milestones/{item}", LEADER).json()["title"] == "建成运营"
+    before = snapshot(api.engine)
+    for change, body in CHANGES.items():
+        refused = api.post(f"/milestones/{item}/{change}", LEADER, **body)
+        assert refused.status_code == 403, change
+        assert "role leader may not" in refused.json()["detail"]
+    assert snapshot(api.engine) == before
+
+
+def test_no_bad_or_revoked_token_and_no_deactivated_person_get_in(api: Api,
+                                                                   session: Session) -> None:
+    item, done = api.world.construction, {"evidence": "已开工"}
+    path = f"/api/milestones/{item}/done"
+    owner = session.exec(select(Person).where(Person.email == OWNER)).one()
+    revoke_tokens(session=session, person=owner, actor="test", now=NOW)
+    leader = session.exec(select(Person).where(Person.email == LEADER)).one()
+    leader.active = False
+    session.add(leader)
+    session.commit()
+    before = snapshot(api.engine)
+    attempts = {"no token": {}, "bad token": {"Authorization": "Bearer dbn_not-a-real-token"},
+                "not bearer": {"Authorization": f"Basic {api.tokens[OWNER]}"},
+                "revoked": api.bearer(OWNER), "deactivated": api.bearer(LEADER)}
+    for what, headers in attempts.items():
+        for answer in (api.client.get("/api/me", headers=headers),
+                       api.client.post(path, headers=headers, json=done)):
+            assert answer.status_code == 401, what
+            assert answer.headers["www-authenticate"].startswith("Bearer"), what
+            assert "token" in answer.json()["detail"], what
+    assert snapshot(api.engine) == before
+    assert api.get("/me", OTHER_OWNER).status_code == 200  # other people's tokens still work
+
+
+@pytest.fixture(scope="module")
+def password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
+
+
+def test_the_pages_session_cookie_does_not_open_the_api(api: Api, session: Session,
+                                                        password_hash: str) -> None:
+    owner = session.exec(select(Person).where(Person.email == OWNER)).one()
+    owner.password_hash = password_hash
+    session.add(owner)
+    session.commit()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', api.client.get("/login").text)
+    assert csrf, "no CSRF field on the sign-in page"
+    signed_in = api.client.post("/login", data={"email": OWNER, "password": PASSWORD,
+                                                "csrf": csrf.group(1)}, follow_redirects=False)
+    assert signed_in.status_code == 303 and api.client.cookies.get("duban_session")
+    before = snapshot(api.engine)
+    assert api.client.get("/api/me").status_code == 401
+    refused = api.client.post(f"/api/milestones/{api.world.construction}/done",
+                              json={"evidence": "已开工"})
+    assert refused.status_code == 401
+    assert snapshot(api.engine) == before
+
+
+def test_malformed_input_is_refused_naming_the_field(api: Api) -> None:
+    item = api.world.construction
+    before = snapshot(api.engine)
+    slashed = api.post(f"/milestones/{item}/extension", OWNER, proposed_due_on="2026/12/31",
+                       reason="审批延后")
+    assert slashed.status_code == 422
+    assert slashed.json()["detail"].startswith("proposed_due_on: must be a date in the form")
+    assert [e["field"] for e in slashed.json()["errors"]] == ["proposed_due_on"]
+    as_number = api.post(f"/milestones/{item}/extension", OWNER, proposed_due_on=20261231,
+                         reason="审批延后")  # not read as seconds since 1970
+    assert as_number.status_code == 422 and "proposed_due_on" in as_number.json()["detail"]
+    misspelt = api.post(f"/milestones/{item}/done", OWNER, evidnce="已开工")
+    assert misspelt.status_code == 422
+    assert {e["field"] for e in misspelt.json()["errors"]} == {"evidence", "evidnce"}
+    not_json = api.client.post(f"/api/milestones/{item}/done", headers=api.bearer(OWNER),
+                               data={"evidence": "已开工"})
+    assert not_json.status_code == 422 and "JSON object" in not_json.json()["detail"]
+    unknown_plan = api.get("/milestones?plan=nowhere-2030", OFFICE)
+    assert unknown_plan.status_code == 422
+    assert unknown_plan.json()["detail"] == "plan: no plan with code 'nowhere-2030'"
+    assert api.get("/milestones/999999", OFFICE).status_code == 404
+    assert api.post("/milestones/999999/close", OFFICE).status_code == 404
+    assert snapshot(api.engine) == before
+
+
+def test_a_stale_version_or_a_wrong_state_is_refused_with_409(api: Api) -> None:
+    item = api.world.construction
+    shown = api.get(f"/milestones/{item}", OFFICE).json()["version"]
+    wrong_state = api.post(f"/milestones/{item}/close", OFFICE)
+    assert wrong_state.status_code == 409 and "cannot close it" in wrong_state.json()["detail"]
+    api.post(f"/milestones/{item}/done", OWNER, evidence="已开工", version=shown)
+    before = snapshot(api.engine)
+    stale = api.post(f"/milestones/{item}/return", OFFICE, reason="佐证不足", version=shown)
+    assert stale.status_code == 409
+    assert "changed by someone else" in stale.json()["detail"]
+    assert snapshot(api.engine) == before
+
+
+def test_the_office_approves_an_owners_extension_request_and_the_due_date_moves(
+        api: Api) -> None:
+    item = api.world.construction
+    asked = api.post(f"/milestones/{item}/extension", OWNER, proposed_due_on="2026-12-31",
+                     reason="消防审批延后")
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["pending_extension"]["proposed_due_on"] == "2026-12-31"
+    assert asked.json()["pending_extension"]["requested_by"] == OWNER
+    assert api.post(f"/milestones/{item}/extension/decision", OWNER,
+                    approved=True).status_code == 403  # only the office decides
+    decided = api.post(f"/milestones/{item}/extension/decision", OFFICE, approved=True,
+                       reason="同意", version=asked.json()["version"])
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["due_on"] == "2026-12-31" and decided.json()["light"] != "red"
+    assert decided.json()["pending_extension"] is None
+    assert api.milestone(item).due_on.isoformat() == "2026-12-31"
+    [event] = api.events("milestone.extension_decided")
+    assert (event.actor, event.reason, event.data["approved"]) == (OFFICE, "同意", True)
+
+
+def test_the_office_closes_a_claimed_item_and_reopens_it(api: Api) -> None:
+    item = api.world.fire_check
+    api.post(f"/milestones/{item}/done", OWNER, evidence="消防验收合格意见书")
+    closed = api.post(f"/milestones/{item}/close", OFFICE)  # no body: no reason given
+    assert closed.status_code == 200 and closed.json()["state"] == "closed"
+    reopened = api.post(f"/milestones/{item}/reopen", OFFICE, reason="复查发现问题",
+                        version=closed.json()["version"])
+    assert reopened.status_code == 200 and reopened.json()["state"] != "closed"
+    assert [(e["kind"], e["actor"]) for e in reopened.json()["history"]
+            if e["kind"] in ("milestone.closed", "milestone.reopened")] == [
+        ("milestone.closed", OFFICE), ("milestone.reopened", OFFICE)]

@@ -1,0 +1,191 @@
+"""What the JSON API reads and answers: pydantic models, which also make its OpenAPI document.
+
+Request bodies forbid unknown fields, so a misspelt field is refused by name instead of being
+ignored. Dates are ISO days only (``2026-12-31``): pydantic would otherwise read a number as
+seconds since 1970 and turn a typo into a date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from models.base import Commitment
+from models.milestone import Light, MilestoneState
+from models.person import Role
+from models.unit import UnitKind
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.match(value)):
+        return value
+    raise PydanticCustomError("iso_date", "must be a date in the form YYYY-MM-DD, got {value}",
+                              {"value": repr(value)})
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Version = Annotated[int | None, Field(
+    None, ge=1, description="The milestone's `version` as you last read it. If it changed "
+    "since, nothing is done and the answer is 409: read the milestone again.")]
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field at fault, e.g. `proposed_due_on`.")
+    location: str = Field(description="`body`, `query` or `path`.")
+    message: str
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What was refused and why, naming the field when one is "
+                        "at fault.")
+    errors: list[FieldError] | None = Field(None, description="422 only: each bad field.")
+
+
+# ── answers ──────────────────────────────────────────────────────────────────────────────
+
+
+class UnitRef(BaseModel):
+    code: str
+    name: str
+
+
+class Me(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: Role = Field(description="office 督查室, owner 项目负责人, leader 分管领导, admin")
+    unit: UnitRef | None = Field(description="Owners act on this unit's milestones only.")
+    heads_unit: bool
+
+
+class PlanOut(BaseModel):
+    code: str
+    name: str
+    issuer: str
+    document_number: str | None
+    start_year: int
+    end_year: int
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    kind: UnitKind
+
+
+class MilestoneOut(BaseModel):
+    """A milestone with its light computed for today, as the pages and `duban status` show."""
+
+    milestone_id: int
+    plan: str = Field(description="Plan code.")
+    project: str = Field(description="Project code within the plan.")
+    project_name: str
+    title: str
+    unit: str = Field(description="Responsible unit's name.")
+    unit_code: str
+    due_on: date = Field(description="Due date in force: the plan's, or an approved extension.")
+    planned_due_on: date
+    state: MilestoneState
+    light: Light = Field(description="red overdue, yellow due soon, green on track or done.")
+    overdue_workdays: int
+    late: bool
+    level: int = Field(description="Escalation level reached; 0: none.")
+    acknowledged_level: int
+    commitment: Commitment
+    provisional: bool = Field(description="Dates computed on an assumed Monday–Friday week.")
+    version: int = Field(description="Send it back as `version` to act on what you read.")
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str = Field(description="e.g. milestone.done_claimed, milestone.closed")
+    actor: str = Field(description="Who: a person's email, or what (an import, the sweep).")
+    reason: str | None
+    data: dict[str, Any]
+
+
+class ExtensionRequestOut(BaseModel):
+    requested_at: datetime
+    requested_by: str
+    proposed_due_on: date
+    reason: str | None
+
+
+class MilestoneDetail(MilestoneOut):
+    major: bool
+    snoozed_until: date | None
+    pending_extension: ExtensionRequestOut | None = Field(
+        description="The extension request waiting for the office's decision, if any.")
+    history: list[EventOut] = Field(description="Every event on the milestone, oldest first.")
+
+
+# ── requests ─────────────────────────────────────────────────────────────────────────────
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Version
+
+
+class DoneIn(Body):
+    evidence: Text = Field(description="What shows it is done: a note, a document number, "
+                           "a figure.")
+
+
+class ProgressIn(Body):
+    percent: float | None = Field(None, ge=0, le=100)
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.percent is None and self.note is None:
+            raise PydanticCustomError("progress_empty", "give a percent, a note, or both")
+        return self
+
+
+class ExtensionIn(Body):
+    proposed_due_on: Day = Field(description="Must be after the due date in force.")
+    reason: Text
+
+
+class DecisionIn(Body):
+    approved: bool
+    new_due_on: Day | None = Field(None, description="Default: the date the owner proposed.")
+    reason: Text | None = None
+
+
+class AcknowledgeIn(Body):
+    reason: Text | None = None
+
+
+class SnoozeIn(Body):
+    until: Day = Field(description="No reminders until this day (inclusive); not in the past.")
+    reason: Text
+
+
+class CloseIn(Body):
+    reason: Text | None = None
+
+
+class ReasonIn(Body):
+    reason: Text
+
+
+class MajorIn(ReasonIn):
+    major: bool = Field(description="true: mark major; false: no longer major.")
