@@ -46,13 +46,27 @@ def indicator_light(*, baseline_year: int | None, baseline_value: float | None,
     upcoming = [t for t in targets if date(t.year, 12, 31) >= today]
     if not upcoming or baseline_year is None or baseline_value is None:
         return Light.green
-    target = min(upcoming, key=lambda t: t.year)
-    start, end = date(baseline_year, 12, 31), date(target.year, 12, 31)
     latest = known[-1]
-    share = min(max((latest.as_of - start).days / max((end - start).days, 1), 0.0), 1.0)
-    expected = baseline_value + (target.value - baseline_value) * share
+    expected = _on_the_line(baseline_year, baseline_value, min(upcoming, key=lambda t: t.year),
+                            latest.as_of)
     ahead = latest.value >= expected if direction == "up" else latest.value <= expected
     return Light.green if ahead else Light.yellow
+
+
+def trajectory_value(*, baseline_year: int | None, baseline_value: float | None,
+                     targets: list[Target], day: date) -> float | None:
+    """Where the straight line from the baseline (at the end of its year) to the next target
+    (at the end of its year) stands on ``day``; None without a baseline or a target ahead."""
+    upcoming = [t for t in targets if date(t.year, 12, 31) >= day]
+    if not upcoming or baseline_year is None or baseline_value is None:
+        return None
+    return _on_the_line(baseline_year, baseline_value, min(upcoming, key=lambda t: t.year), day)
+
+
+def _on_the_line(baseline_year: int, baseline_value: float, target: Target, day: date) -> float:
+    start, end = date(baseline_year, 12, 31), date(target.year, 12, 31)
+    share = min(max((day - start).days / max((end - start).days, 1), 0.0), 1.0)
+    return baseline_value + (target.value - baseline_value) * share
 
 
 def _meets(value: float, target: Target, direction: str) -> bool:
