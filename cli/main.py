@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import actions, outbox, people, plans, setup, supervision, units, web
+from cli import actions, bulletin, outbox, people, plans, setup, supervision, units, web
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(plans.app, name="plans", help="Validate, import, list and show plans.")
 app.add_typer(units.app, name="units", help="Responsible units and their contacts.")
 app.add_typer(people.app, name="people", help="People: office staff, owners, leaders, admins.")
+app.add_typer(bulletin.app, name="bulletin", help="The 晾晒 bulletins: generate, list, show.")
 app.add_typer(outbox.app, name="outbox", help="Queued, sent and failed messages.")
 app.command("init")(setup.init)
 app.command("run")(setup.run)

@@ -75,6 +75,7 @@ def run(once: Annotated[bool, typer.Option(
 
     try:
         serve(database_url=settings.database, data_dir=settings.data_dir,
+              bulletin_cron=context.rules().policies.default.schedule.bulletin,
               timezone=settings.timezone, sweep_cron=cron, announce=announce,
               alongside=_web() if web else None)
     except SchedulerBusy as exc:

@@ -104,6 +104,7 @@ def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (type proce
     from flows.deploy import deploy as register
 
     cron = context.rules().policies.default.schedule.sweep
-    deployment_id = register(pool=pool, cron=cron, timezone=context.settings().timezone)
+    deployment_id = register(pool=pool, cron=cron, timezone=context.settings().timezone,
+                             bulletin_cron=context.rules().policies.default.schedule.bulletin)
     console.print(f"已部署 supervise_all/{SWEEP_DEPLOYMENT}（{deployment_id}）到工作池 {pool}，"
                   f"计划 {cron_expression(cron)}（{context.settings().timezone}）", highlight=False)

@@ -48,6 +48,7 @@ class Cron(Strict):
 
 class Schedule(Strict):
     sweep: Cron = Cron()
+    bulletin: Cron = Cron(day_of_week="mon")  # the weekly 晾晒 bulletin, of the week before
 
 
 class Policy(Strict):

@@ -16,6 +16,7 @@ from config.policy import Cron
 REPOSITORY = Path(__file__).resolve().parent.parent
 SWEEP_DEPLOYMENT = "supervise-all"
 DELIVERY_DEPLOYMENT = "deliver-outbox"
+BULLETIN_DEPLOYMENT = "weekly-bulletins"
 
 
 def cron_expression(cron: Cron) -> str:
@@ -23,9 +24,10 @@ def cron_expression(cron: Cron) -> str:
     return f"{cron.minute} {cron.hour} * * {cron.day_of_week}"
 
 
-def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY) -> UUID:
-    """Create the process work pool if needed and (re)register the sweep and delivery
-    deployments; returns the sweep's.
+def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY,
+           bulletin_cron: Cron | None = None) -> UUID:
+    """Create the process work pool if needed and (re)register the sweep, delivery and weekly
+    bulletin deployments; returns the sweep's.
 
     ``source`` is where workers find the code: the same path on every worker machine (a
     checkout of this repository with its .venv), or a git URL.
@@ -56,4 +58,12 @@ def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY) -
         schedules=[PrefectCron("* * * * *", timezone=timezone)], concurrency_limit=2,
         build=False, push=False, print_next_steps=False, ignore_warnings=True,
         description="发送通知：把巡检结果汇总成邮件和群消息并发送。")
+    if bulletin_cron is not None:
+        bulletins = flow.from_source(source=str(source),
+                                     entrypoint="flows/bulletin_flow.py:weekly_bulletins")
+        bulletins.deploy(  # type: ignore[union-attr]
+            name=BULLETIN_DEPLOYMENT, work_pool_name=pool,
+            schedules=[PrefectCron(cron_expression(bulletin_cron), timezone=timezone)],
+            concurrency_limit=1, build=False, push=False, print_next_steps=False,
+            ignore_warnings=True, description="督办晾晒通报：上周各单位进展排名，生成并发送。")
     return sweep_id

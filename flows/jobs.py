@@ -60,3 +60,18 @@ def scheduled_delivery() -> None:
     except Exception:
         logger.exception("outbox delivery failed")
         raise
+
+
+def scheduled_bulletins() -> None:
+    """Run the ``weekly_bulletins`` flow once; failures are logged and re-raised like the
+    sweep's."""
+    _prefect_environment()
+    from flows.bulletin_flow import weekly_bulletins
+
+    try:
+        outcome = asyncio.run(weekly_bulletins())
+    except Exception:
+        logger.exception("weekly bulletins failed")
+        raise
+    logger.info("weekly bulletins: %d issued, %d emails queued", len(outcome["bulletins"]),
+                outcome["queued"])

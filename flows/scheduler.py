@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 JOB_ID = "supervise_all"
 JOB_TABLE = "apscheduler_jobs"
 SWEEP_JOB = "flows.jobs:scheduled_sweep"
+BULLETIN_JOB_ID = "weekly_bulletins"
+BULLETIN_JOB = "flows.jobs:scheduled_bulletins"
 DELIVERY_JOB_ID = "deliver_outbox"
 DELIVERY_JOB = "flows.jobs:scheduled_delivery"
 DELIVERY_INTERVAL_SECONDS = 60
@@ -134,11 +136,13 @@ class _Scheduler(BackgroundScheduler):
 
 def build_scheduler(*, database_url: str, timezone: str, sweep_cron: Cron,
                     func: str = SWEEP_JOB,
-                    delivery: str | None = DELIVERY_JOB) -> BackgroundScheduler:
-    """A scheduler, not started, with the sweep job on ``sweep_cron`` in ``timezone``.
+                    delivery: str | None = DELIVERY_JOB,
+                    bulletin_cron: Cron | None = None) -> BackgroundScheduler:
+    """A scheduler, not started, with the sweep job on ``sweep_cron`` in ``timezone`` (and the
+    weekly bulletin on ``bulletin_cron``, when given).
 
     ``replace_existing=True`` alone would recompute the next run time from now and silently drop
-    a sweep missed while the process was down. So when the stored job has the same trigger its
+    a run missed while the process was down. So when the stored job has the same trigger its
     stored next run time is kept (and, if past, runs once at start); only a changed schedule is
     recomputed. ``func`` is a textual reference, stored as such: tests point it at a probe.
     """
@@ -148,14 +152,10 @@ def build_scheduler(*, database_url: str, timezone: str, sweep_cron: Cron,
         job_defaults={"coalesce": True, "max_instances": 1,
                       "misfire_grace_time": MISFIRE_GRACE_SECONDS},
         timezone=timezone)
-    # Weekday names only: APScheduler 3 numbers Monday 0 where cron numbers it 1.
-    trigger = CronTrigger(day_of_week=sweep_cron.day_of_week, hour=sweep_cron.hour,
-                          minute=sweep_cron.minute, timezone=timezone)
-    keep: dict[str, Any] = {}
-    stored = _stored_job(store, scheduler)
-    if stored is not None and stored.next_run_time is not None and _same(stored.trigger, trigger):
-        keep["next_run_time"] = stored.next_run_time
-    scheduler.add_job(func, trigger, id=JOB_ID, name="督办巡检", replace_existing=True, **keep)
+    _add_cron_job(scheduler, store, JOB_ID, func, "督办巡检", sweep_cron, timezone)
+    if bulletin_cron is not None:
+        _add_cron_job(scheduler, store, BULLETIN_JOB_ID, BULLETIN_JOB, "督办晾晒通报",
+                      bulletin_cron, timezone)
     if delivery is not None:  # the outbox, every minute; a missed minute is simply the next one
         scheduler.add_job(delivery, IntervalTrigger(seconds=DELIVERY_INTERVAL_SECONDS,
                                                     timezone=timezone),
@@ -163,13 +163,26 @@ def build_scheduler(*, database_url: str, timezone: str, sweep_cron: Cron,
     return scheduler
 
 
-def _stored_job(store: SQLAlchemyJobStore, scheduler: BackgroundScheduler) -> Job | None:
+def _add_cron_job(scheduler: BackgroundScheduler, store: SQLAlchemyJobStore, job_id: str,
+                  func: str, name: str, cron: Cron, timezone: str) -> None:
+    # Weekday names only: APScheduler 3 numbers Monday 0 where cron numbers it 1.
+    trigger = CronTrigger(day_of_week=cron.day_of_week, hour=cron.hour, minute=cron.minute,
+                          timezone=timezone)
+    keep: dict[str, Any] = {}
+    stored = _stored_job(store, scheduler, job_id)
+    if stored is not None and stored.next_run_time is not None and _same(stored.trigger, trigger):
+        keep["next_run_time"] = stored.next_run_time
+    scheduler.add_job(func, trigger, id=job_id, name=name, replace_existing=True, **keep)
+
+
+def _stored_job(store: SQLAlchemyJobStore, scheduler: BackgroundScheduler,
+                job_id: str) -> Job | None:
     # The store must know its scheduler to restore a job; the scheduler's start() repeats this.
     store.start(scheduler, "default")
     try:
-        return store.lookup_job(JOB_ID)
+        return store.lookup_job(job_id)
     except Exception:  # a job pickled by an older Duban may no longer restore: replace it
-        logger.warning("stored job %r cannot be restored; scheduling it afresh", JOB_ID,
+        logger.warning("stored job %r cannot be restored; scheduling it afresh", job_id,
                        exc_info=True)
         return None
 
@@ -196,6 +209,7 @@ def _log_next_run(when: datetime | None) -> None:
 
 
 def serve(*, database_url: str, data_dir: Path, timezone: str, sweep_cron: Cron,
+          bulletin_cron: Cron | None = None,
           announce: Callable[[datetime | None], None] = _log_next_run,
           func: str = SWEEP_JOB,
           alongside: contextlib.AbstractContextManager[object] | None = None) -> None:
@@ -209,7 +223,8 @@ def serve(*, database_url: str, data_dir: Path, timezone: str, sweep_cron: Cron,
     """
     with hold_scheduler_lock(database_url, data_dir), alongside or contextlib.nullcontext():
         scheduler = build_scheduler(database_url=database_url, timezone=timezone,
-                                    sweep_cron=sweep_cron, func=func)
+                                    sweep_cron=sweep_cron, func=func,
+                                    bulletin_cron=bulletin_cron)
         # The handlers raise rather than set a flag: a flag checked before a blocking wait
         # could miss a signal arriving in between.
         previous = signal.signal(signal.SIGTERM, _raise_stop)

@@ -5,6 +5,7 @@ Importing this package registers every table on ``SQLModel.metadata`` (Alembic n
 
 from models.api_token import ApiToken
 from models.attachment import Attachment
+from models.bulletin_record import BulletinRecord
 from models.escalation_log import EscalationStep, Notification
 from models.event import Event
 from models.indicator import Indicator, IndicatorReading, IndicatorTarget
@@ -15,6 +16,6 @@ from models.person import Person
 from models.plan import Plan, Project
 from models.unit import Unit
 
-__all__ = ["ApiToken", "Attachment", "EscalationStep", "Event", "Indicator", "IndicatorReading",
-           "IndicatorTarget", "LinkUse", "Message", "Milestone", "Notification", "Person", "Plan",
-           "Project", "SweepRun", "Unit"]
+__all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event", "Indicator",
+           "IndicatorReading", "IndicatorTarget", "LinkUse", "Message", "Milestone",
+           "Notification", "Person", "Plan", "Project", "SweepRun", "Unit"]

@@ -24,7 +24,7 @@ Definitions (the office's, written down once here):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -176,6 +176,27 @@ class Figures:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types (dates as YYYY-MM-DD), in a stable order."""
         return _plain(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Figures:
+        """The figures back from ``to_json`` (a stored bulletin, shown again)."""
+        def period(p: dict[str, Any]) -> Period:
+            return Period(PeriodKind(p["kind"]), date.fromisoformat(p["first"]),
+                          date.fromisoformat(p["last"]))
+
+        def rows(kind: type, items: list[dict[str, Any]]) -> list[Any]:
+            dates = {f.name for f in fields(kind) if "date" in str(f.type)}
+            return [kind(**{k: date.fromisoformat(v) if k in dates and v else v
+                            for k, v in item.items()}) for item in items]
+
+        return cls(scope=data["scope"], scope_name=data["scope_name"],
+                   period=period(data["period"]), previous=period(data["previous"]),
+                   edition=Edition(data["edition"]), headline=Headline(**data["headline"]),
+                   units=rows(UnitRow, data["units"]), red_items=rows(RedItem, data["red_items"]),
+                   indicators=rows(IndicatorRow, data["indicators"]),
+                   completed=rows(CompletedItem, data["completed"]),
+                   extensions=rows(ExtensionGranted, data["extensions"]),
+                   honour=data["honour"], shame=data["shame"], focus_unit=data["focus_unit"])
 
 
 def _plain(value: Any) -> Any:

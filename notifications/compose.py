@@ -38,7 +38,7 @@ from models.plan import Plan, Project
 from models.unit import Unit
 from notifications.email_message import build_email, message_id_for
 from notifications.links import ItemLinks
-from notifications.render import render
+from notifications.render import Rendered, render
 from notifications.webhooks import escape_markdown, next_send_time
 
 STALE_SWEEP = timedelta(hours=1)
@@ -209,6 +209,19 @@ def queue_email(*, session: Session, settings: Settings, key: str, address: str,
     return _queue(session, settings, key=key, channel=Channel.email, address=address,
                   recipient=recipient, person_id=person_id, template=template, context=context,
                   not_before=now, meta=meta or {})
+
+
+def queue_built(*, session: Session, key: str, address: str, recipient: str,
+                person_id: int | None, template: str, rendered: Rendered, raw: bytes,
+                message_id: str, now: datetime, meta: dict[str, Any]) -> int | None:
+    """Queue an email built by the caller (a bulletin, with its chart and attachments) in the
+    caller's transaction; None if the key was already queued."""
+    return _insert(session, {
+        "key": key, "channel": Channel.email, "address": address, "recipient": recipient,
+        "person_id": person_id, "template": template, "subject": rendered.subject,
+        "body_text": rendered.text, "body_html": rendered.html, "raw": raw,
+        "message_id": message_id, "status": "queued", "attempts": 0, "next_attempt_at": now,
+        "meta": meta, "created_at": now})
 
 
 def _queue(session: Session, settings: Settings, *, key: str, channel: Channel, address: str,

@@ -39,8 +39,14 @@ def message_id_for(key: str, domain: str) -> str:
 
 
 def build_email(*, rendered: Rendered, sender_name: str, sender_address: str, to_name: str,
-                to_address: str, message_id: str, date: datetime) -> EmailMessage:
+                to_address: str, message_id: str, date: datetime,
+                images: dict[str, bytes] | None = None,
+                attachments: list[tuple[str, str, bytes]] | None = None) -> EmailMessage:
     """A multipart/alternative email (text, then HTML) ready for SMTP.
+
+    ``images``: PNG images the HTML shows as ``cid:<key>``, carried inline with it
+    (multipart/related, which mail clients show without asking to load remote images).
+    ``attachments``: (file name, MIME type, bytes), e.g. a bulletin's PDF and workbook.
 
     Raises ValueError naming the field for a name, address or subject with CR, LF or another
     control character, an address that is not a plain ASCII addr-spec, or a malformed
@@ -60,6 +66,14 @@ def build_email(*, rendered: Rendered, sender_name: str, sender_address: str, to
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
+    if images:
+        html = msg.get_payload()[1]  # type: ignore[index]
+        for cid, png in images.items():
+            html.add_related(png, "image", "png", cid=f"<{cid}>")
+    for name, mime, content in attachments or ():
+        maintype, subtype = mime.split("/", 1)
+        msg.add_attachment(content, maintype=maintype, subtype=subtype,
+                           filename=_header_text("attachment name", name))
     return msg
 
 

@@ -273,3 +273,12 @@ def test_a_past_weeks_figures_do_not_change_with_what_happens_after(
     this_week = period_ending_before(PeriodKind.week, date(2026, 11, 30))  # holds NOW
     after = figures_from_db(session, this_week)
     assert after["headline"]["done"] == 2  # the present sees the later changes
+
+
+def test_figures_come_back_whole_from_their_json(figures: Any) -> None:
+    from models.bulletin import Figures
+
+    assert Figures.from_json(figures.to_json()) == figures
+    focused = figures.for_unit("B")
+    assert Figures.from_json(focused.to_json()) == focused
+    assert {r.unit_code for r in focused.red_items} == {"B"} and focused.units == figures.units

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from config.policy import Cron, load_policy
 from flows.scheduler import (
+    BULLETIN_JOB_ID,
     JOB_ID,
     JOB_TABLE,
     SchedulerBusy,
@@ -170,6 +171,19 @@ def test_a_week_of_sweeps_is_monday_to_friday_at_nine(jobs_url: str) -> None:
         fire_times.append(when)
         when = trigger.get_next_fire_time(when, when + timedelta(seconds=1))
     assert fire_times == [_shanghai(day, 9) for day in (23, 24, 25, 26, 27)]
+
+
+def test_the_weekly_bulletin_is_issued_on_mondays_at_nine(jobs_url: str) -> None:
+    bulletin_cron = load_policy().default.schedule.bulletin
+    scheduler = build_scheduler(database_url=jobs_url, timezone=SHANGHAI, sweep_cron=POLICY_CRON,
+                                bulletin_cron=bulletin_cron)
+    job = scheduler.get_job(BULLETIN_JOB_ID)
+    assert job is not None and job.func_ref == "flows.jobs:scheduled_bulletins"
+    fires, when = [], job.trigger.get_next_fire_time(None, _shanghai(22, 12))  # Sunday noon
+    while when is not None and when < _shanghai(29, 12):
+        fires.append(when)
+        when = job.trigger.get_next_fire_time(when, when + timedelta(seconds=1))
+    assert fires == [_shanghai(23, 9)]
 
 
 def _trigger(url: str, cron: Cron) -> CronTrigger:

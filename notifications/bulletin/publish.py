@@ -1,0 +1,156 @@
+"""Generating, storing and sending a bulletin.
+
+``generate`` computes the figures from the history as it stood at the end of the period, makes
+every output, and stores them in the bulletin's row (replacing what an earlier generation of the
+same scope, period and edition stored). ``send`` queues its emails in the outbox, in the same
+transaction, under keys made of the bulletin's id, its send number and the address: generating
+and sending again queues nothing new; ``resend`` starts a new send number, so everyone gets it
+once more.
+
+Who receives what:
+- the internal edition goes to every active office and leader account, with the PDF and the
+  workbook attached;
+- the public edition (晾晒) goes to each unit on it (its heads, or its contact mailbox when it has
+  a real one), as that unit's own bulletin: the whole ranking, its own items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from config.settings import Settings
+from models.bulletin import Edition, Figures, Period
+from models.bulletin_figures import compute, period_end
+from models.bulletin_history import load_history
+from models.bulletin_record import BulletinRecord
+from models.event import record
+from models.outbox import Message
+from models.person import Person, Role
+from models.rules import Rules
+from models.unit import Unit
+from notifications.bulletin.chart import progress_chart
+from notifications.bulletin.page import bulletin_html, bulletin_subject, bulletin_text
+from notifications.bulletin.pdf import bulletin_pdf
+from notifications.bulletin.workbook import bulletin_workbook
+from notifications.compose import queue_built
+from notifications.email_message import build_email, message_id_for
+from notifications.render import Rendered
+
+CHART_CID = "bulletin-chart"
+PDF_TYPE = "application/pdf"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def generate(*, session: Session, rules: Rules, settings: Settings, plan: str | None,
+             period: Period, edition: Edition, actor: str, now: datetime
+             ) -> tuple[BulletinRecord, bool]:
+    """Compute, render and store; the caller commits. Returns the row and whether it replaced
+    an earlier generation. Raises UnknownPlan for a plan code that names nothing."""
+    history = load_history(session=session, rules=rules, plan=plan,
+                           until=period_end(period, rules))
+    figures = compute(history, period, rules, edition)
+    chart = progress_chart(figures)
+    stored = session.exec(select(BulletinRecord).where(
+        BulletinRecord.scope == figures.scope, BulletinRecord.period_first == period.first,
+        BulletinRecord.period_last == period.last, BulletinRecord.edition == edition)).first()
+    row = stored or BulletinRecord(scope=figures.scope, period_first=period.first,
+                                   period_last=period.last, edition=edition,
+                                   period_kind=period.kind, generated_by=actor)
+    same = stored is not None and stored.figures == figures.to_json()
+    row.scope_name, row.period_kind, row.figures = (figures.scope_name, period.kind,
+                                                    figures.to_json())
+    row.subject = bulletin_subject(figures, locale=settings.locale)
+    row.html = bulletin_html(figures, chart_src=f"cid:{CHART_CID}", link=None,
+                             locale=settings.locale)
+    row.text = bulletin_text(figures, link=None, locale=settings.locale)
+    row.chart_png, row.xlsx = chart, bulletin_workbook(figures)
+    row.pdf = bulletin_pdf(figures, chart_png=chart)
+    row.generated_at, row.generated_by = now, actor
+    session.add(row)
+    session.flush()
+    record(session, "bulletin.regenerated" if stored else "bulletin.generated", at=now,
+           actor=actor, data={"bulletin": row.id, "scope": row.scope,
+                              "period": [period.first.isoformat(), period.last.isoformat()],
+                              "edition": edition.value, "same_figures": same})
+    return row, stored is not None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    address: str
+    person_id: int | None
+    unit_code: str | None  # a unit's own bulletin
+
+
+def recipients(session: Session, figures: Figures) -> list[Recipient]:
+    if figures.edition is Edition.internal:
+        people = session.exec(select(Person).where(
+            col(Person.role).in_([Role.office, Role.leader]), col(Person.active).is_(True))
+            .order_by(Person.id)).all()
+        return [Recipient(p.name, p.email, p.id, None) for p in people]
+    codes = [u.unit_code for u in figures.units]
+    units = {u.code: u for u in session.exec(select(Unit).where(col(Unit.code).in_(codes)))}
+    heads: dict[int, list[Person]] = {}
+    for person in session.exec(select(Person).where(
+            col(Person.heads_unit).is_(True), col(Person.active).is_(True),
+            col(Person.unit_id).in_([u.id for u in units.values()])).order_by(Person.id)):
+        heads.setdefault(person.unit_id, []).append(person)  # type: ignore[arg-type]
+    out = []
+    for code in codes:
+        unit = units[code]
+        for person in heads.get(unit.id, []):  # type: ignore[arg-type]
+            out.append(Recipient(person.name, person.email, person.id, code))
+        if not unit.contact_placeholder and unit.contact_email not in {
+                p.email for p in heads.get(unit.id, [])}:  # type: ignore[arg-type]
+            out.append(Recipient(unit.contact_name or unit.name, unit.contact_email, None, code))
+    return out
+
+
+def send(*, session: Session, settings: Settings, bulletin: BulletinRecord, resend: bool,
+         actor: str, now: datetime) -> int:
+    """Queue the bulletin's emails; return how many were newly queued."""
+    if resend:
+        bulletin.sends += 1
+        session.add(bulletin)
+    figures = Figures.from_json(bulletin.figures)
+    link = f"{str(settings.base_url).rstrip('/')}/bulletins/{bulletin.id}"
+    attachments = [] if figures.edition is Edition.public else [
+        (f"{bulletin.subject}.pdf", PDF_TYPE, bulletin.pdf),
+        (f"{bulletin.subject}.xlsx", XLSX_TYPE, bulletin.xlsx)]
+    domain = settings.mail_from.email.rsplit("@", 1)[-1]
+    prefix = f"bulletin:{bulletin.id}:{bulletin.sends}:"
+    already = set(session.exec(select(Message.key).where(col(Message.key).startswith(prefix))))
+    queued = 0
+    for who in recipients(session, figures):
+        key = prefix + who.address
+        if key in already:  # sent before: rendering it again would only be thrown away
+            continue
+        if who.unit_code is None:
+            rendered = Rendered(bulletin.subject, bulletin.text, bulletin.html)
+        else:
+            own = figures.for_unit(who.unit_code)
+            unit_link = f"{link}?unit={who.unit_code}"
+            rendered = Rendered(
+                bulletin_subject(own, locale=settings.locale),
+                bulletin_text(own, link=unit_link, locale=settings.locale),
+                bulletin_html(own, chart_src=f"cid:{CHART_CID}", link=unit_link,
+                              locale=settings.locale))
+        message_id = message_id_for(key, domain)
+        raw = build_email(rendered=rendered, sender_name=settings.mail_from.name,
+                          sender_address=settings.mail_from.email, to_name=who.name,
+                          to_address=who.address, message_id=message_id, date=now,
+                          images={CHART_CID: bulletin.chart_png},
+                          attachments=attachments).as_bytes()
+        if queue_built(session=session, key=key, address=who.address, recipient=who.name,
+                       person_id=who.person_id, template="bulletin", rendered=rendered,
+                       raw=raw, message_id=message_id, now=now,
+                       meta={"bulletin": bulletin.id, "unit": who.unit_code}) is not None:
+            queued += 1
+    record(session, "bulletin.sent", at=now, actor=actor,
+           data={"bulletin": bulletin.id, "send": bulletin.sends, "queued": queued,
+                 "resend": resend})
+    return queued
