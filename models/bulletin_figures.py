@@ -328,6 +328,9 @@ def _acknowledged(happened: Iterable[Happened], level: int, period: Period) -> b
 
 
 def _indicators(history: History, period: Period) -> list[IndicatorRow]:
+    """Each indicator against "this year's" target: the first target year not over when the
+    period began (a week across New Year still shows the year it closes), on the straight
+    line at the period's end or that year's end, whichever is first."""
     end = period.last
     rows = []
     for ind in history.indicators:
@@ -335,7 +338,9 @@ def _indicators(history: History, period: Period) -> list[IndicatorRow]:
         targets = [Target(year, value, ind.target_qualifiers.get(year))
                    for year, (value, _) in ind.targets.items() if value is not None]
         latest = max(readings, key=lambda r: r.as_of, default=None)
-        this_year = ind.targets.get(end.year)
+        year = min((y for y in ind.targets if y >= period.first.year), default=None)
+        this_year = ind.targets.get(year) if year == period.first.year or (
+            year == end.year) else None
         light = indicator_light(baseline_year=ind.baseline_year,
                                 baseline_value=ind.baseline_value, targets=targets,
                                 readings=readings, direction=ind.direction, today=end)
@@ -343,12 +348,12 @@ def _indicators(history: History, period: Period) -> list[IndicatorRow]:
             plan=ind.plan, code=ind.code, name=ind.name, unit_name=ind.unit_name,
             measure=ind.measure, binding=ind.binding, baseline_year=ind.baseline_year,
             baseline_value=ind.baseline_value,
-            target_year=end.year if this_year else None,
+            target_year=year if this_year else None,
             target_value=this_year[0] if this_year else None,
             target_text=this_year[1] if this_year else None,
             trajectory_value=trajectory_value(
                 baseline_year=ind.baseline_year, baseline_value=ind.baseline_value,
-                targets=targets, day=end),
+                targets=targets, day=min(end, date(year, 12, 31)) if this_year else end),
             latest_value=latest.value if latest else None,
             latest_on=latest.as_of if latest else None,
             light=light.value if light else None))
@@ -380,7 +385,10 @@ def _extensions(history: History, now: dict[int, _Seen], period: Period,
                 public: bool) -> list[ExtensionGranted]:
     granted = []
     for milestone_id, seen in now.items():
+        asked: Happened | None = None
         for h in history.events.get(milestone_id, ()):
+            if h.kind == "extension_requested":
+                asked = h
             if (h.kind == "extension_decided" and h.data.get("approved")
                     and period.first <= h.on <= period.last):
                 granted.append(ExtensionGranted(
@@ -389,6 +397,6 @@ def _extensions(history: History, now: dict[int, _Seen], period: Period,
                     unit_code=seen.record.unit_code, unit_name=seen.record.unit_name,
                     previous_due_on=date.fromisoformat(h.data["previous_due_on"]),
                     new_due_on=date.fromisoformat(h.data["new_due_on"]), decided_on=h.on,
-                    reason=None if public else h.reason))
+                    reason=None if public or asked is None else asked.reason))
     return sorted(granted, key=lambda e: (e.decided_on, e.plan, e.unit_code, e.milestone_id))
 

@@ -38,7 +38,7 @@ from models.unit import Unit
 
 ALL_PLANS = "*"
 KINDS = [f"milestone.{d.value}" for d in Decision] + [
-    "milestone.extension_decided", "milestone.acknowledged"]
+    "milestone.extension_requested", "milestone.extension_decided", "milestone.acknowledged"]
 
 
 class UnknownPlan(ValueError):

@@ -21,8 +21,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LOCALES: tuple[str, ...] = ("zh-CN", "en")
+# The emails rendered from a plain context; the bulletin has its own (notifications/bulletin).
 TEMPLATES: tuple[str, ...] = ("escalation_digest", "done_received", "extension_decided",
-                              "item_closed", "bulletin")
+                              "item_closed")
 LINK_SCHEMES = ("https://", "http://")
 
 
@@ -45,6 +46,14 @@ def render(template: str, context: Mapping[str, Any], *, locale: str = "zh-CN") 
     text = env.get_template(f"{template}.txt.j2").render(values)
     html = env.get_template(f"{template}.html.j2").render(values)
     return Rendered(subject=one_line(subject), text=text.strip() + "\n", html=html.strip() + "\n")
+
+
+def render_part(template: str, part: str, context: Mapping[str, Any], *,
+                locale: str = "zh-CN") -> str:
+    """One part (``subject``, ``txt`` or ``html``) of a template, in ``locale``'s environment."""
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r} (known: {', '.join(LOCALES)})")
+    return _environment(locale).get_template(f"{template}.{part}.j2").render(dict(context))
 
 
 def one_line(value: str) -> str:

@@ -54,16 +54,17 @@ def claim(day: str) -> Happened:
     return happened("done_claimed", day, evidence=f"{day} 完成")
 
 
-def extended(requested: str, decided: str, old: str, new: str) -> Happened:
-    return happened("extension_decided", decided, approved=True, requested_on=requested,
-                    previous_due_on=old, new_due_on=new, reason="征地延后")
+def extended(requested: str, decided: str, old: str, new: str) -> list[Happened]:
+    return [happened("extension_requested", requested, reason="征地延后", proposed_due_on=new),
+            happened("extension_decided", decided, approved=True, requested_on=requested,
+                     previous_due_on=old, new_due_on=new, reason="同意")]
 
 
 MILESTONES = {  # id: (unit, planned due, binding, events)
     1: ("A", "2026-11-10", False, [claim("2026-11-09")]),
     2: ("A", "2026-11-18", False, [claim("2026-11-20")]),
-    3: ("A", "2026-11-12", False, [extended("2026-11-11", "2026-11-13", "2026-11-12",
-                                             "2026-11-30")]),
+    3: ("A", "2026-11-12", False, extended("2026-11-11", "2026-11-13", "2026-11-12",
+                                           "2026-11-30")),
     4: ("B", "2026-11-17", True, [happened("acknowledged", "2026-11-19", level=1)]),
     5: ("B", "2026-11-05", False, [claim("2026-11-04"), happened("closed", "2026-11-06"),
                                    happened("reopened", "2026-11-19", reason="复查不合格")]),
@@ -71,8 +72,8 @@ MILESTONES = {  # id: (unit, planned due, binding, events)
                                    happened("acknowledged", "2026-11-16", level=1)]),
     7: ("C", "2026-11-20", False, [claim("2026-11-18")]),
     8: ("C", "2026-11-03", False, [happened("waived", "2026-11-05")]),
-    9: ("D", "2027-01-10", False, [extended("2026-11-16", "2026-11-17", "2027-01-10",
-                                             "2027-02-10")]),
+    9: ("D", "2027-01-10", False, extended("2026-11-16", "2026-11-17", "2027-01-10",
+                                           "2027-02-10")),
     10: ("E", "2026-11-19", False, [claim("2026-11-19")]),
     11: ("E", "2026-11-18", False, []),
     12: ("F", "2026-11-17", False, [claim("2026-11-17")]),
@@ -181,7 +182,7 @@ def test_completed_items_keep_late_ones_and_evidence_only_internally(figures: An
 def test_extensions_granted_this_week_only(figures: Any) -> None:
     [granted] = figures.extensions  # 3's extension was granted last week
     assert (granted.milestone_id, granted.previous_due_on, granted.new_due_on,
-            granted.reason) == (9, date(2027, 1, 10), date(2027, 2, 10), "征地延后")
+            granted.reason) == (9, date(2027, 1, 10), date(2027, 2, 10), "征地延后")  # the ask
 
 
 def test_indicators_binding_first_and_no_reading_yet(figures: Any) -> None:
@@ -282,3 +283,14 @@ def test_figures_come_back_whole_from_their_json(figures: Any) -> None:
     focused = figures.for_unit("B")
     assert Figures.from_json(focused.to_json()) == focused
     assert {r.unit_code for r in focused.red_items} == {"B"} and focused.units == figures.units
+
+
+def test_a_week_across_new_year_shows_the_target_of_the_year_it_closes() -> None:
+    new_year = Period(PeriodKind.week, date(2025, 12, 29), date(2026, 1, 4))
+    indicator = IndicatorRecord(
+        id=3, plan="p", code="I3", seq=3, name="社区助餐点", unit_name=None, measure="个",
+        binding=False, direction="up", baseline_year=2020, baseline_value=10.0,
+        targets={2025: (40.0, None)}, target_qualifiers={}, readings=[(date(2025, 12, 31), 40)])
+    [row] = compute(history(indicators=[indicator]), new_year, RULES, Edition.internal).indicators
+    assert (row.target_year, row.target_value, row.trajectory_value) == (2025, 40.0, 40.0)
+    assert (row.latest_value, row.light) == (40, "green")

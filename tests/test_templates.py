@@ -63,11 +63,6 @@ def contexts() -> dict[str, dict[str, Any]]:
         "extension_decided": owner | {"approved": True, "previous_due_on": "2025-06-30",
                                       "new_due_on": "2025-09-30", "reason": "用地手续调整"},
         "item_closed": owner | {"closed_on": "2025-10-21", "late": True},
-        "bulletin": {"recipient": "王明", "title": "第47周督办晾晒通报",
-                     "period": "2025年11月17日至11月21日",
-                     "summary_html": "<table><tr><td>杭州市西湖区民政局</td><td>95%</td></tr>"
-                                     "</table>",
-                     "summary_text": "杭州市西湖区民政局 按期完成率 95%", "link": link},
     }
 
 
@@ -159,14 +154,6 @@ def test_titles_and_evidence_are_escaped_in_html_and_literal_in_text(locale: str
     assert XSS in render("done_received", claim, locale=locale).subject  # a subject is not HTML
 
 
-def test_bulletin_summary_html_is_inserted_as_is_and_only_in_the_html_part() -> None:
-    context = contexts()["bulletin"]
-    rendered = render("bulletin", context)
-
-    assert context["summary_html"] in rendered.html
-    assert "<table>" not in rendered.text and context["summary_text"] in rendered.text
-
-
 @pytest.mark.parametrize("locale", LOCALES)
 def test_a_title_with_a_newline_still_gives_a_one_line_subject(locale: str) -> None:
     context = contexts()["done_received"] | {"title": "开工建设\r\nBcc: x@evil.example\u2028X"}
@@ -224,7 +211,11 @@ def test_both_locales_have_all_three_files_of_every_template() -> None:
     names = {f"{t}.{part}.j2" for t in TEMPLATES for part in ("subject", "txt", "html")}
     for locale in LOCALES:
         files = {p.name for p in (TEMPLATE_DIR / locale).glob("*.j2")}
-        assert files - {"base.html.j2", "base.txt.j2", "_ui.html.j2", "_words.j2"} == names
+        bulletin = {f"bulletin.{part}.j2" for part in ("subject", "txt", "html")}
+        assert bulletin <= files  # rendered by notifications/bulletin/page.py
+        extra = {"base.html.j2", "base.txt.j2", "_ui.html.j2", "_words.j2",
+                 "bulletin_print.html.j2"}
+        assert files - extra - bulletin == names
 
 
 def test_a_link_that_is_not_http_is_refused() -> None:

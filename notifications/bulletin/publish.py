@@ -32,7 +32,12 @@ from models.person import Person, Role
 from models.rules import Rules
 from models.unit import Unit
 from notifications.bulletin.chart import progress_chart
-from notifications.bulletin.page import bulletin_html, bulletin_subject, bulletin_text
+from notifications.bulletin.page import (
+    bulletin_email,
+    bulletin_html,
+    bulletin_subject,
+    bulletin_text,
+)
 from notifications.bulletin.pdf import bulletin_pdf
 from notifications.bulletin.workbook import bulletin_workbook
 from notifications.compose import queue_built
@@ -132,13 +137,10 @@ def send(*, session: Session, settings: Settings, bulletin: BulletinRecord, rese
         if who.unit_code is None:
             rendered = Rendered(bulletin.subject, bulletin.text, bulletin.html)
         else:
-            own = figures.for_unit(who.unit_code)
-            unit_link = f"{link}?unit={who.unit_code}"
-            rendered = Rendered(
-                bulletin_subject(own, locale=settings.locale),
-                bulletin_text(own, link=unit_link, locale=settings.locale),
-                bulletin_html(own, chart_src=f"cid:{CHART_CID}", link=unit_link,
-                              locale=settings.locale))
+            rendered = bulletin_email(figures.for_unit(who.unit_code),
+                                      chart_src=f"cid:{CHART_CID}",
+                                      link=f"{link}?unit={who.unit_code}",
+                                      locale=settings.locale)
         message_id = message_id_for(key, domain)
         raw = build_email(rendered=rendered, sender_name=settings.mail_from.name,
                           sender_address=settings.mail_from.email, to_name=who.name,

@@ -1,0 +1,211 @@
+"""The bulletin as a PDF to print and file: A4, Chinese text in an embedded CJK font.
+
+The page is notifications/templates/zh-CN/bulletin_print.html.j2, rendered by WeasyPrint. Its
+context is made here, every figure already written the way people read it (87.5%, ↑2, +3.5
+个百分点, 11月16日), so the template only lays out strings. The template is autoescaped and
+strict like the emails' (notifications/render.py), but it is no email: it has a stylesheet and
+page rules, so it gets an environment of its own over the same folder.
+
+The same figures and chart give the same bytes: the creation date is the period's stamp
+(workbook.issued_at), not the time of building, and the file identifier is a hash of the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import date
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from weasyprint import HTML
+
+from models.bulletin import (
+    CompletedItem,
+    Edition,
+    ExtensionGranted,
+    Figures,
+    IndicatorRow,
+    RedItem,
+    UnitRow,
+)
+from notifications.bulletin.workbook import (
+    AUTHOR,
+    EDITIONS,
+    HEADLINE,
+    bulletin_title,
+    issued_at,
+    period_text,
+)
+from notifications.render import TEMPLATE_DIR, cn_date
+
+TEMPLATE = "bulletin_print.html.j2"
+NONE = "—"
+LIGHTS = {"red": ("红灯", "red"), "yellow": ("黄灯", "yellow"), "green": ("绿灯", "green")}
+
+
+def bulletin_pdf(figures: Figures, *, chart_png: bytes | None) -> bytes:
+    """The PDF of ``figures``, with ``chart_png`` (the progress chart) under the headline."""
+    page = _environment().get_template(TEMPLATE).render(print_context(figures, chart_png))
+    identifier = hashlib.sha256(page.encode()).hexdigest()[:32].encode()
+    pdf = HTML(string=page).write_pdf(pdf_identifier=identifier)
+    assert pdf is not None
+    return pdf
+
+
+def print_context(figures: Figures, chart_png: bytes | None) -> dict[str, Any]:
+    """What the print template shows, as strings: see the template's header for the keys."""
+    year = figures.period.last.year
+    units = {u.unit_code: u for u in figures.units}
+    ranked = [u for u in figures.units if u.place is not None]
+    title = bulletin_title(figures)
+    name, bracket, when = title.partition("（")
+    return {
+        "title": title,
+        "title_name": name,
+        "title_when": bracket + when,
+        "scope_name": figures.scope_name,
+        "period": period_text(figures.period),
+        "previous": period_text(figures.previous),
+        "edition": EDITIONS[figures.edition],
+        "internal": figures.edition is Edition.internal,
+        "focus": units[figures.focus_unit].unit_name
+        if figures.focus_unit in units else figures.focus_unit,
+        "created": issued_at(figures.period).isoformat(),
+        "headline": _headline(figures),
+        "chart": None if chart_png is None
+        else "data:image/png;base64," + base64.b64encode(chart_png).decode("ascii"),
+        "honour": [_unit(units[code], figures) for code in figures.honour],
+        "shame": [_unit(units[code], figures) for code in figures.shame],
+        "ranked": [_unit(u, figures) for u in ranked],
+        "unranked": [u.unit_name for u in figures.units if u.place is None],
+        "red_items": [_red(r, year) for r in figures.red_items],
+        "indicators": [_indicator(i, year) for i in figures.indicators],
+        "completed": [_completed(c, year) for c in figures.completed],
+        "extensions": [_extension(e, year) for e in figures.extensions],
+    }
+
+
+# ── how figures are written ─────────────────────────────────────────────────────────────────
+
+def rate(value: float | None) -> str:
+    """0.875 → ``87.5%``; None → ``—``."""
+    return NONE if value is None else f"{value * 100:.1f}%"
+
+
+def change(value: float | int | None, *, points: bool = False) -> str:
+    """+2, −1, 持平; a change of rate in percentage points: ``+3.5 个百分点``."""
+    if value is None:
+        return NONE
+    if points:
+        value = round(value * 100, 1)
+        text = f"{abs(value):.1f} 个百分点"
+    else:
+        text = str(abs(value))
+    if value == 0:
+        return "持平"
+    return ("+" if value > 0 else "−") + text
+
+
+def movement(unit: UnitRow) -> str:
+    """↑2 / ↓1 / — (same place) / 新 (not ranked before); nothing for an unranked unit."""
+    if unit.place is None:
+        return ""
+    if unit.previous_place is None or unit.movement is None:
+        return "新"
+    if unit.movement == 0:
+        return NONE
+    return ("↑" if unit.movement > 0 else "↓") + str(abs(unit.movement))
+
+
+def number(value: float | None) -> str:
+    """12.0 → ``12``, 53.3333 → ``53.33``; None → ``—``."""
+    if value is None:
+        return NONE
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def day(value: date | None, year: int) -> str:
+    """``11月16日`` in the bulletin's year, ``2025年11月16日`` in another."""
+    if value is None:
+        return NONE
+    return f"{value.month}月{value.day}日" if value.year == year else cn_date(value)
+
+
+# ── rows ────────────────────────────────────────────────────────────────────────────────────
+
+def _headline(figures: Figures) -> list[dict[str, str]]:
+    rows = []
+    for key, label in HEADLINE:
+        now = getattr(figures.headline, key)
+        points = key == "on_time_rate"
+        rows.append({"key": key, "label": label,
+                     "value": rate(now) if points else str(now),
+                     "change": change(figures.headline.change.get(key), points=points)})
+    return rows
+
+
+def _unit(u: UnitRow, figures: Figures) -> dict[str, Any]:
+    return {"place": "" if u.place is None else str(u.place), "movement": movement(u),
+            "code": u.unit_code, "name": u.unit_name, "due": u.due, "done": u.done,
+            "on_time": u.on_time, "rate": rate(u.on_time_rate), "overdue": u.overdue,
+            "newly_overdue": u.newly_overdue, "completed": u.completed,
+            "mark": "honour" if u.unit_code in figures.honour
+            else "shame" if u.unit_code in figures.shame else "",
+            "focus": u.unit_code == figures.focus_unit}
+
+
+def _item(i: RedItem | CompletedItem | ExtensionGranted) -> dict[str, Any]:
+    return {"plan": i.plan, "project": i.project, "title": i.title, "unit": i.unit_name}
+
+
+def _red(r: RedItem, year: int) -> dict[str, Any]:
+    return {**_item(r), "due_on": day(r.due_on, year), "overdue": r.overdue_workdays,
+            "level": f"{r.level}级" if r.level else NONE,
+            "acknowledged": ("已确认" if r.acknowledged else "未确认") if r.level else NONE,
+            "binding": r.binding}
+
+
+def _indicator(i: IndicatorRow, year: int) -> dict[str, Any]:
+    light, tone = LIGHTS.get(i.light or "", ("暂无", "none"))
+    target = number(i.target_value) if i.target_value is not None else (i.target_text or NONE)
+    return {"name": i.name, "code": i.code, "plan": i.plan, "unit": i.unit_name or NONE,
+            "measure": i.measure or "", "binding": i.binding,
+            "baseline": NONE if i.baseline_value is None
+            else f"{number(i.baseline_value)}（{i.baseline_year}年）"
+            if i.baseline_year else number(i.baseline_value),
+            "target": target, "target_text": i.target_text
+            if i.target_text and i.target_value is not None else None,
+            "trajectory": number(i.trajectory_value), "latest": number(i.latest_value),
+            "latest_on": day(i.latest_on, year) if i.latest_on else "",
+            "light": light, "tone": tone}
+
+
+def _completed(c: CompletedItem, year: int) -> dict[str, Any]:
+    return {**_item(c), "due_on": day(c.due_on, year), "claimed_on": day(c.claimed_on, year),
+            "on_time": c.on_time, "evidence": c.evidence or NONE,
+            "claimed_by": c.claimed_by or NONE}
+
+
+def _extension(e: ExtensionGranted, year: int) -> dict[str, Any]:
+    return {**_item(e), "previous_due_on": day(e.previous_due_on, year),
+            "new_due_on": day(e.new_due_on, year), "decided_on": day(e.decided_on, year),
+            "reason": e.reason or NONE}
+
+
+@cache
+def _environment() -> Environment:
+    # The settings of notifications.render's environment: autoescaped .html.j2, strict.
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR / "zh-CN"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
+                                     default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(author=AUTHOR)
+    return env
