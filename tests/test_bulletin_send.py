@@ -1,0 +1,193 @@
+"""Bulletins generated, stored, sent once (and again only when asked), and received whole.
+
+The small world of tests/world.py: the office (周敏) and a leader (赵) get the internal edition
+with the PDF and the workbook; 陈刚, who heads 示例区民政局, gets the public edition as his unit's
+own bulletin. Mail goes through the real outbox to a real SMTP server on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
+
+from cli import context
+from cli.main import app
+from config.channels import load_channels
+from config.settings import Settings
+from flows.bulletins import issue
+from models.actions import claim_done
+from models.bulletin import Edition, PeriodKind
+from models.bulletin_figures import period_ending_before
+from models.bulletin_record import BulletinRecord
+from models.outbox import Message
+from notifications.outbox import deliver_round
+from tests.conftest import NOW, snapshot
+from tests.smtp_server import SmtpServer
+from tests.world import RULES, build_world
+
+WEEK = period_ending_before(PeriodKind.week, date(2025, 10, 13))  # 6–12 October 2025
+ISSUED = datetime(2025, 10, 13, 1, 0, tzinfo=RULES.zone)
+BOTH = [Edition.internal, Edition.public]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def settings_for(tmp_path: Path, smtp: SmtpServer | None = None) -> Settings:
+    mail = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none"} \
+        if smtp else {"smtp_host": ""}
+    return Settings(data_dir=tmp_path / "data", base_url="https://duban.example.gov.cn",
+                    smtp_timeout_seconds=5, **mail)
+
+
+def issue_week(engine: sa.Engine, settings: Settings, *, resend: bool = False,
+               now: datetime = ISSUED) -> list:
+    return issue(engine=engine, rules=RULES, settings=settings, plan=None, period=WEEK,
+                 editions=BOTH, send_it=True, resend=resend, actor="test", now=now)
+
+
+def messages(engine: sa.Engine) -> list[Message]:
+    with Session(engine) as db:
+        return list(db.exec(select(Message).where(col(Message.key).startswith("bulletin:"))
+                            .order_by(Message.id)))
+
+
+def test_each_edition_goes_to_its_readers_once(engine: sa.Engine, session: Session,
+                                               tmp_path: Path) -> None:
+    build_world(session)
+    internal, public = issue_week(engine, settings_for(tmp_path))
+    assert (internal.queued, public.queued) == (2, 1)
+    sent = {m.address: m for m in messages(engine)}
+    assert set(sent) == {"zhou.min@duban.example", "zhao@duban.example",
+                         "chen.gang@duban.example"}
+    office = message_from_bytes(sent["zhou.min@duban.example"].raw, policy=policy.default)
+    names = sorted(part.get_filename() for part in office.iter_attachments())
+    assert [n.rsplit(".", 1)[1] for n in names] == ["pdf", "xlsx"]
+    unit = message_from_bytes(sent["chen.gang@duban.example"].raw, policy=policy.default)
+    assert not list(unit.iter_attachments())  # the public edition carries no files
+    html = unit.get_body(("html",)).get_content()
+    assert "公开版" in html and "示例区民政局" in html and 'src="cid:bulletin-chart"' in html
+    [chart] = [p for p in unit.walk() if p.get_content_type() == "image/png"]
+    assert chart["Content-ID"] == "<bulletin-chart>"
+    # Generating and sending again queues nothing: everyone has it already.
+    again = issue_week(engine, settings_for(tmp_path))
+    assert [i.queued for i in again] == [0, 0] and all(i.replaced for i in again)
+    assert len(messages(engine)) == 3
+
+
+def test_a_resend_reaches_everyone_once_more(engine: sa.Engine, session: Session,
+                                             tmp_path: Path) -> None:
+    build_world(session)
+    issue_week(engine, settings_for(tmp_path))
+    resent = issue_week(engine, settings_for(tmp_path), resend=True)
+    assert [i.queued for i in resent] == [2, 1]
+    keys = [m.key for m in messages(engine)]
+    assert len(keys) == len(set(keys)) == 6
+
+
+def test_a_regenerated_past_bulletin_is_the_same_after_later_changes(
+        engine: sa.Engine, session: Session, tmp_path: Path) -> None:
+    world = build_world(session)
+    claim_done(session=session, rules=RULES, milestone_id=world.construction,
+               evidence="已开工", actor="wang.fang@duban.example",
+               now=datetime(2025, 10, 9, 10, 0, tzinfo=RULES.zone))
+    session.commit()
+    settings = settings_for(tmp_path)
+    issue_week(engine, settings)
+    with Session(engine) as db:
+        first = {b.edition: (b.figures, b.html, b.text, b.chart_png, b.xlsx)
+                 for b in db.exec(select(BulletinRecord))}
+    claim_done(session=session, rules=RULES, milestone_id=world.fire_check, evidence="已验收",
+               actor="wang.fang@duban.example", now=NOW)  # after the week
+    session.commit()
+    issue_week(engine, settings, now=NOW + timedelta(days=30))
+    with Session(engine) as db:
+        second = {b.edition: (b.figures, b.html, b.text, b.chart_png, b.xlsx)
+                  for b in db.exec(select(BulletinRecord))}
+    assert second == first
+    assert first[Edition.internal][0]["headline"]["completed"] == 1
+
+
+async def test_the_bulletin_arrives_whole_over_smtp(engine: sa.Engine, session: Session,
+                                                   tmp_path: Path, smtp: SmtpServer) -> None:
+    build_world(session)
+    settings = settings_for(tmp_path, smtp)
+    issue_week(engine, settings)
+    channels_file = tmp_path / "channels.yaml"
+    channels_file.write_text("webhooks: []\n", "utf-8")
+    totals = await deliver_round(engine=engine, settings=settings,
+                                 channels=load_channels(channels_file), now=ISSUED)
+    assert totals["sent"] == 3
+    received = {m["To"].addresses[0].addr_spec: m for m in smtp.mailbox.received}
+    leader = received["zhao@duban.example"]
+    assert "督办晾晒通报" in str(leader["Subject"])
+    pdf = next(p for p in leader.iter_attachments() if p.get_content_type() == "application/pdf")
+    assert pdf.get_content().startswith(b"%PDF")
+
+
+# ── the command line ────────────────────────────────────────────────────────────────────────
+
+@pytest.fixture
+def duban(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("DUBAN_SMTP_HOST", "")
+    runner = CliRunner()
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        context.settings.cache_clear()
+        context.engine.cache_clear()
+        return runner.invoke(app, list(args))
+
+    yield invoke
+    context.engine.cache_clear()
+
+
+def test_generate_list_and_show_from_the_command_line(duban, engine: sa.Engine,
+                                                      session: Session, tmp_path: Path) -> None:
+    build_world(session)
+    made = duban("bulletin", "generate", "--period", "2025-10-06..2025-10-12", "--send",
+                 "--json")
+    assert made.exit_code == 0, made.output
+    issued = json.loads(made.output)
+    assert [(i["edition"], i["queued"], i["replaced"]) for i in issued] == [
+        ("internal", 2, False), ("public", 1, False)]
+    listed = json.loads(duban("bulletin", "list", "--json").output)
+    assert [b["edition"] for b in listed] == ["internal", "public"]
+    shown = json.loads(duban("bulletin", "show", str(issued[0]["id"]), "--json").output)
+    assert shown["figures"]["period"] == {"kind": "custom", "first": "2025-10-06",
+                                          "last": "2025-10-12"}
+    out = tmp_path / "b.pdf"
+    assert duban("bulletin", "show", str(issued[0]["id"]), "--pdf", str(out)).exit_code == 0
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--period", "2025/10/06..2025/10/12"], "--period"),
+    (["--period", "fortnight"], "--period"),
+    (["--plan", "no-such-plan"], "--plan"),
+    (["--as-of", "13/10/2025"], "--as-of"),
+    (["--edition", "secret"], "--edition"),
+    (["--resend"], "--resend"),
+])
+def test_bad_input_is_refused_naming_it_and_nothing_is_stored(
+        duban, engine: sa.Engine, session: Session, args: list[str], named: str) -> None:
+    build_world(session)
+    before = snapshot(engine)
+    refused = duban("bulletin", "generate", *args)
+    assert refused.exit_code == 2 and named in refused.output
+    assert snapshot(engine) == before
