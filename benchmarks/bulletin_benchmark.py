@@ -84,6 +84,9 @@ def main() -> None:
         milestones = populate(engine, units=args.units, projects_per_unit=2,
                               milestones_per_project=10, first_due=date(2026, 1, 5),
                               last_due=date(2026, 12, 31), code="nation")
+        with engine.begin() as connection:  # loaded before the plan year, as plans are
+            connection.execute(sa.update(Milestone).values(
+                created_at=datetime(2025, 12, 1, tzinfo=UTC)))
         events = history(engine)
         started = time.perf_counter()
         with engine.connect() as connection:

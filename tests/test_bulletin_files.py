@@ -130,7 +130,7 @@ def test_workbook_has_one_sheet_per_table_in_order():
 def test_overview_holds_the_headline_with_previous_period_and_change():
     figures = district()
     rows = sheet_rows(bulletin_workbook(figures), "概览")
-    assert rows[0] == ("项目", "本期", "上期", "变化")
+    assert rows[0] == ("统计项", "本期", "上期", "变化")
     by_label = {r[0]: r[1:] for r in rows[1:8]}
     assert by_label["应完成事项"] == (8, 6, 2)
     assert by_label["逾期未完成"] == (1, 2, -1)
@@ -195,6 +195,13 @@ def test_public_workbook_has_no_evidence_claimer_or_reason_columns():
     assert "公开版" in {r[1] for r in sheet_rows(data, "概览") if r[0] == "版本"}
 
 
+def test_a_units_own_workbook_names_it_and_keeps_the_whole_ranking():
+    data = bulletin_workbook(district().for_unit("xq-jd1"))
+    assert ("本单位", "示例区东街道", "xq-jd1") in [r[:3] for r in sheet_rows(data, "概览")]
+    assert len(sheet_rows(data, "单位排名")) == 1 + 4
+    assert [r[0] for r in sheet_rows(data, "本期完成")[1:]] == []
+
+
 def test_workbook_dates_are_excel_dates_in_chinese_form():
     sheet = load_workbook(io.BytesIO(bulletin_workbook(district())))["红灯事项"]
     assert sheet["G2"].is_date and sheet["G2"].number_format == 'yyyy"年"m"月"d"日"'
@@ -247,7 +254,7 @@ def test_pdf_shows_chinese_title_units_and_figures(district_pdf):
     for words in ("示例区民政事业发展行动方案 督办晾晒通报（2026年第46周，11月9日—11月15日）",
                   "按期完成率", "87.5%",
                   "示例区东街道", "66.7%", "红榜", "黑榜", "↑1", "↓1", "新", "示例区西街道",
-                  "完成第11项消防验收<复验>", "养老机构护理型床位占比", "黄灯", "58.25",
+                  "完成第11项消防验收<复验>", "养老机构护理型床位占比", "黄灯", "58.25%", "暂无",
                   "竣工验收备案表", "王芳", "供货延迟", "+20.8 个百分点", "第 1 页 / 共 "):
         assert words in text, words
 
@@ -304,6 +311,17 @@ def test_long_ranking_runs_over_pages_with_the_heading_repeated():
     assert all(heading in page for page in pages[:3])
     assert "第50街道办事处社会事务科" not in pages[0]
     assert f"第 2 页 / 共 {len(pages)} 页" in pages[1]
+
+
+def test_a_nation_scale_pdf_prints_the_ends_and_says_where_the_rest_is():
+    from notifications.bulletin.pdf import PRINT_RANKED, PRINT_ROWS
+
+    figures = nation(units=PRINT_RANKED + 300, red_items=PRINT_ROWS + 40)
+    text = "".join(pdf_pages(bulletin_pdf(figures, chart_png=None)))
+    ranked = [u for u in figures.units if u.place is not None]
+    assert f"中间 {len(ranked) - PRINT_RANKED} 个单位略" in text and "另有 40 项未列出" in text
+    assert ranked[0].unit_name in text and ranked[-1].unit_name in text
+    assert ranked[PRINT_RANKED // 2 + 10].unit_name not in text
 
 
 def _png(width: int, height: int) -> bytes:

@@ -2,9 +2,9 @@
 
 The page is notifications/templates/zh-CN/bulletin_print.html.j2, rendered by WeasyPrint. Its
 context is made here, every figure already written the way people read it (87.5%, ↑2, +3.5
-个百分点, 11月16日), so the template only lays out strings. The template is autoescaped and
-strict like the emails' (notifications/render.py), but it is no email: it has a stylesheet and
-page rules, so it gets an environment of its own over the same folder.
+个百分点, 11月16日), so the template only lays out strings. It is rendered in the emails'
+environment (notifications/render.py: autoescaped, StrictUndefined), though it is no email:
+being printed, not mailed, it has a stylesheet and page rules.
 
 The same figures and chart give the same bytes: the creation date is the period's stamp
 (workbook.issued_at), not the time of building, and the file identifier is a hash of the page.
@@ -15,10 +15,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import date
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from weasyprint import HTML
 
 from models.bulletin import (
@@ -30,6 +28,7 @@ from models.bulletin import (
     RedItem,
     UnitRow,
 )
+from notifications.bulletin.page import amount, rate, signed
 from notifications.bulletin.workbook import (
     AUTHOR,
     EDITIONS,
@@ -38,16 +37,20 @@ from notifications.bulletin.workbook import (
     issued_at,
     period_text,
 )
-from notifications.render import TEMPLATE_DIR, cn_date
+from notifications.render import render_part
 
-TEMPLATE = "bulletin_print.html.j2"
+TEMPLATE = "bulletin_print"  # templates/zh-CN/bulletin_print.html.j2
 NONE = "—"
 LIGHTS = {"red": ("红灯", "red"), "yellow": ("黄灯", "yellow"), "green": ("绿灯", "green")}
 
+# A nation-scale bulletin would print hundreds of pages (and take minutes): the PDF shows what a
+# reader of paper looks at, and says where the rest is (the workbook holds every row).
+PRINT_RANKED = 200
+PRINT_ROWS = 300
 
 def bulletin_pdf(figures: Figures, *, chart_png: bytes | None) -> bytes:
     """The PDF of ``figures``, with ``chart_png`` (the progress chart) under the headline."""
-    page = _environment().get_template(TEMPLATE).render(print_context(figures, chart_png))
+    page = render_part(TEMPLATE, "html", print_context(figures, chart_png))
     identifier = hashlib.sha256(page.encode()).hexdigest()[:32].encode()
     pdf = HTML(string=page).write_pdf(pdf_identifier=identifier)
     assert pdf is not None
@@ -63,6 +66,7 @@ def print_context(figures: Figures, chart_png: bytes | None) -> dict[str, Any]:
     name, bracket, when = title.partition("（")
     return {
         "title": title,
+        "author": AUTHOR,
         "title_name": name,
         "title_when": bracket + when,
         "scope_name": figures.scope_name,
@@ -78,34 +82,26 @@ def print_context(figures: Figures, chart_png: bytes | None) -> dict[str, Any]:
         else "data:image/png;base64," + base64.b64encode(chart_png).decode("ascii"),
         "honour": [_unit(units[code], figures) for code in figures.honour],
         "shame": [_unit(units[code], figures) for code in figures.shame],
-        "ranked": [_unit(u, figures) for u in ranked],
+        "ranked": _ranking([_unit(u, figures) for u in ranked]),
         "unranked": [u.unit_name for u in figures.units if u.place is None],
-        "red_items": [_red(r, year) for r in figures.red_items],
+        "red_items": [_red(r, year) for r in figures.red_items[:PRINT_ROWS]],
+        "red_total": len(figures.red_items),
         "indicators": [_indicator(i, year) for i in figures.indicators],
-        "completed": [_completed(c, year) for c in figures.completed],
+        "completed": [_completed(c, year) for c in figures.completed[:PRINT_ROWS]],
+        "completed_total": len(figures.completed),
         "extensions": [_extension(e, year) for e in figures.extensions],
     }
 
 
 # ── how figures are written ─────────────────────────────────────────────────────────────────
 
-def rate(value: float | None) -> str:
-    """0.875 → ``87.5%``; None → ``—``."""
-    return NONE if value is None else f"{value * 100:.1f}%"
-
-
 def change(value: float | int | None, *, points: bool = False) -> str:
-    """+2, −1, 持平; a change of rate in percentage points: ``+3.5 个百分点``."""
-    if value is None:
+    """+2, −1, 0 as the email writes them; a change of rate in percentage points:
+    ``+3.5 个百分点``; ``—`` when there is nothing to compare."""
+    text = signed(value, points=points)
+    if text is None:
         return NONE
-    if points:
-        value = round(value * 100, 1)
-        text = f"{abs(value):.1f} 个百分点"
-    else:
-        text = str(abs(value))
-    if value == 0:
-        return "持平"
-    return ("+" if value > 0 else "−") + text
+    return f"{text} 个百分点" if points else text
 
 
 def movement(unit: UnitRow) -> str:
@@ -119,20 +115,27 @@ def movement(unit: UnitRow) -> str:
     return ("↑" if unit.movement > 0 else "↓") + str(abs(unit.movement))
 
 
-def number(value: float | None) -> str:
-    """12.0 → ``12``, 53.3333 → ``53.33``; None → ``—``."""
-    if value is None:
-        return NONE
-    if value == int(value):
-        return str(int(value))
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def number(value: float | None, measure: str | None) -> str:
+    """An indicator's value as the email writes it (``58.25%``, ``500张``); None → ``—``."""
+    text = amount(value, measure)
+    return NONE if text is None else text
+
+
+def _ranking(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The whole ranking up to PRINT_RANKED units; beyond, its top and bottom halves of that
+    with one row saying how many are left out (the workbook has them all)."""
+    if len(rows) <= PRINT_RANKED:
+        return rows
+    half = PRINT_RANKED // 2
+    return rows[:half] + [{"gap": len(rows) - 2 * half}] + rows[-half:]
 
 
 def day(value: date | None, year: int) -> str:
-    """``11月16日`` in the bulletin's year, ``2025年11月16日`` in another."""
+    """``11月16日`` in the bulletin's year, ``2025-11-16`` in another (the full Chinese form
+    does not fit a table's date column)."""
     if value is None:
         return NONE
-    return f"{value.month}月{value.day}日" if value.year == year else cn_date(value)
+    return f"{value.month}月{value.day}日" if value.year == year else value.isoformat()
 
 
 # ── rows ────────────────────────────────────────────────────────────────────────────────────
@@ -171,15 +174,16 @@ def _red(r: RedItem, year: int) -> dict[str, Any]:
 
 def _indicator(i: IndicatorRow, year: int) -> dict[str, Any]:
     light, tone = LIGHTS.get(i.light or "", ("暂无", "none"))
-    target = number(i.target_value) if i.target_value is not None else (i.target_text or NONE)
+    baseline = number(i.baseline_value, i.measure)
+    if i.baseline_value is not None and i.baseline_year:
+        baseline += f"（{i.baseline_year}年）"
     return {"name": i.name, "code": i.code, "plan": i.plan, "unit": i.unit_name or NONE,
-            "measure": i.measure or "", "binding": i.binding,
-            "baseline": NONE if i.baseline_value is None
-            else f"{number(i.baseline_value)}（{i.baseline_year}年）"
-            if i.baseline_year else number(i.baseline_value),
-            "target": target, "target_text": i.target_text
-            if i.target_text and i.target_value is not None else None,
-            "trajectory": number(i.trajectory_value), "latest": number(i.latest_value),
+            "binding": i.binding, "baseline": baseline,
+            "target": number(i.target_value, i.measure) if i.target_value is not None
+            else (i.target_text or NONE),
+            "target_text": i.target_text if i.target_value is not None else None,
+            "trajectory": number(i.trajectory_value, i.measure),
+            "latest": number(i.latest_value, i.measure),
             "latest_on": day(i.latest_on, year) if i.latest_on else "",
             "light": light, "tone": tone}
 
@@ -194,18 +198,3 @@ def _extension(e: ExtensionGranted, year: int) -> dict[str, Any]:
     return {**_item(e), "previous_due_on": day(e.previous_due_on, year),
             "new_due_on": day(e.new_due_on, year), "decided_on": day(e.decided_on, year),
             "reason": e.reason or NONE}
-
-
-@cache
-def _environment() -> Environment:
-    # The settings of notifications.render's environment: autoescaped .html.j2, strict.
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR / "zh-CN"),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
-                                     default=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(author=AUTHOR)
-    return env

@@ -262,7 +262,7 @@ def _overview(sheet: Worksheet, figures: Figures) -> None:
 
 
 OVERVIEW_COLUMNS = (
-    Column("项目", 16, lambda _: None),
+    Column("统计项", 16, lambda _: None),
     Column("本期", 20, lambda _: None),
     Column("上期", 20, lambda _: None),
     Column("变化", 12, lambda _: None),
@@ -278,7 +278,8 @@ def _coverage(figures: Figures) -> list[tuple[str, Any, Any]]:
         ("版本", EDITIONS[figures.edition], None),
     ]
     if figures.focus_unit is not None:
-        rows.append(("本单位", figures.focus_unit, None))
+        names = {u.unit_code: u.unit_name for u in figures.units}
+        rows.append(("本单位", names.get(figures.focus_unit), figures.focus_unit))
     return rows
 
 
