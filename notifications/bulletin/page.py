@@ -11,9 +11,10 @@ Decisions:
   and the units with nothing due; one line counts the rest and points to the workbook and the
   web view, which have them all. ``rows=None`` shows everything (a web page has no such limit).
 - The ranking is whole up to ``RANKING_ROWS`` (100) ranked units, which covers a district's or
-  a city's plan. Beyond that it shows the first and the last 50 places and, in a unit's own
-  bulletin, the unit with ``NEIGHBOURS`` places either side, with one line for each run of
-  places left out: a unit of 3,000 sees the leaders, the laggards and its own neighbourhood.
+  a city's plan. Beyond that it shows the first and the last 50 places or, in a unit's own
+  bulletin, the first and last ``UNIT_ENDS`` and the unit with ``NEIGHBOURS`` places either
+  side, with one line for each run of places left out: a unit of 3,000 sees the leaders, the
+  laggards and its own neighbourhood (and 3,000 such emails stay small and quick to make).
 - Evidence notes are cut at ``EVIDENCE_CHARS`` characters: the bulletin says what was done,
   the item's page holds the whole note.
 - A unit's bulletin is rendered once per unit (3,000 times for a nation-wide scope), so only the
@@ -35,6 +36,7 @@ from notifications.render import Rendered, one_line, render_part
 EMAIL_ROWS = 200
 RANKING_ROWS = 100
 NEIGHBOURS = 2
+UNIT_ENDS = 10
 EVIDENCE_CHARS = 200
 TEMPLATE = "bulletin"
 CHART_SOURCES = ("cid:", "https://", "http://", "/", "data:image/png;base64,")
@@ -278,7 +280,8 @@ def _units(figures: Figures, rows: int | None) -> dict[str, Any]:
     focus_at = None if focus_code is None else _find(units, focus_code)
     keep = focus_at if focus_at is not None and focus_at < ranked else None
     shown = (list(range(ranked)) if rows is None
-             else excerpt(ranked, min(rows, RANKING_ROWS) // 2, keep, NEIGHBOURS))
+             else excerpt(ranked, min(rows, RANKING_ROWS) // 2 if keep is None
+                          else UNIT_ENDS, keep, NEIGHBOURS))
     board_of = dict.fromkeys(figures.honour, "honour") | dict.fromkeys(figures.shame, "shame")
 
     def place(unit: UnitRow) -> Place:
