@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 HONOUR = 3  # places on the 红榜 and on the 黑榜
@@ -167,11 +168,19 @@ class Figures:
     def for_unit(self, unit_code: str) -> Figures:
         """The bulletin a unit receives: the whole scope's headline and ranking, so it sees
         itself side by side with the others, and only its own items."""
-        return replace(
-            self, focus_unit=unit_code,
-            red_items=[r for r in self.red_items if r.unit_code == unit_code],
-            completed=[c for c in self.completed if c.unit_code == unit_code],
-            extensions=[e for e in self.extensions if e.unit_code == unit_code])
+        red, completed, extensions = self._by_unit.get(unit_code, ([], [], []))
+        return replace(self, focus_unit=unit_code, red_items=red, completed=completed,
+                       extensions=extensions)
+
+    @cached_property
+    def _by_unit(self) -> dict[str, tuple[list[RedItem], list[CompletedItem],
+                                          list[ExtensionGranted]]]:
+        """Each unit's items, sorted out once: a scope of 3,000 units asks for each."""
+        lists: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
+        for index, items in enumerate((self.red_items, self.completed, self.extensions)):
+            for item in items:
+                lists.setdefault(item.unit_code, ([], [], []))[index].append(item)
+        return lists
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types (dates as YYYY-MM-DD), in a stable order."""

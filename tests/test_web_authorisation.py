@@ -26,11 +26,14 @@ from sqlmodel import Session, select
 
 from config.settings import Settings
 from models.attachment import Attachment
+from models.bulletin import Edition, PeriodKind
+from models.bulletin_figures import period_ending_before
 from models.milestone import Milestone
 from models.outbox import Message
 from models.people import PersonIn, save_person
 from models.person import Person
 from models.unit import Unit
+from notifications.bulletin.publish import generate
 from tests.conftest import NOW, snapshot
 from tests.test_web_security import expected
 from tests.world import RULES, build_world
@@ -50,6 +53,13 @@ PAGES: dict[tuple[str, str], tuple[str | Action, str] | None] = {
     ("POST", "/logout"): None,
     ("GET", "/"): (SIGNED_IN, NO_ITEM),
     ("GET", "/calendar"): (SIGNED_IN, NO_ITEM),
+    ("GET", "/bulletins"): (SIGNED_IN, NO_ITEM),
+    # Ids.bulletin is an internal edition, for who sees every unit; the public edition, open to
+    # everyone signed in, is tried in tests/test_web_bulletins.py.
+    ("GET", "/bulletins/{bulletin_id}"): (Action.view_item, NO_ITEM),
+    ("GET", "/bulletins/{bulletin_id}/chart.png"): (Action.view_item, NO_ITEM),
+    ("GET", "/bulletins/{bulletin_id}/workbook.xlsx"): (Action.view_item, NO_ITEM),
+    ("GET", "/bulletins/{bulletin_id}/bulletin.pdf"): (Action.view_item, NO_ITEM),
     ("GET", "/overview"): (Action.view_item, NO_ITEM),
     ("GET", "/people"): (Action.manage_people, NO_ITEM),
     ("POST", "/people"): (Action.manage_people, NO_ITEM),
@@ -138,11 +148,13 @@ class Ids:
     unit_code: str
     message: int
     stored_as: str
+    bulletin: int  # an internal edition
 
     def fill(self, path: str) -> str:
         return path.format(milestone_id=self.milestone, person_id=self.person,
                            unit_id=self.unit, unit_code=self.unit_code,
-                           message_id=self.message, stored_as=self.stored_as)
+                           message_id=self.message, stored_as=self.stored_as,
+                           bulletin_id=self.bulletin)
 
 
 @pytest.fixture(scope="module")
@@ -180,13 +192,16 @@ def app_and_ids(engine: sa.Engine, session: Session, password_hash: str,
                       raw=b"raw", message_id="<m1@duban>", status="dead", attempts=5,
                       next_attempt_at=NOW, created_at=NOW, meta={})
     session.add(message)
+    settings = Settings(data_dir=data, base_url="http://testserver", smtp_host="")
+    bulletin, _ = generate(session=session, rules=RULES, settings=settings, plan=None,
+                           period=period_ending_before(PeriodKind.week, RULES.today(NOW)),
+                           edition=Edition.internal, actor="test", now=NOW)
     session.commit()
     bystander = session.exec(select(Person).where(
         Person.email == "bystander@duban.example")).one()
     ids = Ids(milestone=world.construction, person=bystander.id,  # type: ignore[arg-type]
               unit=unit.id, unit_code=unit.code, message=message.id,  # type: ignore[arg-type]
-              stored_as="k3y")
-    settings = Settings(data_dir=data, base_url="http://testserver", smtp_host="")
+              stored_as="k3y", bulletin=bulletin.id)  # type: ignore[arg-type]
     yield create_app(engine=engine, rules=RULES, settings=settings, secret=SECRET), ids, tokens
 
 

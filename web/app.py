@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Settings
 from models.rules import Rules
-from web import attachments, auth, feeds, items, lists, office, overview
+from web import attachments, auth, bulletins, feeds, items, lists, office, overview
 from web.api import create_api
 from web.context import Web
 from web.limits import BodyLimit
@@ -45,5 +45,6 @@ def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
     app.include_router(items.router(web))
     app.include_router(attachments.router(web))
     app.include_router(feeds.router(web))
+    app.include_router(bulletins.router(web))
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
     return app

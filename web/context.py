@@ -31,7 +31,8 @@ from web.permissions import Action, allowed
 TEMPLATES = Path(__file__).parent / "templates"
 # The nav bar: (label, link, the action that makes it useful; None: everyone signed in)
 NAV = (("事项", "/", None), ("逾期事项", "/?light=red", Action.view_item),
-       ("总览", "/overview", Action.view_item), ("日历订阅", "/calendar", None),
+       ("总览", "/overview", Action.view_item), ("通报", "/bulletins", None),
+       ("日历订阅", "/calendar", None),
        ("人员", "/people", Action.manage_people), ("单位", "/units", Action.manage_people),
        ("发件箱", "/outbox", Action.view_outbox))
 CHANGED_HINT = "该事项已被他人修改，请刷新页面后重试。"
