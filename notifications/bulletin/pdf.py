@@ -45,8 +45,8 @@ LIGHTS = {"red": ("红灯", "red"), "yellow": ("黄灯", "yellow"), "green": ("�
 
 # A nation-scale bulletin would print hundreds of pages (and take minutes): the PDF shows what a
 # reader of paper looks at, and says where the rest is (the workbook holds every row).
-PRINT_RANKED = 200
-PRINT_ROWS = 300
+PRINT_RANKED = 100
+PRINT_ROWS = 200
 
 def bulletin_pdf(figures: Figures, *, chart_png: bytes | None) -> bytes:
     """The PDF of ``figures``, with ``chart_png`` (the progress chart) under the headline."""
