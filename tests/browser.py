@@ -30,9 +30,8 @@ from config.settings import Settings
 from models.person import Person
 from notifications.outbox import deliver_round
 from tests.smtp_server import SmtpServer, free_port
-from tests.world import RULES, World, build_world
+from tests.world import RULES, World, build_world, give_passwords
 from web.app import create_app
-from web.passwords import hash_password
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -42,7 +41,6 @@ TIMEOUT_MS = 10_000
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 800}
 DAY = date(2025, 10, 21)  # both 2025-09-30 items of 示例区民政局 are overdue
-PASSWORD = "示例区-督办-2026"
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +75,6 @@ def page_opener(chromium: Browser) -> Iterator[Callable[[dict[str, int]], Page]]
     for context in contexts:
         context.close()
 
-
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
 
 
 @dataclass
@@ -127,9 +121,7 @@ def live_site(engine: sa.Engine, session: Session, password_hash: str,
     """The small world, everyone with PASSWORD, the app replaying DAY (DUBAN_AS_OF) on a free
     loopback port; links in its emails point at that port."""
     world = build_world(session)
-    for person in session.exec(select(Person)):
-        person.password_hash = password_hash
-        session.add(person)
+    give_passwords(session, password_hash)
     session.commit()
     smtp = SmtpServer()
     smtp.start()

@@ -29,6 +29,15 @@ SEED_DOCUMENTS = REPO.parent / "shared" / "seeds"
 POSTGRES_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+PASSWORD = "示例区-督办-2026"  # every web test's people sign in with it
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """PASSWORD hashed once for the whole run: argon2 is slow on purpose."""
+    from web.passwords import hash_password
+
+    return hash_password(PASSWORD)
 
 
 @pytest.fixture(scope="session")

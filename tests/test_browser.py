@@ -21,18 +21,17 @@ from models import actions
 from models.db import writer
 from models.event import Event
 from models.milestone import Milestone
-from tests.browser import (  # noqa: F401 (chromium … password_hash: fixtures)
+from tests.browser import (  # noqa: F401 (chromium … page_opener: fixtures)
     DAY,
     DESK,
-    PASSWORD,
     PHONE,
     LiveSite,
     chromium,
     item_link,
     live_site,
     page_opener,
-    password_hash,
 )
+from tests.conftest import PASSWORD
 from tests.smtp_server import free_port
 from tests.world import RULES
 

@@ -20,15 +20,13 @@ from models.event import Event
 from models.milestone import Milestone
 from models.outbox import Message
 from models.person import Person
-from tests.conftest import NOW, snapshot
+from tests.conftest import NOW, PASSWORD, snapshot
 from tests.world import RULES, World, build_world
 from web.app import create_app
-from web.passwords import hash_password
 from web.tokens import issue_token, revoke_tokens
 
 OFFICE, OWNER, OTHER_OWNER, LEADER = ("zhou.min@duban.example", "wang.fang@duban.example",
                                       "li.na@duban.example", "zhao@duban.example")
-PASSWORD = "示例区-督办-2026"
 # Every change the API offers, with a body it would accept on an open item.
 CHANGES = {"done": {"evidence": "施工许可证已取得"}, "progress": {"percent": 50},
            "extension": {"proposed_due_on": "2026-12-31", "reason": "审批延后"},
@@ -162,10 +160,6 @@ def test_no_bad_or_revoked_token_and_no_deactivated_person_get_in(api: Api,
     assert snapshot(api.engine) == before
     assert api.get("/me", OTHER_OWNER).status_code == 200  # other people's tokens still work
 
-
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
 
 
 def test_the_pages_session_cookie_does_not_open_the_api(api: Api, session: Session,

@@ -18,14 +18,12 @@ from models.event import Event
 from models.milestone import Milestone
 from models.outbox import Message
 from models.person import Person
-from tests.conftest import snapshot
-from tests.world import RULES, World, build_world
+from tests.conftest import PASSWORD, snapshot
+from tests.world import RULES, World, build_world, give_passwords
 from web.app import create_app
 from web.links import make_link_token
-from web.passwords import hash_password
 
 SECRET = "duban-web-test-secret-0123456789abcdef"
-PASSWORD = "示例区-督办-2026"
 OFFICE, OWNER, OTHER_OWNER, LEADER = ("zhou.min@duban.example", "wang.fang@duban.example",
                                       "li.na@duban.example", "zhao@duban.example")
 
@@ -63,18 +61,12 @@ class Site:
         return self.client.post(path, data=form | data, follow_redirects=False)
 
 
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
-
 
 @pytest.fixture
 def site(engine: sa.Engine, session: Session, password_hash: str,
          tmp_path: Path) -> Iterator[Site]:
     world = build_world(session)
-    for person in session.exec(select(Person)):
-        person.password_hash = password_hash
-        session.add(person)
+    give_passwords(session, password_hash)
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
     app = create_app(engine=engine, rules=RULES, settings=settings, secret=SECRET)

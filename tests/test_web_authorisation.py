@@ -34,16 +34,14 @@ from models.people import PersonIn, save_person
 from models.person import Person
 from models.unit import Unit
 from notifications.bulletin.publish import generate
-from tests.conftest import NOW, snapshot
+from tests.conftest import NOW, PASSWORD, snapshot
 from tests.test_web_security import expected
-from tests.world import RULES, build_world
+from tests.world import RULES, build_world, give_passwords
 from web.app import create_app
-from web.passwords import hash_password
 from web.permissions import Action
 from web.tokens import issue_token
 
 SECRET = "duban-authorisation-test-secret-0123456789"
-PASSWORD = "示例区-督办-2026"
 SIGNED_IN = "signed in"  # any active person
 ITEM, NO_ITEM = "same unit", "item without unit"  # the scopes of test_web_security.SCOPES
 
@@ -157,10 +155,6 @@ class Ids:
                            bulletin_id=self.bulletin)
 
 
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)
-
 
 @pytest.fixture
 def app_and_ids(engine: sa.Engine, session: Session, password_hash: str,
@@ -171,10 +165,8 @@ def app_and_ids(engine: sa.Engine, session: Session, password_hash: str,
         save_person(session=session, person_in=PersonIn(
             name=email.split("@")[0], email=email, role=role,
             unit="demo-mzj" if role == "owner" else None), actor="test", now=NOW)
+    give_passwords(session, password_hash)
     people = list(session.exec(select(Person)))
-    for person in people:
-        person.password_hash = password_hash
-        session.add(person)
     tokens = {p.email: issue_token(session=session, person=p, label="t", actor="test", now=NOW)
               for p in people}
     milestone = session.get(Milestone, world.construction)

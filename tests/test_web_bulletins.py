@@ -28,10 +28,9 @@ from models.bulletin_record import BulletinRecord
 from models.person import Person
 from notifications.bulletin.publish import PDF_TYPE, XLSX_TYPE, generate
 from tests.conftest import NOW, snapshot
-from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, PASSWORD, SECRET, Site
-from tests.world import RULES, build_world
+from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
+from tests.world import RULES, build_world, give_passwords
 from web.app import create_app
-from web.passwords import hash_password
 
 WEEK = period_ending_before(PeriodKind.week, date(2026, 1, 12))  # 5–11 January 2026
 PLAN_CODE = "demo-2025-2026"
@@ -66,18 +65,12 @@ def issue(session: Session, edition: Edition, plan: str | None = PLAN_CODE,
     return row.id
 
 
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
-
 
 @pytest.fixture
 def site(engine: sa.Engine, session: Session, password_hash: str,
          tmp_path: Path) -> Iterator[BulletinSite]:
     world = build_world(session)
-    for person in session.exec(select(Person)):
-        person.password_hash = password_hash
-        session.add(person)
+    give_passwords(session, password_hash)
     owner = session.exec(select(Person).where(Person.email == OWNER)).one()
     claim_done(session=session, rules=RULES, milestone_id=world.fire_check, evidence="已验收",
                actor=OWNER, actor_id=owner.id, now=at(date(2025, 9, 26)))

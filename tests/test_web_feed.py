@@ -21,25 +21,17 @@ from models.actions import claim_done, close_out, decide_extension, request_exte
 from models.person import Person
 from models.unit import Unit
 from tests.conftest import NOW, snapshot
-from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, PASSWORD, SECRET, Site
-from tests.world import RULES, build_world
+from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
+from tests.world import RULES, build_world, give_passwords
 from web.app import create_app
 from web.feeds import SALT
-from web.passwords import hash_password
-
-
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)
 
 
 @pytest.fixture
 def site(engine: sa.Engine, session: Session, password_hash: str,
          tmp_path: Path) -> Iterator[Site]:
     world = build_world(session)
-    for person in session.exec(select(Person)):
-        person.password_hash = password_hash
-        session.add(person)
+    give_passwords(session, password_hash)
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="https://duban.example.gov.cn",
                         smtp_host="")

@@ -30,11 +30,10 @@ from models.person import Person
 from models.plan_import import import_plan
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import OFFICE, OTHER_OWNER, OWNER, PASSWORD, SECRET
-from tests.world import PLAN, RULES, World, build_world
+from tests.world import PLAN, RULES, World, build_world, give_passwords
 from web import attachments
 from web.app import create_app
 from web.items import FormInvalid, form_date, form_number
-from web.passwords import hash_password
 
 MAX_BYTES = 64 * 1024
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -116,18 +115,12 @@ def forms(page: str) -> set[str]:
     return set(re.findall(r'action="/milestones/\d+/([a-z/]+)"', page))
 
 
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
-
 
 @pytest.fixture
 def site(engine: sa.Engine, session: Session, password_hash: str,
          tmp_path: Path) -> Iterator[Site]:
     world = build_world(session)
-    for person in session.exec(select(Person)):
-        person.password_hash = password_hash
-        session.add(person)
+    give_passwords(session, password_hash)
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="",
                         attachment_max_bytes=MAX_BYTES)

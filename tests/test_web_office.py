@@ -21,17 +21,12 @@ from models.person import Person
 from models.status_view import milestone_lights
 from models.unit import Unit
 from tests.conftest import NOW, snapshot
-from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, PASSWORD, SECRET, Site
-from tests.world import RULES, build_world
+from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
+from tests.world import RULES, build_world, give_passwords
 from web.app import create_app
-from web.passwords import hash_password
 
 NEW_PASSWORD = "新同事-登录-2026"
 
-
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
 
 
 @pytest.fixture
@@ -39,9 +34,7 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
          tmp_path: Path) -> Iterator[Site]:
     """The world on 2026-11-23: every item overdue (red) except 开工建设, claimed done (green)."""
     world = build_world(session)
-    for person in session.exec(select(Person)):
-        person.password_hash = password_hash
-        session.add(person)
+    give_passwords(session, password_hash)
     owner = session.exec(select(Person).where(Person.email == OWNER)).one()
     claim_done(session=session, rules=RULES, milestone_id=world.construction,
                evidence="已开工", actor=OWNER, actor_id=owner.id, now=NOW)

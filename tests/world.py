@@ -12,6 +12,7 @@ from config.plan_loader import LoadedPlan, parse_plan_text
 from config.policy import Level, Policy, PolicyFile
 from models.milestone import Milestone
 from models.people import PersonIn, save_person
+from models.person import Person
 from models.plan_import import import_plan
 from models.rules import Rules
 from models.workdays import WorkCalendar
@@ -74,3 +75,10 @@ def build_world(session: Session) -> World:
     session.commit()
     ids = {m.title: m.id for m in session.exec(select(Milestone))}
     return World(ids["开工建设"], ids["完成消防验收"], ids["建成运营"])
+
+
+def give_passwords(session: Session, password_hash: str) -> None:
+    """Everyone in the session's database signs in with that hash's password (uncommitted)."""
+    for person in session.exec(select(Person)):
+        person.password_hash = password_hash
+        session.add(person)
