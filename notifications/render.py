@@ -56,6 +56,15 @@ def render_part(template: str, part: str, context: Mapping[str, Any], *,
     return _environment(locale).get_template(f"{template}.{part}.j2").render(dict(context))
 
 
+def macros(template: str, part: str, context: Mapping[str, Any], *,
+           locale: str = "zh-CN") -> Any:
+    """The macros of one part of a template, bound to ``context``: a phrase written once in a
+    template (a bulletin's title) can then serve outside it too."""
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r} (known: {', '.join(LOCALES)})")
+    return _environment(locale).get_template(f"{template}.{part}.j2").make_module(dict(context))
+
+
 def one_line(value: str) -> str:
     """Collapse all whitespace (CR, LF, U+2028 included) to single spaces and drop any other
     control character, so a rendered subject can never start a second header."""

@@ -27,9 +27,9 @@ from models.bulletin import (
     RedItem,
     UnitRow,
 )
-from notifications.bulletin.page import bulletin_subject
+from notifications.bulletin.page import bulletin_subject, bulletin_title
 from notifications.bulletin.pdf import bulletin_pdf
-from notifications.bulletin.workbook import SHEETS, bulletin_title, bulletin_workbook
+from notifications.bulletin.workbook import SHEETS, bulletin_workbook
 
 WEEK = Period(PeriodKind.week, date(2026, 11, 9), date(2026, 11, 15))
 BEFORE = Period(PeriodKind.week, date(2026, 11, 2), date(2026, 11, 8))

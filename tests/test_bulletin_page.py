@@ -532,3 +532,10 @@ def test_the_email_in_one_go_is_the_three_parts_made_one_by_one() -> None:
     assert email.subject == bulletin_subject(f, locale="en")
     assert email.text == bulletin_text(f, link=LINK, locale="en")
     assert email.html == bulletin_html(f, chart_src=CID, link=LINK, locale="en")
+
+
+def test_the_previous_week_across_new_year_names_both_years() -> None:
+    f = figures(period=Period(PeriodKind.week, date(2026, 1, 5), date(2026, 1, 11)),
+                previous=Period(PeriodKind.week, date(2025, 12, 29), date(2026, 1, 4)))
+    assert "与2025年12月29日—2026年1月4日相比" in visible(html(f))
+    assert "与2025年12月29日—2026年1月4日相比" in text(f)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.bulletin import Edition, Figures, Headline, IndicatorRow, UnitRow
-from notifications.render import Rendered, one_line, render_part
+from models.bulletin import Edition, Figures, Headline, IndicatorRow, Period, UnitRow
+from notifications.render import Rendered, macros, one_line, render_part
 
 EMAIL_ROWS = 200
 RANKING_ROWS = 100
@@ -240,20 +240,33 @@ def _text(context: dict[str, Any], locale: str) -> str:
     return BLANK_LINES.sub("\n\n", _render("txt", context, locale)).strip() + "\n"
 
 
+def bulletin_title(figures: Figures, locale: str = "zh-CN") -> str:
+    """The title as the email writes it (the ``title`` macro of bulletin.subject.j2), for the
+    workbook and the PDF to read the same as the message they come with."""
+    head = macros(TEMPLATE, "subject", _title_context(figures, None), locale=locale)
+    return one_line(str(head.title(figures.scope_name)))
+
+
+def period_words(period: Period, locale: str = "zh-CN") -> str:
+    """``2026年11月9日—11月15日``: a period as the email writes it (the ``span`` macro)."""
+    context = {"public": False, "scope_name": "", "focus": None,
+               "period": _period_context(period, period)}
+    head = macros(TEMPLATE, "subject", context, locale=locale)
+    return one_line(str(head.span(period.first, period.last, True)))
+
+
 def _title_context(figures: Figures, focus: Place | None) -> dict[str, Any]:
     """What the title and the subject read."""
-    period = figures.period
+    return {"public": figures.edition is Edition.public, "scope_name": figures.scope_name,
+            "period": _period_context(figures.period, figures.previous), "focus": focus}
+
+
+def _period_context(period: Period, previous: Period) -> dict[str, Any]:
     week_year, week, _ = period.first.isocalendar()
-    return {
-        "public": figures.edition is Edition.public,
-        "scope_name": figures.scope_name,
-        "period": {"kind": period.kind.value, "first": period.first, "last": period.last,
-                   "one_year": period.first.year == period.last.year,
-                   "week": week, "week_year": week_year,
-                   "previous_first": figures.previous.first,
-                   "previous_last": figures.previous.last},
-        "focus": focus,
-    }
+    return {"kind": period.kind.value, "first": period.first, "last": period.last,
+            "one_year": period.first.year == period.last.year, "week": week,
+            "week_year": week_year, "previous_first": previous.first,
+            "previous_last": previous.last}
 
 
 def _headline(headline: Headline) -> list[HeadlineFigure]:

@@ -28,14 +28,12 @@ from models.bulletin import (
     RedItem,
     UnitRow,
 )
-from notifications.bulletin.page import amount, rate, signed
+from notifications.bulletin.page import amount, bulletin_title, period_words, rate, signed
 from notifications.bulletin.workbook import (
     AUTHOR,
     EDITIONS,
     HEADLINE,
-    bulletin_title,
     issued_at,
-    period_text,
 )
 from notifications.render import render_part
 
@@ -70,8 +68,8 @@ def print_context(figures: Figures, chart_png: bytes | None) -> dict[str, Any]:
         "title_name": name,
         "title_when": bracket + when,
         "scope_name": figures.scope_name,
-        "period": period_text(figures.period),
-        "previous": period_text(figures.previous),
+        "period": period_words(figures.period),
+        "previous": period_words(figures.previous),
         "edition": EDITIONS[figures.edition],
         "internal": figures.edition is Edition.internal,
         "focus": units[figures.focus_unit].unit_name

@@ -32,10 +32,10 @@ from models.bulletin import (
     Figures,
     IndicatorRow,
     Period,
-    PeriodKind,
     RedItem,
     UnitRow,
 )
+from notifications.bulletin.page import bulletin_title
 
 CHINA = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact
 AUTHOR = "督办系统（Duban）"
@@ -77,38 +77,6 @@ def bulletin_workbook(figures: Figures) -> bytes:
     book.properties.creator = book.properties.lastModifiedBy = AUTHOR
     book.properties.created = book.properties.modified = stamp
     return _fixed_zip(_save(book), issued_at(figures.period))
-
-
-def bulletin_title(figures: Figures) -> str:
-    """``示例区… 督办晾晒通报（2026年第46周，11月9日—11月15日）``: the email's title
-    (templates/zh-CN/bulletin.subject.j2), so the files read the same as the message they
-    come with; ``·公开版`` after 通报 in the public edition."""
-    period = figures.period
-    if period.kind is PeriodKind.week:
-        year, week, _ = period.first.isocalendar()
-        same_year = period.first.year == period.last.year
-        when = f"{year}年第{week}周，" + (_span(period) if not same_year else
-                                          f"{_month_day(period.first)}—{_month_day(period.last)}")
-    elif period.kind is PeriodKind.month:
-        when = f"{period.first.year}年{period.first.month}月"
-    else:
-        when = _span(period)
-    public = "·公开版" if figures.edition is Edition.public else ""
-    return f"{figures.scope_name} 督办晾晒通报{public}（{when}）"
-
-
-def period_text(period: Period) -> str:
-    """``2026年11月9日—11月15日``: the year again only when it changes."""
-    return _span(period)
-
-
-def _span(period: Period) -> str:
-    first, last = period.first, period.last
-    return f"{_day(first)}—{_month_day(last) if last.year == first.year else _day(last)}"
-
-
-def _month_day(day: date) -> str:
-    return f"{day.month}月{day.day}日"
 
 
 # ── columns ─────────────────────────────────────────────────────────────────────────────────
@@ -281,10 +249,6 @@ def _coverage(figures: Figures) -> list[tuple[str, Any, Any]]:
         names = {u.unit_code: u.unit_name for u in figures.units}
         rows.append(("本单位", names.get(figures.focus_unit), figures.focus_unit))
     return rows
-
-
-def _day(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 # ── bytes ───────────────────────────────────────────────────────────────────────────────────
