@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401
 from models.db import make_engine, migrate
+from tests.smtp_server import SmtpServer
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_PLANS = sorted((REPO / "config" / "plans").glob("*.yaml"))
@@ -30,6 +31,15 @@ POSTGRES_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 PASSWORD = "示例区-督办-2026"  # every web test's people sign in with it
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

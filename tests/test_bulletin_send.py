@@ -38,14 +38,6 @@ ISSUED = datetime(2025, 10, 13, 1, 0, tzinfo=RULES.zone)
 BOTH = [Edition.internal, Edition.public]
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 def settings_for(tmp_path: Path, smtp: SmtpServer | None = None) -> Settings:
     mail = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none"} \
         if smtp else {"smtp_host": ""}

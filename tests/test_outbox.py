@@ -6,7 +6,6 @@ A real SMTP server (aiosmtpd) on loopback; time is moved by passing `now`, nothi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -29,14 +28,6 @@ DAY = date(2025, 10, 21)
 NOW = RULES.as_of(DAY)
 EVERYONE = {"wang.fang@duban.example", "chen.gang@duban.example", "zhou.min@duban.example",
             "zhao@duban.example"}
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
