@@ -28,14 +28,14 @@ from sqlmodel import Session
 from benchmarks.sweep_benchmark import _database
 from benchmarks.synthetic import populate
 from config.settings import Settings
-from models.bulletin import Edition, Period, PeriodKind
-from models.bulletin_figures import compute, period_end
-from models.bulletin_history import load_history
-from models.db import bulk_insert, make_engine, migrate
-from models.event import Event
-from models.milestone import Milestone
-from models.plan import Project
-from models.rules import load_rules
+from models.rules.bulletin import Edition, Period, PeriodKind
+from models.rules.bulletin_figures import compute, period_end
+from models.rules.rulebook import load_rules
+from models.store.bulletin_history import load_history
+from models.store.database import bulk_insert, make_engine, migrate
+from models.tables.event import Event
+from models.tables.milestone import Milestone
+from models.tables.plan import Project
 from notifications.bulletin.chart import progress_chart
 from notifications.bulletin.page import bulletin_email, bulletin_html
 from notifications.bulletin.pdf import bulletin_pdf

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from benchmarks.sweep_benchmark import POSTGRES
 from config.channels import Channels
 from config.settings import Settings
-from models.db import make_engine, migrate
-from models.outbox import Message
+from models.store.database import make_engine, migrate
+from models.tables.message import Message
 from notifications.email_message import build_email
 from notifications.outbox import deliver_round
 from notifications.render import Rendered

@@ -58,7 +58,7 @@ def main() -> None:
 
 def _run(url: str, backend: str, milestones: int, flow: bool) -> None:
     from benchmarks.synthetic import populate
-    from models.db import make_engine, migrate
+    from models.store.database import make_engine, migrate
 
     engine = make_engine(url)
     migrate(engine)
@@ -116,7 +116,7 @@ def _sweep_in_child(url: str, mode: str) -> dict[str, float]:
 
 def _child(url: str, mode: str) -> None:
     from flows.sweep import run_sweep
-    from models.db import make_engine
+    from models.store.database import make_engine
     from tests.world import RULES
 
     engine = make_engine(url)

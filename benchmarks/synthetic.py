@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from models import Milestone, Person, Plan, Project, Unit
-from models.unit import placeholder_contact
+from models.tables.unit import placeholder_contact
 
 CHUNK = 5000
 

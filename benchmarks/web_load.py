@@ -40,11 +40,11 @@ import sqlalchemy as sa
 
 from benchmarks.sweep_benchmark import _database
 from benchmarks.synthetic import populate
-from models.db import make_engine, migrate
-from models.milestone import Milestone
-from models.person import Person
+from models.rules.item_links import make_link_token
+from models.store.database import make_engine, migrate
+from models.tables.milestone import Milestone
+from models.tables.person import Person
 from tests.smtp_server import free_port
-from web.links import make_link_token
 
 SECRET = "duban-web-load-benchmark-secret-0123456789"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -56,7 +56,7 @@ def serve(url: str, port: int, data_dir: str) -> None:
     import uvicorn
 
     from config.settings import Settings
-    from models.rules import load_rules
+    from models.rules.rulebook import load_rules
     from web.app import create_app
 
     settings = Settings(database_url=url, data_dir=Path(data_dir), smtp_host="",

@@ -16,8 +16,8 @@ from cli.supervision import LIGHT_WORDS, STATE_WORDS, AsOf, Json, _clock, parse_
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from models.person import Person
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.tables.person import Person
 
 Milestone = Annotated[int, typer.Argument(help="milestone id (see `duban plans show --json`)")]
 Milestones = Annotated[list[int], typer.Argument(
@@ -35,14 +35,14 @@ def _act(do: Any, permission: Action, milestones: list[int], by: str | None, as_
     """Take one action on each milestone in one transaction: every one changes, or none.
 
     1. Who acts: ``--by`` names a person, who must exist, be active and be allowed the action
-       on each item's unit (web.permissions, the web's own table). Without it the operator acts
-       as the office under "cli:<login>": the CLI runs with the database's credentials, so
-       whoever can run it could change the rows directly anyway.
-    2. Each id in turn: refused when unknown or not allowed, then the action of models.actions
+       on each item's unit (models.rules.permissions, the web's own table). Without it the
+       operator acts as the office under "cli:<login>": the CLI runs with the database's
+       credentials, so whoever can run it could change the rows directly anyway.
+    2. Each id in turn: refused when unknown or not allowed, then the action of models.store.actions
        (which refuses what does not fit the item's state).
     3. One commit at the end; the first refusal rolls everything back and names its milestone.
     """
-    from models.actions import ActionRefused
+    from models.store.actions import ActionRefused
 
     now = _clock(as_of)
     ids = list(dict.fromkeys(milestones))  # naming an item twice is not a second action
@@ -78,7 +78,7 @@ def _person(db: Session, by: str | None) -> Person | None:
     """The active person ``--by`` names, or None for the operator acting as the office."""
     from sqlmodel import select
 
-    from models.person import Person
+    from models.tables.person import Person
 
     if by is None:
         return None
@@ -93,10 +93,10 @@ def _person(db: Session, by: str | None) -> Person | None:
 
 def _check_allowed(db: Session, person: Person | None, permission: Action,
                    milestone_id: int) -> None:
-    from models.actions import ActionRefused
-    from models.milestone import Milestone as Item
-    from models.unit import Unit
-    from web.permissions import allowed
+    from models.rules.permissions import allowed
+    from models.store.actions import ActionRefused
+    from models.tables.milestone import Milestone as Item
+    from models.tables.unit import Unit
 
     milestone = db.get(Item, milestone_id)
     if milestone is None:
@@ -116,8 +116,8 @@ def done(milestones: Milestones,
          evidence: Annotated[str, typer.Option(help="what shows it is done")],
          by: By = None, as_of: AsOf = None, json: Json = False) -> None:
     """Mark milestones done (申报完成) with evidence; the office then closes or returns them."""
-    from models.actions import claim_done
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import claim_done
 
     _act(claim_done, Action.claim_done, milestones, by, as_of, json, evidence=evidence,
          settings=context.settings())
@@ -128,8 +128,8 @@ def progress(milestone: Milestone,
              note: Annotated[str | None, typer.Option(help="what was reached")] = None,
              by: By = None, as_of: AsOf = None, json: Json = False) -> None:
     """Report partial progress: a percent, a note, or both."""
-    from models.actions import report_progress
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import report_progress
 
     _act(report_progress, Action.report_progress, [milestone], by, as_of, json,
          percent=percent, note=note)
@@ -141,8 +141,8 @@ def extend(milestone: Milestone,
            reason: Annotated[str, typer.Option(help="why more time is needed")],
            by: By = None, as_of: AsOf = None, json: Json = False) -> None:
     """Ask the office for an extension (the owner's request)."""
-    from models.actions import request_extension
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import request_extension
 
     _act(request_extension, Action.request_extension, [milestone], by, as_of, json,
          proposed=parse_day(to, "--to"), reason=reason)
@@ -157,8 +157,8 @@ def extension(milestone: Milestone,
               reason: Reason = None, by: By = None, as_of: AsOf = None,
               json: Json = False) -> None:
     """Decide a waiting extension request (the office): approve it, or reject it."""
-    from models.actions import decide_extension
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import decide_extension
 
     if approve == reject:
         fail("give exactly one of --approve or --reject", code=2)
@@ -172,8 +172,8 @@ def extension(milestone: Milestone,
 def close(milestones: Milestones, reason: Reason = None, by: By = None, as_of: AsOf = None,
           json: Json = False) -> None:
     """Close out done-claimed milestones (销号): the office accepts the evidence."""
-    from models.actions import close_out
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import close_out
 
     _act(close_out, Action.close, milestones, by, as_of, json, reason=reason,
          settings=context.settings())
@@ -183,8 +183,8 @@ def return_(milestone: Milestone,
             reason: Annotated[str, typer.Option(help="what is missing")],
             by: By = None, as_of: AsOf = None, json: Json = False) -> None:
     """Send a done claim back to be redone (退回重办)."""
-    from models.actions import return_for_redo
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import return_for_redo
 
     _act(return_for_redo, Action.return_for_redo, [milestone], by, as_of, json, reason=reason)
 
@@ -192,8 +192,8 @@ def return_(milestone: Milestone,
 def reopen(milestone: Milestone, reason: Annotated[str, typer.Option(help="why")],
            by: By = None, as_of: AsOf = None, json: Json = False) -> None:
     """Reopen a closed or waived milestone."""
-    from models.actions import reopen as reopen_item
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import reopen as reopen_item
 
     _act(reopen_item, Action.reopen, [milestone], by, as_of, json, reason=reason)
 
@@ -201,8 +201,8 @@ def reopen(milestone: Milestone, reason: Annotated[str, typer.Option(help="why")
 def ack(milestones: Milestones, reason: Reason = None, by: By = None, as_of: AsOf = None,
         json: Json = False) -> None:
     """Acknowledge escalations: stops the repeats at their level, not the climb."""
-    from models.actions import acknowledge
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import acknowledge
 
     _act(acknowledge, Action.acknowledge, milestones, by, as_of, json, reason=reason)
 
@@ -211,8 +211,8 @@ def snooze(milestone: Milestone, until: Annotated[str, typer.Option(metavar="YYY
            reason: Annotated[str, typer.Option(help="why")], by: By = None,
            as_of: AsOf = None, json: Json = False) -> None:
     """Hold an item's notices until a date."""
-    from models.actions import snooze as snooze_item
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import snooze as snooze_item
 
     _act(snooze_item, Action.snooze, [milestone], by, as_of, json,
          until=parse_day(until, "--until"), reason=reason)
@@ -222,8 +222,8 @@ def major(milestone: Milestone, reason: Annotated[str, typer.Option(help="why")]
           off: Annotated[bool, typer.Option("--off", help="no longer major")] = False,
           by: By = None, as_of: AsOf = None, json: Json = False) -> None:
     """Mark an item as major: its escalation starts at a higher level."""
-    from models.actions import mark_major
-    from web.permissions import Action
+    from models.rules.permissions import Action
+    from models.store.actions import mark_major
 
     _act(mark_major, Action.mark_major, [milestone], by, as_of, json, major=not off,
          reason=reason)

@@ -38,9 +38,9 @@ def generate(
     """
     from cli.supervision import parse_day
     from flows.bulletins import issue
-    from models.bulletin import Edition
-    from models.bulletin_figures import parse_period
-    from models.bulletin_history import UnknownPlan
+    from models.rules.bulletin import Edition
+    from models.rules.bulletin_figures import parse_period
+    from models.store.bulletin_history import UnknownPlan
 
     if resend and not send:
         fail("--resend needs --send", code=2)
@@ -79,7 +79,7 @@ def list_(plan: Annotated[str | None, typer.Option(help="plan code, or * for eve
     """Stored bulletins, newest period first."""
     from sqlmodel import col, select
 
-    from models.bulletin_record import BulletinRecord
+    from models.tables.bulletin_record import BulletinRecord
 
     context.require_database()
     with context.session() as db:
@@ -113,7 +113,7 @@ def show(bulletin: Annotated[int, typer.Argument(help="bulletin id (see `duban b
          chart: Annotated[Path | None, typer.Option(help="write the chart (PNG) here")] = None,
          ) -> None:
     """A stored bulletin: its text, or its figures (--json), or its files."""
-    from models.bulletin_record import BulletinRecord
+    from models.tables.bulletin_record import BulletinRecord
 
     context.require_database()
     with context.session() as db:

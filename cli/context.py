@@ -14,11 +14,11 @@ from sqlmodel import Session
 
 from cli.output import fail
 from config.settings import Settings, SettingsError, load_settings
-from models.db import VERSION_TABLE, make_engine, writer
+from models.store.database import VERSION_TABLE, make_engine, writer
 
 if TYPE_CHECKING:
     from config.channels import Channels
-    from models.rules import Rules
+    from models.rules.rulebook import Rules
 
 
 @cache
@@ -37,8 +37,8 @@ def engine() -> Engine:
 @cache
 def rules() -> Rules:
     from config.policy import PolicyInvalid
-    from models.rules import load_rules
-    from models.workdays import CalendarFileInvalid
+    from models.rules.rulebook import load_rules
+    from models.rules.workdays import CalendarFileInvalid
 
     try:
         return load_rules(settings().zone)

@@ -13,7 +13,7 @@ from cli.output import console, emit_json, errors, fail, table
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from models.person import Person
+    from models.tables.person import Person
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,7 +31,7 @@ def add(name: Annotated[str, typer.Option(help="full name")],
     """Add a person, or update the person with this email."""
     from pydantic import ValidationError
 
-    from models.people import PersonIn, UnknownUnit, save_person
+    from models.store.people import PersonIn, UnknownUnit, save_person
 
     try:
         person_in = PersonIn(name=name, email=email, role=role, unit=unit, phone=phone,
@@ -51,7 +51,7 @@ def add(name: Annotated[str, typer.Option(help="full name")],
 def import_(file: Annotated[Path, typer.Argument(help="CSV: name,email,role,unit,phone,heads_unit")]
             ) -> None:
     """Add or update people from a CSV file (UTF-8); all rows or none."""
-    from models.people import PeopleCsvInvalid, UnknownUnit, parse_people_csv, save_person
+    from models.store.people import PeopleCsvInvalid, UnknownUnit, parse_people_csv, save_person
 
     try:
         people = parse_people_csv(file.read_text(encoding="utf-8-sig"), str(file))
@@ -80,8 +80,8 @@ def list_(role: Annotated[str | None, typer.Option()] = None,
     """People, optionally of one role or unit."""
     from sqlmodel import select
 
-    from models.person import Person
-    from models.unit import Unit
+    from models.tables.person import Person
+    from models.tables.unit import Unit
 
     with context.session() as db:
         query = select(Person, Unit).join(Unit, isouter=True).order_by(Person.name)
@@ -107,8 +107,8 @@ def password(email: Annotated[str, typer.Argument(help="the person's email")],
                                               help="the new password (asked if not given)")],
              ) -> None:
     """Set a person's web sign-in password (at least 10 characters, not only digits)."""
-    from models.event import record
-    from web.passwords import check_password_policy, hash_password
+    from models.rules.passwords import check_password_policy, hash_password
+    from models.store.events import record
 
     try:
         check_password_policy(new)
@@ -129,7 +129,7 @@ def token(email: Annotated[str, typer.Argument(help="the person's email")],
           label: Annotated[str, typer.Option(help="what the token is for, e.g. the script")] = "",
           ) -> None:
     """Issue a personal API token for /api and print it; it is shown this once only."""
-    from web.tokens import issue_token
+    from models.store.api_tokens import issue_token
 
     if len(label) > 100:
         fail("--label: at most 100 characters", code=2)
@@ -149,7 +149,7 @@ def token(email: Annotated[str, typer.Argument(help="the person's email")],
 @app.command("revoke-tokens")
 def revoke_tokens(email: Annotated[str, typer.Argument(help="the person's email")]) -> None:
     """Revoke every API token of a person: scripts using them get 401 from then on."""
-    from web.tokens import revoke_tokens as revoke
+    from models.store.api_tokens import revoke_tokens as revoke
 
     with context.session() as db:
         person = _person(db, email)
@@ -161,7 +161,7 @@ def revoke_tokens(email: Annotated[str, typer.Argument(help="the person's email"
 def _person(db: Session, email: str) -> Person:
     from sqlmodel import select
 
-    from models.person import Person
+    from models.tables.person import Person
 
     person = db.exec(select(Person).where(Person.email == email.lower())).first()
     if person is None:

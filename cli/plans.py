@@ -12,7 +12,7 @@ from cli.output import console, emit_json, errors, fail, table
 
 if TYPE_CHECKING:
     from config.plan_loader import LoadedPlan
-    from models.plan_import import ImportOutcome
+    from models.store.plan_import import ImportOutcome
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -54,7 +54,7 @@ def validate(files: Files) -> None:
 
 def import_files(files: list[Path], *, retire: bool = False) -> list[ImportOutcome]:
     """Validate every file, then import them all in one transaction: all or nothing."""
-    from models.plan_import import ImportRefused, import_plan
+    from models.store.plan_import import ImportRefused, import_plan
 
     loaded = _load_all(files)
     with context.session() as db:
@@ -98,7 +98,7 @@ def describe_changes(counts: dict[str, int]) -> str:
 @app.command("list")
 def list_(json: Json = False) -> None:
     """The plans in the database."""
-    from models.plan_view import plan_summaries
+    from models.store.plan_view import plan_summaries
 
     with context.session() as db:
         rows = plan_summaries(session=db)
@@ -113,7 +113,7 @@ def list_(json: Json = False) -> None:
 @app.command()
 def show(plan: Annotated[str, typer.Argument(help="plan code")], json: Json = False) -> None:
     """One plan with its projects, milestones and indicators."""
-    from models.plan_view import plan_detail
+    from models.store.plan_view import plan_detail
 
     with context.session() as db:
         detail = plan_detail(session=db, code=plan)

@@ -21,8 +21,8 @@ def init() -> None:
     from sqlmodel import select
 
     from cli.plans import describe_changes, import_files
-    from models.db import migrate
-    from models.plan import Plan
+    from models.store.database import migrate
+    from models.tables.plan import Plan
 
     migrate(context.engine())
     console.print(f"数据库已就绪：{context.settings().database}", highlight=False)
@@ -97,7 +97,7 @@ def _web() -> Iterator[None]:
 
 
 def _sweep_once() -> None:
-    from flows.jobs import scheduled_sweep
+    from flows.scheduled_jobs import scheduled_sweep
 
     try:
         scheduled_sweep()

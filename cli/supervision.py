@@ -41,7 +41,7 @@ def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
            unit: Annotated[str | None, typer.Option(help="unit code")] = None,
            as_of: AsOf = None, json: Json = False) -> None:
     """The lights of every milestone (computed at --as-of, default today); changes nothing."""
-    from models.status_view import milestone_lights
+    from models.store.status_view import milestone_lights
 
     now = _clock(as_of)
     with context.session() as db:

@@ -17,7 +17,7 @@ def list_(json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """All units, with their contacts (placeholders marked)."""
     from sqlmodel import select
 
-    from models.unit import Unit
+    from models.tables.unit import Unit
 
     with context.session() as db:
         units = db.exec(select(Unit).order_by(Unit.code)).all()
@@ -42,8 +42,8 @@ def set_contact(code: str, name: Annotated[str, typer.Option(help="contact name"
     from pydantic import ValidationError
     from sqlmodel import select
 
-    from models.people import ContactIn, set_unit_contact
-    from models.unit import Unit
+    from models.store.people import ContactIn, set_unit_contact
+    from models.tables.unit import Unit
 
     try:
         contact = ContactIn(name=name, email=email, phone=phone)

@@ -30,7 +30,7 @@ from config.yaml_source import line_of, read_yaml_file
 CHANNELS_FILE = Path(__file__).resolve().parent / "channels.yaml"
 
 Kind = Literal["dingtalk", "wecom"]
-Role = Literal["office", "owner", "leader", "admin"]  # models.person.Role
+Role = Literal["office", "owner", "leader", "admin"]  # models.tables.person.Role
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 

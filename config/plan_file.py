@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -24,7 +25,13 @@ from pydantic import (
     model_validator,
 )
 
-from models.base import Commitment
+
+class Commitment(StrEnum):
+    """How firmly a plan commits to a target; the tables store it, the ladder reads it."""
+
+    binding = "binding"    # 约束性: misses escalate harder
+    expected = "expected"  # 预期性
+
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

@@ -1,7 +1,7 @@
 """The supervision policy file: due-soon window, escalation ladder, schedule; per-plan overrides.
 
 Validated like a plan file (file:line: field: message). The rules that apply it live in
-models/status.py and models/escalation.py; nothing there hard-codes a window or a level.
+models/rules/status.py and models/rules/escalation.py; nothing there hard-codes a window or a level.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from config.yaml_source import line_of, read_yaml_file
 
 POLICY_FILE = Path(__file__).resolve().parent / "policy.yaml"
+CALENDAR_FILE = Path(__file__).resolve().parent / "calendar.yaml"
 
 Role = Literal["owner", "unit_head", "office", "leader"]
 

@@ -16,11 +16,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
-from models.bulletin import Edition, Period, PeriodKind
-from models.bulletin_figures import period_ending_before
-from models.db import writer
-from models.plan import Plan
-from models.rules import Rules
+from models.rules.bulletin import Edition, Period, PeriodKind
+from models.rules.bulletin_figures import period_ending_before
+from models.rules.rulebook import Rules
+from models.store.database import writer
+from models.tables.plan import Plan
 from notifications.bulletin.publish import generate, send
 
 

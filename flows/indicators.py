@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from models.event import record
-from models.indicator import Indicator, IndicatorReading, IndicatorTarget
-from models.indicator_light import Reading, Target, indicator_light
-from models.rules import Rules
+from models.rules.indicator_light import Reading, Target, indicator_light
+from models.rules.rulebook import Rules
+from models.store.events import record
+from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
 
 
 def sweep_indicators(*, session: Session, rules: Rules, now: datetime,

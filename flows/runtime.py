@@ -8,8 +8,8 @@ from functools import cache
 from sqlalchemy import Engine
 
 from config.settings import Settings, load_settings
-from models.db import make_engine
-from models.rules import Rules, load_rules
+from models.rules.rulebook import Rules, load_rules
+from models.store.database import make_engine
 
 
 @cache

@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from models.db import make_engine
+from models.store.database import make_engine
 
 if TYPE_CHECKING:
     from config.policy import Cron
@@ -40,11 +40,11 @@ logger = logging.getLogger(__name__)
 
 JOB_ID = "supervise_all"
 JOB_TABLE = "apscheduler_jobs"
-SWEEP_JOB = "flows.jobs:scheduled_sweep"
+SWEEP_JOB = "flows.scheduled_jobs:scheduled_sweep"
 BULLETIN_JOB_ID = "weekly_bulletins"
-BULLETIN_JOB = "flows.jobs:scheduled_bulletins"
+BULLETIN_JOB = "flows.scheduled_jobs:scheduled_bulletins"
 DELIVERY_JOB_ID = "deliver_outbox"
-DELIVERY_JOB = "flows.jobs:scheduled_delivery"
+DELIVERY_JOB = "flows.scheduled_jobs:scheduled_delivery"
 DELIVERY_INTERVAL_SECONDS = 60
 # A sweep missed at 09:00 (machine down, process restarting) still runs if the scheduler is back
 # by 15:00 the same day; later than that we would rather not send notices into the evening and

@@ -29,19 +29,19 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from flows.indicators import sweep_indicators
-from models.base import utcnow as now_utc
-from models.db import bulk_insert, writer
-from models.directory import Directory
-from models.escalation import Sent, Step, next_step_on, reached_level, steps_due
-from models.escalation_log import EscalationStep, Notification
-from models.event import Event
-from models.facts import ladder_facts, milestone_facts
-from models.milestone import Milestone
-from models.outbox import SweepRun
-from models.plan import Plan, Project
-from models.rules import Rules
-from models.status import OPEN_STATES, Status, milestone_status, next_change_on
-from models.tracking import status_event
+from models.rules.escalation import Sent, Step, next_step_on, reached_level, steps_due
+from models.rules.rulebook import Rules
+from models.rules.status import OPEN_STATES, Status, milestone_status, next_change_on
+from models.store.database import bulk_insert, writer
+from models.store.directory import Directory
+from models.store.milestone_facts import ladder_facts, milestone_facts
+from models.store.status_writes import status_event
+from models.tables.columns import utcnow as now_utc
+from models.tables.escalation import EscalationStep, Notification
+from models.tables.event import Event
+from models.tables.milestone import Milestone
+from models.tables.plan import Plan, Project
+from models.tables.sweep_run import SweepRun
 
 ACTOR = "system:sweep"
 NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"

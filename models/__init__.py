@@ -1,20 +1,34 @@
-"""SQLModel tables and the pure rules over them.
+"""The data: tables, the pure rules over them, and the only code that touches the database.
 
-Importing this package registers every table on ``SQLModel.metadata`` (Alembic needs them all).
+- ``models.tables``: SQLModel tables, no queries;
+- ``models.rules``: pure functions and values (status, ladder, calendar, permissions, links,
+  passwords, bulletin figures): no database, no clock, no network;
+- ``models.store``: loaders and writers, the only modules that open a query;
+- ``models.migrations``: Alembic.
+
+Imports go store → rules → tables → config (checked by import-linter, see pyproject.toml).
+Importing this package registers every table on ``SQLModel.metadata``.
 """
 
-from models.api_token import ApiToken
-from models.attachment import Attachment
-from models.bulletin_record import BulletinRecord
-from models.escalation_log import EscalationStep, Notification
-from models.event import Event
-from models.indicator import Indicator, IndicatorReading, IndicatorTarget
-from models.link_use import LinkUse
-from models.milestone import Milestone
-from models.outbox import Message, SweepRun
-from models.person import Person
-from models.plan import Plan, Project
-from models.unit import Unit
+from models.tables import (
+    ApiToken,
+    Attachment,
+    BulletinRecord,
+    EscalationStep,
+    Event,
+    Indicator,
+    IndicatorReading,
+    IndicatorTarget,
+    LinkUse,
+    Message,
+    Milestone,
+    Notification,
+    Person,
+    Plan,
+    Project,
+    SweepRun,
+    Unit,
+)
 
 __all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event", "Indicator",
            "IndicatorReading", "IndicatorTarget", "LinkUse", "Message", "Milestone",

@@ -28,14 +28,15 @@ from sqlmodel import Session, col, select
 
 from config.channels import Channels
 from config.settings import Settings
-from models.db import writer
-from models.escalation_log import Notification
-from models.event import Event
-from models.milestone import Milestone
-from models.outbox import Channel, Message, SweepRun
-from models.person import Person
-from models.plan import Plan, Project
-from models.unit import Unit
+from models.store.database import writer
+from models.tables.escalation import Notification
+from models.tables.event import Event
+from models.tables.message import Channel, Message
+from models.tables.milestone import Milestone
+from models.tables.person import Person
+from models.tables.plan import Plan, Project
+from models.tables.sweep_run import SweepRun
+from models.tables.unit import Unit
 from notifications.email_message import build_email, message_id_for
 from notifications.links import ItemLinks
 from notifications.render import Rendered, render

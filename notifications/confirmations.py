@@ -1,6 +1,6 @@
 """Confirmations to the people who acted: done received, extension decided, item closed.
 
-Queued by the action itself (models.actions), in the transaction that records its event, under
+Queued by the action itself (models.store.actions), in the transaction that records its event, under
 the key ``confirm:<event id>``: one confirmation per decision, never two. Its link signs its
 person in (notifications/links.py).
 """
@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
-from models.event import Event
-from models.milestone import Milestone
-from models.person import Person
-from models.plan import Project
-from models.unit import Unit
+from models.tables.event import Event
+from models.tables.milestone import Milestone
+from models.tables.person import Person
+from models.tables.plan import Project
+from models.tables.unit import Unit
 from notifications.compose import queue_email
 from notifications.links import ItemLinks
 

@@ -41,9 +41,9 @@ from sqlmodel import Session, col, select
 
 from config.channels import Channels
 from config.settings import Settings
-from models.db import writer
-from models.event import record
-from models.outbox import Channel, Message, MessageStatus
+from models.store.database import writer
+from models.store.events import record
+from models.tables.message import Channel, Message, MessageStatus
 from notifications.outcome import Delivered, Failed, Outcome
 from notifications.webhooks import next_send_time, post
 

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 from config.secret import secret_key
 from config.settings import Settings
-from web.links import make_link_token  # itsdangerous only: no web framework in the sender
+from models.rules.item_links import (
+    make_link_token,  # itsdangerous only: no web framework in the sender
+)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 
 from config.channels import Channels
 from config.settings import Settings
-from models.db import writer
-from models.event import record
-from models.outbox import Message, MessageStatus
+from models.store.database import writer
+from models.store.events import record
+from models.tables.message import Message, MessageStatus
 from notifications.compose import compose_due
 from notifications.delivery import deliver_due
 

@@ -27,7 +27,7 @@ from cli.web import served
 from config.channels import Channels, load_channels
 from config.secret import secret_key
 from config.settings import Settings
-from models.person import Person
+from models.tables.person import Person
 from notifications.outbox import deliver_round
 from tests.smtp_server import SmtpServer, free_port
 from tests.world import RULES, World, build_world, give_passwords

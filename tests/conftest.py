@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401
-from models.db import make_engine, migrate
+from models.store.database import make_engine, migrate
 from tests.smtp_server import SmtpServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     """PASSWORD hashed once for the whole run: argon2 is slow on purpose."""
-    from web.passwords import hash_password
+    from models.rules.passwords import hash_password
 
     return hash_password(PASSWORD)
 

@@ -17,10 +17,10 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from flows.sweep import run_sweep
-from models import actions
-from models.db import writer
-from models.event import Event
-from models.milestone import Milestone
+from models.store import actions
+from models.store.database import writer
+from models.tables.event import Event
+from models.tables.milestone import Milestone
 from tests.browser import (  # noqa: F401 (chromium … page_opener: fixtures)
     DAY,
     DESK,

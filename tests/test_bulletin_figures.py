@@ -18,9 +18,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models.actions import claim_done, close_out
-from models.bulletin import Edition, Period, PeriodKind
-from models.bulletin_figures import (
+from models.rules.bulletin import Edition, Period, PeriodKind
+from models.rules.bulletin_figures import (
     Happened,
     History,
     IndicatorRecord,
@@ -32,8 +31,9 @@ from models.bulletin_figures import (
     previous_period,
     rank,
 )
-from models.bulletin_history import load_history
-from models.milestone import Milestone
+from models.store.actions import claim_done, close_out
+from models.store.bulletin_history import load_history
+from models.tables.milestone import Milestone
 from tests.conftest import NOW
 from tests.world import RULES, build_world
 
@@ -277,7 +277,7 @@ def test_a_past_weeks_figures_do_not_change_with_what_happens_after(
 
 
 def test_figures_come_back_whole_from_their_json(figures: Any) -> None:
-    from models.bulletin import Figures
+    from models.rules.bulletin import Figures
 
     assert Figures.from_json(figures.to_json()) == figures
     focused = figures.for_unit("B")

@@ -15,7 +15,7 @@ import pypdfium2.raw as pdfium_c
 import pytest
 from openpyxl import load_workbook
 
-from models.bulletin import (
+from models.rules.bulletin import (
     CompletedItem,
     Edition,
     ExtensionGranted,

@@ -15,7 +15,7 @@ from html import unescape
 import pytest
 from sqlmodel import Session
 
-from models.bulletin import (
+from models.rules.bulletin import (
     CompletedItem,
     Edition,
     ExtensionGranted,
@@ -499,9 +499,9 @@ def test_a_latin_fallback_from_fontconfig_is_not_taken_for_a_chinese_font(
 # ── from the test world ──────────────────────────────────────────────────────────────────────
 
 def test_the_test_worlds_weekly_bulletin_reads_correctly() -> None:
-    from models.bulletin_figures import compute, period_end, period_ending_before
-    from models.bulletin_history import load_history
-    from models.db import make_engine, migrate
+    from models.rules.bulletin_figures import compute, period_end, period_ending_before
+    from models.store.bulletin_history import load_history
+    from models.store.database import make_engine, migrate
     from tests.world import RULES, build_world
 
     engine = make_engine("sqlite://")

@@ -23,11 +23,11 @@ from cli.main import app
 from config.channels import load_channels
 from config.settings import Settings
 from flows.bulletins import issue
-from models.actions import claim_done
-from models.bulletin import Edition, PeriodKind
-from models.bulletin_figures import period_ending_before
-from models.bulletin_record import BulletinRecord
-from models.outbox import Message
+from models.rules.bulletin import Edition, PeriodKind
+from models.rules.bulletin_figures import period_ending_before
+from models.store.actions import claim_done
+from models.tables.bulletin_record import BulletinRecord
+from models.tables.message import Message
 from notifications.outbox import deliver_round
 from tests.conftest import NOW, snapshot
 from tests.smtp_server import SmtpServer

@@ -206,7 +206,7 @@ def test_a_web_password_is_set_only_when_strong_enough(duban: Duban, database_ur
         stored = connection.execute(sa.text(
             "SELECT password_hash FROM person WHERE email = 'zhou.min@duban.example'")).scalar()
     engine.dispose()
-    from web.passwords import verify_password
+    from models.rules.passwords import verify_password
 
     assert verify_password("督办密码abc123", stored)[0] is True
 
@@ -215,7 +215,7 @@ def test_an_api_token_is_printed_once_and_works_until_revoked(duban: Duban,
                                                               database_url: str) -> None:
     from fastapi.testclient import TestClient
 
-    from models.db import make_engine
+    from models.store.database import make_engine
     from web.app import create_app
 
     duban("init")

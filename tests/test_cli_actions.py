@@ -14,9 +14,9 @@ from typer.testing import CliRunner, Result
 
 from cli import context
 from cli.main import app
-from models.event import Event
-from models.outbox import Message
-from models.person import Person
+from models.tables.event import Event
+from models.tables.message import Message
+from models.tables.person import Person
 from tests.conftest import snapshot
 from tests.world import World, build_world
 

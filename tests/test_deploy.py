@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models.escalation_log import EscalationStep
+from models.tables.escalation import EscalationStep
 from tests.conftest import POSTGRES_URL
 from tests.world import build_world
 

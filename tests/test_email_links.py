@@ -17,17 +17,17 @@ from config.channels import Channels, load_channels
 from config.secret import secret_key
 from config.settings import Settings
 from flows.sweep import run_sweep
-from models import actions
-from models.db import writer
-from models.outbox import Message
-from models.people import ContactIn, set_unit_contact
-from models.person import Person
-from models.unit import Unit
+from models.rules.item_links import LinkClaims, read_link_token
+from models.store import actions
+from models.store.database import writer
+from models.store.people import ContactIn, set_unit_contact
+from models.tables.message import Message
+from models.tables.person import Person
+from models.tables.unit import Unit
 from notifications.compose import compose_due
 from tests.world import RULES, build_world
 from web.app import create_app
 from web.auth import LINK_MAX_AGE_SECONDS
-from web.links import LinkClaims, read_link_token
 
 BASE = "https://duban.example.gov.cn"
 NOW = RULES.as_of(date(2025, 10, 21))  # both 2025-09-30 items overdue: levels 1 and 2

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
+from config.plan_file import Commitment
 from config.policy import Level, Policy
-from models.base import Commitment
-from models.escalation import LadderFacts, Sent, next_step_on, reached_level, steps_due
-from models.status import MilestoneFacts, milestone_status
-from models.workdays import WorkCalendar
+from models.rules.escalation import LadderFacts, Sent, next_step_on, reached_level, steps_due
+from models.rules.status import MilestoneFacts, milestone_status
+from models.rules.workdays import WorkCalendar
 
 CALENDAR = WorkCalendar()
 DUE = date(2025, 9, 30)

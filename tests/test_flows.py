@@ -74,7 +74,7 @@ def test_supervise_project_touches_only_that_project(service: None, session: Ses
     from flows.supervise import supervise_project
 
     world = build_world(session)
-    from models.milestone import Milestone
+    from models.tables.milestone import Milestone
     project_id = session.get(Milestone, world.neighbourhood).project_id
     report = asyncio.run(supervise_project(project_id=project_id, as_of=date(2026, 1, 9)))
     assert {c["milestone_id"] for c in report["changes"]} == {world.neighbourhood}

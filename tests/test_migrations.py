@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import command
 
-from models.db import alembic_config, migrate
+from models.store.database import alembic_config, migrate
 
 
 def test_migrations_match_the_models_and_go_down_and_up_again(engine: sa.Engine) -> None:

@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 from config.channels import Channels, load_channels
 from config.settings import Settings
 from flows.sweep import run_sweep
-from models.event import Event
-from models.outbox import Message
+from models.tables.event import Event
+from models.tables.message import Message
 from notifications.outbox import deliver_round, list_messages, retry
 from tests.smtp_server import SmtpServer
 from tests.test_webhooks import SECRET, robot  # noqa: F401 (a fixture)
@@ -183,9 +183,9 @@ webhooks:
 
 
 async def test_the_people_who_act_get_confirmations(engine, session, smtp, channels, tmp_path):
-    from models import actions
-    from models.db import writer
-    from models.person import Person
+    from models.store import actions
+    from models.store.database import writer
+    from models.tables.person import Person
 
     world = build_world(session)
     settings = settings_for(tmp_path, smtp)

@@ -13,8 +13,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from benchmarks.delivery_benchmark import rows
-from models.db import make_engine
-from models.outbox import Message
+from models.store.database import make_engine
+from models.tables.message import Message
 from tests.smtp_server import SmtpServer
 
 QUEUED = 1000

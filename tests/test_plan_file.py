@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.plan_loader import PlanFileInvalid, load_plan_file, parse_plan_text
-from models.quantity import Qualifier, Quantity, parse_cell
+from models.rules.quantity import Qualifier, Quantity, parse_cell
 
 GOOD = """\
 plan:

@@ -11,9 +11,9 @@ from sqlmodel import Session, select
 
 from config.plan_loader import LoadedPlan, load_plan_file, parse_plan_text
 from models import Event, Indicator, IndicatorReading, IndicatorTarget, Milestone, Plan, Project
-from models.event import record
-from models.indicator import ReadingSource
-from models.plan_import import ImportRefused, import_plan
+from models.store.events import record
+from models.store.plan_import import ImportRefused, import_plan
+from models.tables.indicator import ReadingSource
 from tests.conftest import NOW, SEED_PLANS, snapshot
 
 DEMO = """\

@@ -31,7 +31,7 @@ from flows.scheduler import (
     build_scheduler,
     hold_scheduler_lock,
 )
-from models.db import make_engine
+from models.store.database import make_engine
 from tests import scheduler_probe as probe
 from tests.conftest import REPO
 
@@ -178,7 +178,7 @@ def test_the_weekly_bulletin_is_issued_on_mondays_at_nine(jobs_url: str) -> None
     scheduler = build_scheduler(database_url=jobs_url, timezone=SHANGHAI, sweep_cron=POLICY_CRON,
                                 bulletin_cron=bulletin_cron)
     job = scheduler.get_job(BULLETIN_JOB_ID)
-    assert job is not None and job.func_ref == "flows.jobs:scheduled_bulletins"
+    assert job is not None and job.func_ref == "flows.scheduled_jobs:scheduled_bulletins"
     fires, when = [], job.trigger.get_next_fire_time(None, _shanghai(22, 12))  # Sunday noon
     while when is not None and when < _shanghai(29, 12):
         fires.append(when)

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from models.milestone import Light, MilestoneState
-from models.status import Decision, Extension, MilestoneFacts, milestone_status
-from models.workdays import WorkCalendar
+from models.rules.status import Decision, Extension, MilestoneFacts, milestone_status
+from models.rules.workdays import WorkCalendar
+from models.tables.milestone import Light, MilestoneState
 
 CALENDAR = WorkCalendar()
 DUE = date(2025, 9, 30)  # a Tuesday; National Day holiday runs 1–8 October, Sat 11 Oct is worked

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from flows.sweep import run_sweep
-from models import actions
-from models.db import writer
-from models.escalation_log import EscalationStep, Notification
-from models.event import Event
-from models.milestone import Milestone
+from models.store import actions
+from models.store.database import writer
+from models.tables.escalation import EscalationStep, Notification
+from models.tables.event import Event
+from models.tables.milestone import Milestone
 from tests.conftest import snapshot
 from tests.world import RULES, build_world
 

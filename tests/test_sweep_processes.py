@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from benchmarks.synthetic import populate
-from models.db import make_engine
+from models.store.database import make_engine
 
 DAY = "2025-10-21"
 DUBAN = [sys.executable, "-m", "cli.main"]

@@ -16,14 +16,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.event import Event
-from models.milestone import Milestone
-from models.outbox import Message
-from models.person import Person
+from models.store.api_tokens import issue_token, revoke_tokens
+from models.tables.event import Event
+from models.tables.message import Message
+from models.tables.milestone import Milestone
+from models.tables.person import Person
 from tests.conftest import NOW, PASSWORD, snapshot
 from tests.world import RULES, World, build_world
 from web.app import create_app
-from web.tokens import issue_token, revoke_tokens
 
 OFFICE, OWNER, OTHER_OWNER, LEADER = ("zhou.min@duban.example", "wang.fang@duban.example",
                                       "li.na@duban.example", "zhao@duban.example")

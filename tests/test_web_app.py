@@ -14,14 +14,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.event import Event
-from models.milestone import Milestone
-from models.outbox import Message
-from models.person import Person
+from models.rules.item_links import make_link_token
+from models.tables.event import Event
+from models.tables.message import Message
+from models.tables.milestone import Milestone
+from models.tables.person import Person
 from tests.conftest import PASSWORD, snapshot
 from tests.world import RULES, World, build_world, give_passwords
 from web.app import create_app
-from web.links import make_link_token
 
 SECRET = "duban-web-test-secret-0123456789abcdef"
 OFFICE, OWNER, OTHER_OWNER, LEADER = ("zhou.min@duban.example", "wang.fang@duban.example",

@@ -25,21 +25,21 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.attachment import Attachment
-from models.bulletin import Edition, PeriodKind
-from models.bulletin_figures import period_ending_before
-from models.milestone import Milestone
-from models.outbox import Message
-from models.people import PersonIn, save_person
-from models.person import Person
-from models.unit import Unit
+from models.rules.bulletin import Edition, PeriodKind
+from models.rules.bulletin_figures import period_ending_before
+from models.rules.permissions import Action
+from models.store.api_tokens import issue_token
+from models.store.people import PersonIn, save_person
+from models.tables.attachment import Attachment
+from models.tables.message import Message
+from models.tables.milestone import Milestone
+from models.tables.person import Person
+from models.tables.unit import Unit
 from notifications.bulletin.publish import generate
 from tests.conftest import NOW, PASSWORD, snapshot
 from tests.test_web_security import expected
 from tests.world import RULES, build_world, give_passwords
 from web.app import create_app
-from web.permissions import Action
-from web.tokens import issue_token
 
 SECRET = "duban-authorisation-test-secret-0123456789"
 SIGNED_IN = "signed in"  # any active person

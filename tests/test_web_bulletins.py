@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.actions import claim_done
-from models.bulletin import Edition, Period, PeriodKind
-from models.bulletin_figures import period_ending_before
-from models.bulletin_record import BulletinRecord
-from models.person import Person
+from models.rules.bulletin import Edition, Period, PeriodKind
+from models.rules.bulletin_figures import period_ending_before
+from models.store.actions import claim_done
+from models.tables.bulletin_record import BulletinRecord
+from models.tables.person import Person
 from notifications.bulletin.publish import PDF_TYPE, XLSX_TYPE, generate
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site

@@ -20,17 +20,17 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-import models.actions
+import models.store.actions
 from config.settings import Settings
-from models.actions import Changed, claim_done, mark_major
-from models.db import make_engine, writer
-from models.event import Event
-from models.milestone import Milestone
-from models.person import Person
+from models.rules.item_links import make_link_token
+from models.store.actions import Changed, claim_done, mark_major
+from models.store.database import make_engine, writer
+from models.tables.event import Event
+from models.tables.milestone import Milestone
+from models.tables.person import Person
 from tests.conftest import NOW
 from tests.world import RULES, World, build_world
 from web.app import create_app
-from web.links import make_link_token
 
 SECRET = "duban-concurrency-test-secret-0123456789"
 OWNER, OFFICE = "wang.fang@duban.example", "zhou.min@duban.example"
@@ -58,13 +58,13 @@ def world(pg: sa.Engine) -> World:
 def both_write_together(monkeypatch: pytest.MonkeyPatch) -> threading.Barrier:
     """Hold each action just before its status write until the other has reached it too."""
     barrier = threading.Barrier(2, timeout=WAIT)
-    real = models.actions.write_status
+    real = models.store.actions.write_status
 
     def write_status(**kwargs: Any) -> bool:
         barrier.wait()
         return real(**kwargs)
 
-    monkeypatch.setattr(models.actions, "write_status", write_status)
+    monkeypatch.setattr(models.store.actions, "write_status", write_status)
     return barrier
 
 
@@ -164,7 +164,7 @@ def test_without_a_version_the_loser_of_the_race_runs_again_and_both_updates_lan
     owner = signed_in(app, pg, OWNER, item)
     csrf = form(owner, item)["csrf"]
     owner_has_read, office_committed = threading.Event(), threading.Event()
-    real, writes = models.actions.write_status, []
+    real, writes = models.store.actions.write_status, []
 
     def write_status(**kwargs: Any) -> bool:
         writes.append(kwargs["why"])
@@ -183,7 +183,7 @@ def test_without_a_version_the_loser_of_the_race_runs_again_and_both_updates_lan
         office_committed.set()
         return "major"
 
-    monkeypatch.setattr(models.actions, "write_status", write_status)
+    monkeypatch.setattr(models.store.actions, "write_status", write_status)
     claim, major = together(
         lambda: owner.post(f"/milestones/{item}/done", data={
             "csrf": csrf, "evidence": "施工许可证已取得"}, follow_redirects=False),

@@ -17,9 +17,9 @@ from itsdangerous import URLSafeSerializer
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.actions import claim_done, close_out, decide_extension, request_extension
-from models.person import Person
-from models.unit import Unit
+from models.store.actions import claim_done, close_out, decide_extension, request_extension
+from models.tables.person import Person
+from models.tables.unit import Unit
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
 from tests.world import RULES, build_world, give_passwords

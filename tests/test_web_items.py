@@ -21,13 +21,13 @@ from sqlmodel import Session, select
 from config.plan_loader import LoadedPlan, parse_plan_text
 from config.settings import Settings
 from flows.sweep import run_sweep
-from models.attachment import Attachment
-from models.db import writer
-from models.event import Event
-from models.indicator import Indicator, IndicatorReading, ReadingSource
-from models.milestone import Milestone
-from models.person import Person
-from models.plan_import import import_plan
+from models.store.database import writer
+from models.store.plan_import import import_plan
+from models.tables.attachment import Attachment
+from models.tables.event import Event
+from models.tables.indicator import Indicator, IndicatorReading, ReadingSource
+from models.tables.milestone import Milestone
+from models.tables.person import Person
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import OFFICE, OTHER_OWNER, OWNER, PASSWORD, SECRET
 from tests.world import PLAN, RULES, World, build_world, give_passwords

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.actions import claim_done
-from models.outbox import Channel, Message, MessageStatus
-from models.person import Person
-from models.status_view import milestone_lights
-from models.unit import Unit
+from models.store.actions import claim_done
+from models.store.status_view import milestone_lights
+from models.tables.message import Channel, Message, MessageStatus
+from models.tables.person import Person
+from models.tables.unit import Unit
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
 from tests.world import RULES, build_world, give_passwords

@@ -10,9 +10,9 @@ import time_machine
 from itsdangerous import URLSafeTimedSerializer
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from web.links import SALT, LinkClaims, LinkInvalid, make_link_token, read_link_token
-from web.passwords import check_password_policy, hash_password, verify_password
-from web.permissions import Action, allowed
+from models.rules.item_links import SALT, LinkClaims, LinkInvalid, make_link_token, read_link_token
+from models.rules.passwords import check_password_policy, hash_password, verify_password
+from models.rules.permissions import Action, allowed
 
 SECRET = "duban-test-secret-0123456789abcdef"
 ISSUED = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.workdays import CalendarFileInvalid, WorkCalendar, YearSchedule
+from models.rules.workdays import CalendarFileInvalid, WorkCalendar, YearSchedule
 
 REPO = Path(__file__).resolve().parent.parent
 CALENDAR = WorkCalendar()  # shared on purpose: the property tests widen it in random order

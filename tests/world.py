@@ -10,12 +10,12 @@ from sqlmodel import Session, select
 
 from config.plan_loader import LoadedPlan, parse_plan_text
 from config.policy import Level, Policy, PolicyFile
-from models.milestone import Milestone
-from models.people import PersonIn, save_person
-from models.person import Person
-from models.plan_import import import_plan
-from models.rules import Rules
-from models.workdays import WorkCalendar
+from models.rules.rulebook import Rules
+from models.rules.workdays import WorkCalendar
+from models.store.people import PersonIn, save_person
+from models.store.plan_import import import_plan
+from models.tables.milestone import Milestone
+from models.tables.person import Person
 from tests.conftest import NOW
 
 PLAN = """\

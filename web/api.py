@@ -5,11 +5,11 @@ Decisions:
    `duban people token`). The pages' session cookie is ignored here, so a web page cannot make
    a signed-in browser call the API: no CSRF token is needed. A missing, unknown or revoked
    token, or a deactivated person, gets 401 with ``WWW-Authenticate: Bearer``.
-2. Authorisation is web.permissions.allowed, as on the pages: owners read and act on their own
-   unit's milestones only; only the office decides extensions, snoozes, closes and reopens;
-   leaders read.
+2. Authorisation is models.rules.permissions.allowed, as on the pages: owners read and act on
+   their own unit's milestones only; only the office decides extensions, snoozes, closes and
+   reopens; leaders read.
 3. Every change goes through `_act`: 404 unknown milestone, 403 not allowed, then the action of
-   models.actions with the caller as actor and the body's ``version`` as the expected version;
+   models.store.actions with the caller as actor and the body's ``version`` as the expected version;
    409 with the action's reason when refused (stale version, wrong state). The answer is the
    milestone as GET /api/milestones/{id} shows it afterwards.
 4. Errors are ``{"detail": "…"}``; a 422 also lists ``errors`` and names the fields in
@@ -33,13 +33,15 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, select
 
-from models.actions import ActionRefused, commit_retrying, pending_extension
-from models.event import Event
-from models.milestone import Light, Milestone, MilestoneState
-from models.person import Person
-from models.plan import Plan
-from models.status_view import milestone_lights
-from models.unit import Unit
+from models.rules.permissions import Action
+from models.store.actions import ActionRefused, commit_retrying, pending_extension
+from models.store.api_tokens import token_person
+from models.store.status_view import milestone_lights
+from models.tables.event import Event
+from models.tables.milestone import Light, Milestone, MilestoneState
+from models.tables.person import Person
+from models.tables.plan import Plan
+from models.tables.unit import Unit
 from web import api_actions
 from web.api_schemas import (
     EventOut,
@@ -54,8 +56,6 @@ from web.api_schemas import (
     UnitRef,
 )
 from web.context import Web
-from web.permissions import Action
-from web.tokens import token_person
 
 DESCRIPTION = """\
 督办 Duban for scripts. Authenticate every call with a personal token:
@@ -173,7 +173,7 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
 
 def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[..., object],
          version: int | None, **specific: Any) -> MilestoneDetail:
-    """Check who may, run ``do`` (an action of models.actions) with the arguments every action
+    """Check who may, run ``do`` (an action of models.store.actions) with the arguments every action
     takes plus ``specific``, commit, and answer the milestone as it now is."""
     now = web.now()
     with web.writer() as db:

@@ -1,4 +1,4 @@
-"""The API's changes to a milestone: one route per action of models.actions.
+"""The API's changes to a milestone: one route per action of models.store.actions.
 
 Each route only maps its body onto the action's arguments; who may, the version, the event
 and the answer are `act`'s (web.api), the same for all of them. Every route answers the
@@ -12,7 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from models.actions import (
+from models.rules.permissions import Action
+from models.store.actions import (
     acknowledge,
     claim_done,
     close_out,
@@ -37,7 +38,6 @@ from web.api_schemas import (
     ReasonIn,
     SnoozeIn,
 )
-from web.permissions import Action
 
 Act = Callable[..., MilestoneDetail]
 

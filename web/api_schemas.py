@@ -21,10 +21,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from models.base import Commitment
-from models.milestone import Light, MilestoneState
-from models.person import Role
-from models.unit import UnitKind
+from config.plan_file import Commitment
+from models.tables.milestone import Light, MilestoneState
+from models.tables.person import Role
+from models.tables.unit import UnitKind
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

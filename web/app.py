@@ -2,8 +2,8 @@
 
 Every request: (1) finds the signed-in person from the session cookie (an inactive or deleted
 person is signed out), (2) asks `allowed(...)` for the action on the item's unit, (3) on a POST
-compares the form's CSRF token with the session's, (4) calls the action in `models.actions` in a
-write transaction and redirects (303) to the item page, or shows why it was refused.
+compares the form's CSRF token with the session's, (4) calls the action in `models.store.actions`
+in a write transaction and redirects (303) to the item page, or shows why it was refused.
 A GET never changes a milestone; following an email link only signs its person in once.
 The routes live in modules named for what they serve; `web.context.Web` is what they share.
 """
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Settings
-from models.rules import Rules
+from models.rules.rulebook import Rules
 from web import attachments, auth, bulletins, feeds, items, lists, office, overview
 from web.api import create_api
 from web.context import Web

@@ -33,10 +33,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import select
 
-from models.attachment import Attachment
-from models.milestone import Milestone
+from models.rules.permissions import Action
+from models.tables.attachment import Attachment
+from models.tables.milestone import Milestone
 from web.context import Web
-from web.permissions import Action
 
 MAX_FILES = 5
 MAX_NAME = 200  # Attachment.name

@@ -20,11 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from models.link_use import LinkUse
-from models.person import Person
+from models.rules.item_links import LinkInvalid, read_link_token
+from models.rules.passwords import hash_password, verify_password
+from models.tables.link_use import LinkUse
+from models.tables.person import Person
 from web.context import STALE_FORM, Web, csrf_ok
-from web.links import LinkInvalid, read_link_token
-from web.passwords import hash_password, verify_password
 
 LINK_MAX_AGE_SECONDS = 14 * 24 * 3600
 MAX_FAILED_LOGINS = 5

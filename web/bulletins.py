@@ -31,16 +31,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from models.bulletin import Edition, Figures, PeriodKind
-from models.bulletin_record import BulletinRecord
-from models.person import Person
-from models.plan import Plan
-from models.unit import Unit
+from models.rules.bulletin import Edition, Figures, PeriodKind
+from models.rules.permissions import Action
+from models.tables.bulletin_record import BulletinRecord
+from models.tables.person import Person
+from models.tables.plan import Plan
+from models.tables.unit import Unit
 from notifications.bulletin.page import bulletin_html
 from notifications.bulletin.publish import PDF_TYPE, XLSX_TYPE
 from web.attachments import content_disposition
 from web.context import Web
-from web.permissions import Action
 
 EVERY = "*"  # a bulletin's scope across every plan, and the whole bulletin's ?unit=
 KINDS = {PeriodKind.week: "周报", PeriodKind.month: "月报", PeriodKind.custom: "自定义"}

@@ -21,12 +21,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config.settings import Settings
-from models.actions import ActionRefused, Changed, commit_retrying
-from models.db import writer
-from models.milestone import Milestone
-from models.person import Person
-from models.rules import Rules
-from web.permissions import Action, allowed
+from models.rules.permissions import Action, allowed
+from models.rules.rulebook import Rules
+from models.store.actions import ActionRefused, Changed, commit_retrying
+from models.store.database import writer
+from models.tables.milestone import Milestone
+from models.tables.person import Person
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The nav bar: (label, link, the action that makes it useful; None: everyone signed in)
@@ -120,12 +120,12 @@ class Web:
             do: Callable[..., object], version: int | None,
             after: Callable[[Session, Person], None] | None = None,
             **specific: Any) -> Response:
-        """Check who may, check the form, then run ``do`` (an action of models.actions) with
+        """Check who may, check the form, then run ``do`` (an action of models.store.actions) with
         the arguments every action takes plus ``specific``, and ``after`` in the same
         transaction; redirect to the item, or show why nothing was done.
 
         A form carries the version it showed: if the item changed since, the person is told
-        (models.actions.commit_retrying).
+        (models.store.actions.commit_retrying).
         """
         with self.writer() as db:
             me = self.current(request, db)

@@ -24,14 +24,14 @@ from icalendar import Alarm, Calendar, Event
 from itsdangerous import BadData, URLSafeSerializer
 from sqlmodel import Session, select
 
-from models.milestone import MilestoneState
-from models.person import Person
-from models.rules import Rules
-from models.status import OPEN_STATES
-from models.status_view import milestone_lights
-from models.unit import Unit
+from models.rules.permissions import Action
+from models.rules.rulebook import Rules
+from models.rules.status import OPEN_STATES
+from models.store.status_view import milestone_lights
+from models.tables.milestone import MilestoneState
+from models.tables.person import Person
+from models.tables.unit import Unit
 from web.context import Web
-from web.permissions import Action
 
 SALT = "duban.feed"
 SHOWN_STATES = frozenset(s.value for s in OPEN_STATES | {MilestoneState.claimed})

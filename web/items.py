@@ -22,7 +22,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from models.actions import (
+from models.rules.permissions import Action
+from models.rules.status import OPEN_STATES, Decision
+from models.store.actions import (
     REOPENABLE,
     WAIVABLE,
     acknowledge,
@@ -38,17 +40,15 @@ from models.actions import (
     snooze,
     waive,
 )
-from models.attachment import Attachment
-from models.event import Event
-from models.indicator import Indicator
-from models.milestone import Milestone, MilestoneState
-from models.person import Person
-from models.readings import report_indicator_value
-from models.status import OPEN_STATES, Decision
-from models.status_view import milestone_lights
+from models.store.readings import report_indicator_value
+from models.store.status_view import milestone_lights
+from models.tables.attachment import Attachment
+from models.tables.event import Event
+from models.tables.indicator import Indicator
+from models.tables.milestone import Milestone, MilestoneState
+from models.tables.person import Person
 from web import attachments
 from web.context import Web
-from web.permissions import Action
 
 ITEM_ACTIONS = tuple(a for a in Action
                      if a not in (Action.view_item, Action.manage_people, Action.view_outbox))

@@ -25,13 +25,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
-from models.milestone import Light, MilestoneState
-from models.plan import Plan
-from models.rules import Rules
-from models.status_view import milestone_lights
-from models.unit import Unit
+from models.rules.permissions import Action
+from models.rules.rulebook import Rules
+from models.store.status_view import milestone_lights
+from models.tables.milestone import Light, MilestoneState
+from models.tables.plan import Plan
+from models.tables.unit import Unit
 from web.context import Web
-from web.permissions import Action
 
 LIGHT_RANK = {Light.red.value: 0, Light.yellow.value: 1, Light.green.value: 2}
 

@@ -3,7 +3,7 @@
 Every POST is refused unless (1) someone is signed in (else to /login), (2) they may take the
 action (403), (3) the form's CSRF token is the session's (403); then it writes in one
 transaction and commits once. Input is checked by the same schemas and data functions as the
-CLI (``models.people``), so the web cannot accept what `duban people add` refuses. Decisions:
+CLI (``models.store.people``), so the web cannot accept what `duban people add` refuses. Decisions:
 - Adding refuses an email already in use: `save_person` would update that person instead,
   and a clerk adding someone must not silently change someone else.
 - People are deactivated, never deleted; no one may deactivate themselves or change their own
@@ -22,15 +22,15 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlmodel import Session, select
 
-from models.event import record
-from models.outbox import Message
-from models.people import ContactIn, PersonIn, UnknownUnit, save_person, set_unit_contact
-from models.person import Person
-from models.unit import Unit
+from models.rules.passwords import check_password_policy, hash_password
+from models.rules.permissions import Action
+from models.store.events import record
+from models.store.people import ContactIn, PersonIn, UnknownUnit, save_person, set_unit_contact
+from models.tables.message import Message
+from models.tables.person import Person
+from models.tables.unit import Unit
 from notifications.outbox import NotRetriable, list_messages, retry
 from web.context import Web
-from web.passwords import check_password_policy, hash_password
-from web.permissions import Action
 
 ROLE_NAMES = {"office": "督查室", "owner": "项目负责人", "leader": "分管领导", "admin": "管理员"}
 FIELD_NAMES = {"name": "姓名", "email": "邮箱", "role": "角色", "unit": "单位", "phone": "电话",

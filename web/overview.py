@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import select
 
-from models.plan import Plan
-from models.status_view import milestone_lights
+from models.rules.permissions import Action
+from models.store.status_view import milestone_lights
+from models.tables.plan import Plan
 from web.context import Web
-from web.permissions import Action
 
 LIGHTS = ("red", "yellow", "green")
 

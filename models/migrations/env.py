@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the engine Duban hands it (see models.db.migrate).
+"""Alembic environment: runs on the engine Duban hands it (see models.store.database.migrate).
 
 For `alembic revision --autogenerate` from a shell, set DUBAN_DATABASE_URL (or rely on the
 default SQLite file) and run alembic with `-c alembic.ini` from the repository root.
@@ -10,7 +10,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table)
-from models.db import VERSION_TABLE, make_engine
+from models.store.database import VERSION_TABLE, make_engine
 
 # Tables that live in the app database but belong to others (APScheduler's job store).
 FOREIGN_TABLES = {"apscheduler_jobs"}

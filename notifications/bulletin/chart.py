@@ -29,7 +29,7 @@ from matplotlib.figure import Figure as Drawing
 from matplotlib.font_manager import FontProperties
 from PIL import Image
 
-from models.bulletin import Figures, UnitRow
+from models.rules.bulletin import Figures, UnitRow
 from notifications.bulletin.page import Gap, excerpt, rate
 
 ENDS = 15

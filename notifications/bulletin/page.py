@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.bulletin import Edition, Figures, Headline, IndicatorRow, Period, UnitRow
+from models.rules.bulletin import Edition, Figures, Headline, IndicatorRow, Period, UnitRow
 from notifications.render import Rendered, macros, one_line, render_part
 
 EMAIL_ROWS = 200

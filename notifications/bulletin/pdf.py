@@ -19,7 +19,7 @@ from typing import Any
 
 from weasyprint import HTML
 
-from models.bulletin import (
+from models.rules.bulletin import (
     CompletedItem,
     Edition,
     ExtensionGranted,

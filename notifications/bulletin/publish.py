@@ -22,15 +22,15 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
-from models.bulletin import Edition, Figures, Period
-from models.bulletin_figures import compute, period_end
-from models.bulletin_history import load_history
-from models.bulletin_record import BulletinRecord
-from models.event import record
-from models.outbox import Message
-from models.person import Person, Role
-from models.rules import Rules
-from models.unit import Unit
+from models.rules.bulletin import Edition, Figures, Period
+from models.rules.bulletin_figures import compute, period_end
+from models.rules.rulebook import Rules
+from models.store.bulletin_history import load_history
+from models.store.events import record
+from models.tables.bulletin_record import BulletinRecord
+from models.tables.message import Message
+from models.tables.person import Person, Role
+from models.tables.unit import Unit
 from notifications.bulletin.chart import progress_chart
 from notifications.bulletin.page import (
     bulletin_email,

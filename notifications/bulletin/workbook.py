@@ -1,4 +1,4 @@
-"""The bulletin as an XLSX workbook: one sheet per table of the figures (models/bulletin.py).
+"""The bulletin as an XLSX workbook: one sheet per table of the figures (models/rules/bulletin.py).
 
 Cells hold the figures themselves, not their printed form: counts and values as numbers, rates
 as fractions with a percentage format, dates as Excel dates, so that people can sort, filter and
@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from models.bulletin import (
+from models.rules.bulletin import (
     CompletedItem,
     Edition,
     ExtensionGranted,

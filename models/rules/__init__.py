@@ -1,0 +1,1 @@
+"""Pure rules: functions of values, with no database, clock or network."""

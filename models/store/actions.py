@@ -1,0 +1,292 @@
+"""What people do to a milestone: each action is an event plus the status it leads to.
+
+Every action: (1) loads the milestone and refuses if the action does not fit its current state,
+(2) records its event, (3) recomputes the status from all facts and writes it under the row's
+version, so that two people acting at once cannot overwrite each other: the second is refused
+and told to reload. A caller that showed a person the milestone passes the version it showed
+(``expected_version``), so a decision taken on a stale page is refused too.
+Authorisation (who may do what) is checked by the callers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlmodel import Session, col, select
+
+from config.settings import Settings
+from models.rules.escalation import reached_level
+from models.rules.rulebook import Rules
+from models.rules.status import OPEN_STATES, Decision, milestone_status
+from models.store.events import record
+from models.store.milestone_facts import ladder_facts, milestone_facts
+from models.store.status_writes import write_status
+from models.tables.event import Event
+from models.tables.milestone import Milestone, MilestoneState
+from models.tables.plan import Plan, Project
+
+RACE_RETRIES = 3
+CLAIMABLE = OPEN_STATES
+WAIVABLE = OPEN_STATES | {MilestoneState.claimed}
+REOPENABLE = frozenset({MilestoneState.closed, MilestoneState.waived})
+
+
+class ActionRefused(ValueError):
+    pass
+
+
+class Changed(ActionRefused):
+    """Someone else changed the milestone between this caller's read and its write.
+
+    Nothing of the refused action is kept (its transaction is rolled back). A caller that
+    showed a person a version must tell them to reload; a caller that showed none (a script)
+    may simply run the action again on the fresh row.
+    """
+
+    def __init__(self, milestone_id: int) -> None:
+        super().__init__(f"milestone {milestone_id} was changed by someone else in the "
+                         "meantime: reload it and try again")
+
+
+T = TypeVar("T")
+
+
+def commit_retrying(session: Session, attempt: Callable[[], T], *, versioned: bool) -> T:
+    """Run ``attempt`` (one or more actions) and commit; roll back on any refusal.
+
+    A caller that showed a person a version (``versioned``) passes a refusal for a change in
+    between on to them. A caller that showed none (a script, an API call without a version)
+    lost a race to another writer and nothing more: the attempt runs again on the fresh row,
+    a few times, since each retry follows someone else's commit.
+    """
+    for tries in range(1, RACE_RETRIES + 1):
+        try:
+            result = attempt()
+            session.commit()
+            return result
+        except Changed:
+            session.rollback()
+            if versioned or tries == RACE_RETRIES:
+                raise
+        except ActionRefused:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+class _Act:
+    """The shared steps of every action, around one milestone."""
+
+    def __init__(self, session: Session, rules: Rules, milestone_id: int, actor: str,
+                 actor_id: int | None, now: datetime, expected_version: int | None) -> None:
+        row = session.exec(select(Milestone, Plan.code, Plan.id)
+                           .join(Project, col(Project.id) == Milestone.project_id)
+                           .join(Plan, col(Plan.id) == Project.plan_id)
+                           .where(Milestone.id == milestone_id)).first()
+        if row is None:
+            raise ActionRefused(f"no milestone with id {milestone_id}")
+        self.milestone, self.plan_code, self.plan_id = row
+        if self.milestone.retired_at is not None:
+            raise ActionRefused(f"milestone {milestone_id} is retired from its plan")
+        if expected_version is not None and expected_version != self.milestone.version:
+            raise Changed(milestone_id)
+        self.session, self.rules, self.actor, self.actor_id, self.now = (
+            session, rules, actor, actor_id, now)
+        self.today = rules.today(now)
+
+    def require(self, states: frozenset[MilestoneState], action: str) -> None:
+        if self.milestone.state not in states:
+            raise ActionRefused(f"cannot {action}: milestone {self.milestone.id} is "
+                                f"{self.milestone.state.value}")
+
+    def record(self, what: str, reason: str | None = None, **data: Any) -> Event:
+        event = record(self.session, f"milestone.{what}", at=self.now, actor=self.actor,
+                       actor_id=self.actor_id, reason=reason, milestone_id=self.milestone.id,
+                       project_id=self.milestone.project_id, plan_id=self.plan_id,
+                       unit_id=self.milestone.unit_id, data=data)
+        self.session.flush()
+        return event
+
+    def confirm(self, event: Event, settings: Settings | None) -> None:
+        """Queue the confirmation email in this transaction (when the caller sends mail)."""
+        if settings is not None:
+            from notifications.confirmations import queue_confirmation
+
+            queue_confirmation(session=self.session, settings=settings, event=event)
+
+    def settle(self, why: str, **office_fields: Any) -> Milestone:
+        """Recompute the status from every fact; write it with ``office_fields``."""
+        milestone = self.milestone
+        policy = self.rules.policy(self.plan_code)
+        facts = milestone_facts(session=self.session, milestones=[milestone],
+                                zone=self.rules.zone)[milestone.id]  # type: ignore[index]
+        status = milestone_status(facts, self.today, self.rules.calendar,
+                                  policy.due_soon_workdays)
+        ladder = ladder_facts(session=self.session, milestones=[milestone],
+                              due={milestone.id: status.due_on})[milestone.id]  # type: ignore
+        level = reached_level(status, replace(ladder, **office_fields), policy)
+        # An open item is looked at by the next sweep, which owns the ladder.
+        next_check = self.today if status.is_open else None
+        if not write_status(session=self.session, milestone=milestone, status=status,
+                            level=level, next_check_on=next_check, now=self.now,
+                            actor=self.actor, why=why, extra=office_fields):
+            raise Changed(milestone.id)
+        return milestone
+
+
+def claim_done(*, session: Session, rules: Rules, milestone_id: int, evidence: str, actor: str,
+               now: datetime, actor_id: int | None = None,
+               expected_version: int | None = None,
+               settings: Settings | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(CLAIMABLE, "mark it done")
+    if not evidence.strip():
+        raise ActionRefused("marking done needs evidence: a note, a document or a number")
+    event = act.record(Decision.claimed.value, evidence=evidence.strip())
+    milestone = act.settle("done claimed")
+    act.confirm(event, settings)
+    return milestone
+
+
+def return_for_redo(*, session: Session, rules: Rules, milestone_id: int, reason: str,
+                    actor: str, now: datetime, actor_id: int | None = None,
+                    expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(frozenset({MilestoneState.claimed}), "send it back")
+    act.record(Decision.returned.value, _required(reason, "sending back"))
+    return act.settle("returned for redo")
+
+
+def close_out(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
+              reason: str | None = None, actor_id: int | None = None,
+              expected_version: int | None = None,
+              settings: Settings | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(frozenset({MilestoneState.claimed}), "close it")
+    event = act.record(Decision.closed.value, reason)
+    milestone = act.settle("closed out")
+    act.confirm(event, settings)
+    return milestone
+
+
+def reopen(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
+           now: datetime, actor_id: int | None = None,
+           expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(REOPENABLE, "reopen it")
+    act.record(Decision.reopened.value, _required(reason, "reopening"))
+    return act.settle("reopened")
+
+
+def waive(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
+          now: datetime, actor_id: int | None = None,
+          expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(WAIVABLE, "waive it")
+    act.record(Decision.waived.value, _required(reason, "waiving"))
+    return act.settle("waived")
+
+
+def request_extension(*, session: Session, rules: Rules, milestone_id: int, proposed: date,
+                      reason: str, actor: str, now: datetime,
+                      actor_id: int | None = None,
+                      expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(OPEN_STATES, "ask for an extension")
+    if proposed <= act.milestone.due_on:
+        raise ActionRefused(f"the proposed date {proposed} is not after the due date "
+                            f"{act.milestone.due_on}")
+    if pending_extension(session, milestone_id) is not None:
+        raise ActionRefused("an extension request is already waiting for the office")
+    act.record("extension_requested", _required(reason, "an extension request"),
+               proposed_due_on=proposed.isoformat(), due_on=act.milestone.due_on.isoformat())
+    return act.milestone
+
+
+def decide_extension(*, session: Session, rules: Rules, milestone_id: int, approved: bool,
+                     actor: str, now: datetime, new_due_on: date | None = None,
+                     reason: str | None = None, actor_id: int | None = None,
+                     expected_version: int | None = None,
+                     settings: Settings | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    request = pending_extension(session, milestone_id)
+    if not approved:
+        reason = _required(reason, "refusing an extension")
+    if request is None:
+        raise ActionRefused(f"milestone {milestone_id} has no extension request to decide")
+    due = new_due_on or date.fromisoformat(request.data["proposed_due_on"])
+    if approved and due <= act.milestone.due_on:
+        raise ActionRefused(f"the new due date {due} is not after {act.milestone.due_on}")
+    requested_on = rules.today(request.at)
+    event = act.record("extension_decided", reason, approved=approved, request_id=request.id,
+                       requested_on=requested_on.isoformat(), new_due_on=due.isoformat(),
+                       previous_due_on=act.milestone.due_on.isoformat())
+    milestone = act.milestone
+    if approved:  # a new due date starts a new ladder: acknowledgements belonged to the old one
+        milestone = act.settle("extension approved", acknowledged_level=0)
+    act.confirm(event, settings)
+    return milestone
+
+
+def pending_extension(session: Session, milestone_id: int) -> Event | None:
+    events = session.exec(select(Event).where(
+        Event.milestone_id == milestone_id,
+        Event.kind.in_(["milestone.extension_requested",  # type: ignore[attr-defined]
+                        "milestone.extension_decided"])).order_by(Event.id)).all()
+    last = events[-1] if events else None
+    return last if last is not None and last.kind == "milestone.extension_requested" else None
+
+
+def acknowledge(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
+                reason: str | None = None, actor_id: int | None = None,
+                expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(OPEN_STATES, "acknowledge it")
+    level = act.milestone.level
+    if level < 1:
+        raise ActionRefused(f"milestone {milestone_id} has not been escalated: nothing to "
+                            "acknowledge")
+    act.record("acknowledged", reason, level=level)
+    return act.settle("acknowledged", acknowledged_level=level)
+
+
+def snooze(*, session: Session, rules: Rules, milestone_id: int, until: date, reason: str,
+           actor: str, now: datetime, actor_id: int | None = None,
+           expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(OPEN_STATES, "snooze it")
+    if until < act.today:
+        raise ActionRefused(f"cannot snooze until {until}: that day has passed")
+    act.record("snoozed", _required(reason, "snoozing"), until=until.isoformat())
+    return act.settle("snoozed", snoozed_until=until)
+
+
+def mark_major(*, session: Session, rules: Rules, milestone_id: int, major: bool, reason: str,
+               actor: str, now: datetime, actor_id: int | None = None,
+               expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.record("marked_major" if major else "unmarked_major", _required(reason, "this"))
+    return act.settle("major" if major else "not major", major=major)
+
+
+def report_progress(*, session: Session, rules: Rules, milestone_id: int, actor: str,
+                    now: datetime, percent: float | None = None, note: str | None = None,
+                    actor_id: int | None = None,
+                    expected_version: int | None = None) -> Milestone:
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(OPEN_STATES, "report progress on it")
+    if percent is not None and not 0 <= percent <= 100:
+        raise ActionRefused(f"percent must be between 0 and 100, got {percent}")
+    if percent is None and not (note or "").strip():
+        raise ActionRefused("report a percent, a note, or both")
+    act.record("progress_reported", note, percent=percent)
+    return act.milestone
+
+
+def _required(reason: str | None, what: str) -> str:
+    if not reason or not reason.strip():
+        raise ActionRefused(f"{what} needs a reason")
+    return reason.strip()

@@ -1,0 +1,142 @@
+"""Loading a bulletin's history: everything recorded before the end of its period, set-based.
+
+A handful of queries whatever the size (milestones, their events, escalation steps, indicators
+with targets and readings, people's names), filtered by plan when the bulletin is for one plan
+and by time, so later changes never reach a past bulletin's figures.
+
+What a plan file says is taken as known from the start of the plan when it came with the plan's
+first import (plans are loaded long after they were published, and replaying a week of 2019
+must see the plan of 2019); a milestone added by a later import counts from that import on, and
+one retired by an import stops counting from then. Values printed in the plan are known from
+the start in the same way; values reported by people count from when they were reported.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from config.plan_file import Commitment
+from models.rules.bulletin_figures import Happened, History, IndicatorRecord, MilestoneRecord
+from models.rules.rulebook import Rules
+from models.rules.status import Decision
+from models.tables.escalation import EscalationStep
+from models.tables.event import Event
+from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget, ReadingSource
+from models.tables.milestone import Milestone
+from models.tables.person import Person
+from models.tables.plan import Plan, Project
+from models.tables.unit import Unit
+
+ALL_PLANS = "*"
+KINDS = [f"milestone.{d.value}" for d in Decision] + [
+    "milestone.extension_requested", "milestone.extension_decided", "milestone.acknowledged"]
+
+
+class UnknownPlan(ValueError):
+    pass
+
+
+def load_history(*, session: Session, rules: Rules, plan: str | None,
+                 until: datetime) -> History:
+    """``plan`` None: every plan. ``until`` is exclusive."""
+    plan_row = None
+    if plan is not None:
+        plan_row = session.exec(select(Plan).where(Plan.code == plan)).first()
+        if plan_row is None:
+            known = ", ".join(session.exec(select(Plan.code).order_by(Plan.code))) or "none"
+            raise UnknownPlan(f"unknown plan {plan!r} (plans: {known})")
+
+    def in_scope(query: Any) -> Any:
+        return query if plan_row is None else query.where(Plan.id == plan_row.id)
+
+    first_import = dict(session.exec(in_scope(
+        select(Plan.id, func.min(Event.at)).join(Plan, col(Plan.id) == Event.plan_id)
+        .where(Event.kind == "plan.created").group_by(Plan.id))).all())
+    created = dict(session.exec(in_scope(
+        select(Event.milestone_id, Event.at).join(Plan, col(Plan.id) == Event.plan_id)
+        .where(Event.kind == "milestone.created"))).all())
+
+    def known_since(milestone_id: int, plan_id: int, row_created: datetime) -> datetime | None:
+        since = created.get(milestone_id, row_created)
+        return None if since == first_import.get(plan_id) else since
+
+    milestones = [MilestoneRecord(
+        id=m_id, plan=plan_code, project=project, title=title, unit_code=unit_code,
+        unit_name=unit_name, planned_due_on=planned, binding=commitment == Commitment.binding,
+        known_since=known_since(m_id, plan_id, row_created), retired_at=retired)
+        for m_id, plan_id, plan_code, project, title, unit_code, unit_name, planned, commitment,
+        row_created, retired in session.exec(in_scope(
+            select(Milestone.id, Plan.id, Plan.code, Project.name, Milestone.title, Unit.code,
+                   Unit.name, Milestone.planned_due_on, Milestone.commitment,
+                   Milestone.created_at, Milestone.retired_at)
+            .join(Project, col(Project.id) == Milestone.project_id)
+            .join(Plan, col(Plan.id) == Project.plan_id)
+            .join(Unit, col(Unit.id) == Milestone.unit_id)
+            .order_by(Plan.code, Project.seq, Milestone.seq)))]
+    milestones = [m for m in milestones if m.known_since is None or m.known_since < until]
+
+    events: dict[int, list[Happened]] = defaultdict(list)
+    query = (select(Event.milestone_id, Event.kind, Event.at, Event.actor_id, Event.reason,
+                    Event.data)
+             .where(col(Event.kind).in_(KINDS), col(Event.at) < until,
+                    col(Event.milestone_id).is_not(None))
+             .order_by(Event.at, Event.id))
+    if plan_row is not None:
+        query = query.where(Event.plan_id == plan_row.id)
+    for milestone_id, kind, at, actor_id, reason, data in session.exec(query):
+        events[milestone_id].append(Happened(
+            kind=kind.removeprefix("milestone."), at=at, on=rules.today(at), actor_id=actor_id,
+            reason=reason, data=data))
+
+    steps: dict[int, list[tuple[int, Any, Any]]] = defaultdict(list)
+    for milestone_id, level, as_of, due_on in session.exec(in_scope(
+            select(EscalationStep.milestone_id, EscalationStep.level, EscalationStep.as_of,
+                   EscalationStep.due_on)
+            .join(Milestone, col(Milestone.id) == EscalationStep.milestone_id)
+            .join(Project, col(Project.id) == Milestone.project_id)
+            .join(Plan, col(Plan.id) == Project.plan_id)
+            .where(col(EscalationStep.as_of) < rules.today(until)))):
+        steps[milestone_id].append((level, as_of, due_on))
+
+    names = {person_id: name for person_id, name in session.exec(select(Person.id, Person.name))}
+    return History(scope=plan or ALL_PLANS,
+                   scope_name=plan_row.name if plan_row else "全部规划",
+                   until=until, milestones=milestones, events=dict(events), steps=dict(steps),
+                   indicators=_indicators(session, in_scope, until), names=names)
+
+
+def _indicators(session: Session, in_scope: Any, until: datetime) -> list[IndicatorRecord]:
+    rows = session.exec(in_scope(
+        select(Indicator, Plan.code, Unit.name)
+        .join(Plan, col(Plan.id) == Indicator.plan_id)
+        .join(Project, col(Project.id) == Indicator.project_id, isouter=True)
+        .join(Unit, col(Unit.id) == Project.unit_id, isouter=True)
+        .where(col(Indicator.retired_at).is_(None) | (col(Indicator.retired_at) >= until))
+        .order_by(Plan.code, Indicator.seq))).all()
+    ids = [indicator.id for indicator, _, _ in rows]
+    targets: dict[int, dict[int, tuple[float | None, str | None]]] = defaultdict(dict)
+    qualifiers: dict[int, dict[int, Any]] = defaultdict(dict)
+    readings: dict[int, list[tuple[Any, float]]] = defaultdict(list)
+    if ids:
+        for t in session.exec(select(IndicatorTarget).where(
+                col(IndicatorTarget.indicator_id).in_(ids))):
+            targets[t.indicator_id][t.year] = (t.value, t.text)
+            qualifiers[t.indicator_id][t.year] = t.qualifier
+        for r in session.exec(select(IndicatorReading).where(
+                col(IndicatorReading.indicator_id).in_(ids),
+                col(IndicatorReading.value).is_not(None),
+                (IndicatorReading.source == ReadingSource.plan)
+                | (col(IndicatorReading.created_at) < until))
+                .order_by(IndicatorReading.as_of, IndicatorReading.id)):
+            readings[r.indicator_id].append((r.as_of, r.value))  # type: ignore[arg-type]
+    return [IndicatorRecord(
+        id=i.id, plan=plan_code, code=i.code, seq=i.seq, name=i.name,  # type: ignore[arg-type]
+        unit_name=unit_name, measure=i.measure, binding=i.commitment == Commitment.binding,
+        direction=i.direction.value, baseline_year=i.baseline_year,
+        baseline_value=i.baseline_value, targets=targets[i.id],  # type: ignore[index]
+        target_qualifiers=qualifiers[i.id], readings=readings[i.id])  # type: ignore[index]
+        for i, plan_code, unit_name in rows]

@@ -1,0 +1,88 @@
+"""Engines, sessions and migrations for SQLite (embedded) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import JSON, Engine, Table, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+VERSION_TABLE = "duban_alembic_version"  # not alembic_version: Prefect uses that name
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    """An engine with the settings each backend needs to be safe under concurrent writers."""
+    parsed = make_url(url)
+    serializer = {"json_serializer": lambda o: json.dumps(o, ensure_ascii=False)}
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **serializer, **kwargs)  # type: ignore[arg-type]
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                           **serializer, **kwargs)  # type: ignore[arg-type]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" below issue BEGIN itself (see ``writer``).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON",
+                       "synchronous=NORMAL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        immediate = connection.get_execution_options().get("writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine for a transaction that will write.
+
+    On SQLite it takes the write lock at BEGIN (waiting up to busy_timeout for it): a deferred
+    transaction that reads and then writes can fail at once with "database is locked" when
+    another writer got in between, which no timeout helps. Readers stay deferred, so WAL lets
+    them run beside the writer. On PostgreSQL this changes nothing.
+    """
+    return engine.execution_options(writes=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: COPY on PostgreSQL, executemany else.
+
+    A first sweep queues millions of rows; row-by-row INSERTs cost most of its time on
+    PostgreSQL, COPY a small part of it.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_columns
+                            else row[c] for c in columns])

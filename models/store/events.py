@@ -1,0 +1,30 @@
+"""Writing events, and asking which subjects have a history beyond plan imports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from models.tables.event import Event, is_import_kind
+
+
+def record(session: Session, kind: str, *, at: datetime, actor: str, actor_id: int | None = None,
+           reason: str | None = None, data: dict[str, Any] | None = None,
+           **subjects: int | None) -> Event:
+    event = Event(at=at, kind=kind, actor=actor, actor_id=actor_id, reason=reason,
+                  data=data or {}, **subjects)
+    session.add(event)
+    return event
+
+
+def ids_with_history(session: Session, column: str, ids: list[int]) -> set[int]:
+    """Which of ``ids`` (of ``Event.<column>``) have events other than plan-import ones."""
+    if not ids:
+        return set()
+    subject = getattr(Event, column)
+    rows = session.exec(  # type: ignore[call-overload]
+        select(subject, Event.kind).where(subject.in_(ids)).distinct()
+    ).all()
+    return {row[0] for row in rows if not is_import_kind(row[1])}

@@ -1,0 +1,355 @@
+"""Applying a validated plan file to the database, recording every change in the event log.
+
+The caller owns the transaction: ``import_plan`` only adds, changes and flushes, and raises
+``ImportRefused`` before committing anything the file would destroy. So an import either
+happens whole or not at all.
+
+Algorithm for one file:
+1. Units: create each declared unit (with a placeholder contact unless the file gives one), or
+   update its name and kind. Units are never deleted: other plans may use them.
+2. The plan row: create or update.
+3. Projects by ``code``, then each project's milestones by ``key`` (planned due date, plus
+   ``/n`` for repeats): create, update changed fields, restore a retired one that is back.
+4. Indicators by ``code``, with their yearly targets and the actual values the document prints.
+5. What the file no longer contains: delete it when it has no history; otherwise refuse the
+   import naming it, or, with ``retire=True``, keep it marked as retired.
+Every create, update, removal, retirement and restoration is one event with the changed
+fields as ``[old, new]`` pairs. An unchanged file produces no event and no write.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlmodel import Session, SQLModel, col, select
+
+from config.plan_file import Commitment, IndicatorEntry, ProjectEntry
+from config.plan_loader import LoadedPlan
+from models.rules.quantity import parse_cell
+from models.store.events import ids_with_history, record
+from models.tables.indicator import (
+    Direction,
+    Indicator,
+    IndicatorReading,
+    IndicatorTarget,
+    ReadingSource,
+)
+from models.tables.milestone import Milestone, milestone_keys
+from models.tables.plan import Plan, Project
+from models.tables.unit import Unit, UnitKind, placeholder_contact
+
+
+class ImportRefused(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class ImportOutcome:
+    plan_code: str
+    source: str
+    counts: Counter[str] = field(default_factory=Counter)  # "project.created" → 3
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.counts)
+
+
+def import_plan(*, session: Session, loaded: LoadedPlan, actor: str, now: datetime,
+                retire: bool = False) -> ImportOutcome:
+    importer = _Importer(session, loaded, actor, now, retire)
+    importer.run()
+    if importer.refusals:
+        raise ImportRefused(importer.refusals)
+    session.flush()
+    return importer.outcome
+
+
+class _Importer:
+    def __init__(self, session: Session, loaded: LoadedPlan, actor: str, now: datetime,
+                 retire: bool) -> None:
+        self.session, self.file, self.actor, self.now = session, loaded.content, actor, now
+        self.retire = retire
+        self.reason = f"导入规划文件 {loaded.source}"
+        self.outcome = ImportOutcome(self.file.plan.code, loaded.source)
+        self.refusals: list[str] = []
+        self.units: dict[str, Unit] = {}
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._sync_units()
+        plan = self._sync_plan()
+        projects = self._sync_projects(plan)
+        self._sync_indicators(plan, projects)
+
+    def _sync_units(self) -> None:
+        codes = [u.code for u in self.file.units]
+        existing = {u.code: u for u in self._all(Unit, col(Unit.code).in_(codes))}
+        for entry in self.file.units:
+            values: dict[str, Any] = {"name": entry.name, "kind": UnitKind(entry.kind)}
+            if entry.contact is not None:
+                values |= {"contact_name": entry.contact.name,
+                           "contact_email": str(entry.contact.email).lower(),
+                           "contact_phone": entry.contact.phone, "contact_placeholder": False}
+            clash = self.session.exec(
+                select(Unit).where(Unit.name == entry.name, Unit.code != entry.code)).first()
+            if clash is not None:
+                self.refusals.append(f"unit {entry.code}: the name {entry.name} already belongs "
+                                     f"to unit {clash.code}")
+                continue
+            unit = existing.get(entry.code)
+            if unit is None:
+                contact = {} if entry.contact else placeholder_contact(entry.code, entry.name)
+                unit = self._create(Unit(code=entry.code, **contact, **values))
+                self._event("unit.created", unit_id=unit.id, data=_snapshot(unit))
+            else:
+                self._update(unit, values, "unit", unit_id=unit.id)
+            self.units[entry.code] = unit
+
+    def _sync_plan(self) -> Plan:
+        header = self.file.plan
+        values = {"name": header.name, "issuer": header.issuer,
+                  "document_number": header.document_number, "issued_on": header.issued_on,
+                  "start_year": header.start_year, "end_year": header.end_year,
+                  "source": header.source}
+        plan = self.session.exec(select(Plan).where(Plan.code == header.code)).first()
+        if plan is None:
+            plan = self._create(Plan(code=header.code, **values))
+            self._event("plan.created", plan_id=plan.id, data=_snapshot(plan))
+        else:
+            self._update(plan, values, "plan", plan_id=plan.id)
+        return plan
+
+    def _sync_projects(self, plan: Plan) -> dict[str, Project]:
+        existing = {p.code: p for p in self._all(Project, Project.plan_id == plan.id)}
+        kept: dict[str, Project] = {}
+        for seq, entry in enumerate(self.file.projects, start=1):
+            if entry.unit not in self.units:
+                continue  # refused in _sync_units already
+            values = {"seq": seq, "name": entry.name, "description": entry.description,
+                      "unit_id": self.units[entry.unit].id, "category": entry.category,
+                      "floor_area_m2": entry.floor_area_m2,
+                      "investment_wan_yuan": entry.investment_wan_yuan, "beds": entry.beds,
+                      "facts": dict(entry.facts), "commitment": entry.commitment}
+            project = existing.pop(entry.code, None)
+            ids = {"plan_id": plan.id}
+            if project is None:
+                project = self._create(Project(plan_id=plan.id, code=entry.code, **values))
+                self._event("project.created", project_id=project.id, **ids,
+                            data=_snapshot(project))
+            else:
+                self._update(project, values, "project", project_id=project.id, **ids)
+            self._sync_milestones(plan, project, entry)
+            kept[entry.code] = project
+        self._drop_projects(plan, list(existing.values()))
+        return kept
+
+    def _sync_milestones(self, plan: Plan, project: Project, entry: ProjectEntry) -> None:
+        existing = {m.key: m for m in self._all(Milestone, Milestone.project_id == project.id)}
+        keys = milestone_keys([m.due_on for m in entry.milestones])
+        ids = {"plan_id": plan.id, "project_id": project.id}
+        for seq, (key, item) in enumerate(zip(keys, entry.milestones, strict=True), start=1):
+            unit = self.units.get(item.unit or entry.unit)
+            if unit is None:
+                continue
+            values = {"seq": seq, "title": item.target, "unit_id": unit.id,
+                      "commitment": item.commitment or entry.commitment or Commitment.expected}
+            milestone = existing.pop(key, None)
+            if milestone is None:
+                milestone = self._create(Milestone(project_id=project.id, key=key,
+                                                   planned_due_on=item.due_on, due_on=item.due_on,
+                                                   **values))
+                self._event("milestone.created", milestone_id=milestone.id, **ids,
+                            data=_snapshot(milestone))
+            else:
+                was_retired = milestone.retired_at is not None
+                if self._update(milestone, values, "milestone", milestone_id=milestone.id,
+                                **ids) or was_retired:
+                    milestone.next_check_on = None  # its unit or commitment may change its ladder
+        self._drop(list(existing.values()), "milestone", "milestone_id",
+                   lambda m: f"{plan.code} project {project.code} milestone {m.key} ({m.title})",
+                   **ids)
+
+    def _drop_projects(self, plan: Plan, gone: list[Project]) -> None:
+        """A project goes with its milestones, so the history of any of them keeps it."""
+        milestones = self._all(Milestone, col(Milestone.project_id).in_([p.id for p in gone]))
+        busy = ids_with_history(self.session, "milestone_id", [m.id for m in milestones])
+        busy_projects = {m.project_id for m in milestones if m.id in busy}
+        for project in gone:
+            if project.id not in busy_projects:
+                for milestone in (m for m in milestones if m.project_id == project.id):
+                    self._event("milestone.removed", plan_id=plan.id, project_id=project.id,
+                                milestone_id=milestone.id, data=_snapshot(milestone))
+                    self.session.delete(milestone)
+        self._drop(gone, "project", "project_id",
+                   lambda p: f"{plan.code} project {p.code} ({p.name})", plan_id=plan.id,
+                   extra_busy=busy_projects)
+
+    def _sync_indicators(self, plan: Plan, projects: dict[str, Project]) -> None:
+        existing = {i.code: i for i in self._all(Indicator, Indicator.plan_id == plan.id)}
+        for seq, entry in enumerate(self.file.indicators, start=1):
+            project = projects.get(entry.project) if entry.project else None
+            values = _indicator_values(entry) | {"seq": seq,
+                                                 "project_id": project.id if project else None}
+            indicator = existing.pop(entry.code, None)
+            if indicator is None:
+                indicator = self._create(Indicator(plan_id=plan.id, code=entry.code, **values))
+                changes = self._sync_series(indicator, entry)
+                self._event("indicator.created", plan_id=plan.id, indicator_id=indicator.id,
+                            data=_snapshot(indicator) | changes)
+            else:
+                changes = _assign(indicator, values)
+                changes |= self._sync_series(indicator, entry)
+                self._changed(indicator, changes, "indicator", plan_id=plan.id,
+                              indicator_id=indicator.id)
+        gone = list(existing.values())
+        reported = set(self.session.exec(select(IndicatorReading.indicator_id).where(
+            col(IndicatorReading.indicator_id).in_([i.id for i in gone]),
+            IndicatorReading.source == ReadingSource.report)).all())
+        self._drop(gone, "indicator", "indicator_id", lambda i: f"{plan.code} indicator "
+                   f"{i.code} ({i.name})", plan_id=plan.id, extra_busy=reported)
+
+    def _sync_series(self, indicator: Indicator, entry: IndicatorEntry) -> dict[str, Any]:
+        """Sync targets by year and the document's actual values.
+
+        Returns the changes as {"targets": {year: [old, new]}, "actuals": {...}}.
+        """
+        changes: dict[str, Any] = {}
+        targets = {t.year: t for t in self._all(IndicatorTarget,
+                                                IndicatorTarget.indicator_id == indicator.id)}
+        readings = {r.as_of.year: r for r in self._all(
+            IndicatorReading, IndicatorReading.indicator_id == indicator.id,
+            IndicatorReading.source == ReadingSource.plan)}
+        for name, rows, cells, make in (
+            ("targets", targets, entry.targets,
+             lambda year: IndicatorTarget(indicator_id=indicator.id, year=year)),
+            ("actuals", readings, entry.actuals,
+             lambda year: IndicatorReading(indicator_id=indicator.id, as_of=date(year, 12, 31),
+                                           source=ReadingSource.plan)),
+        ):
+            diff: dict[str, list[Any]] = {}
+            for year, cell in cells.items():
+                quantity = parse_cell(cell)
+                values = {"value": quantity.value, "qualifier": quantity.qualifier,
+                          "text": quantity.text}
+                row = rows.pop(year, None)
+                old = _cell_of(row) if row is not None else None
+                if row is None:
+                    row = make(year)
+                    self.session.add(row)
+                _assign(row, values)
+                if old != cell:
+                    diff[str(year)] = [old, cell]
+            for year, row in rows.items():
+                diff[str(year)] = [_cell_of(row), None]
+                self.session.delete(row)
+            if diff:
+                changes[name] = diff
+        return changes
+
+    # -- shared mechanics --------------------------------------------------------------------
+
+    def _drop(self, rows: list[Any], subject: str, id_column: str, describe: Any,
+              extra_busy: set[int] | None = None, **ids: int | None) -> None:
+        live = [row for row in rows if row.retired_at is None]
+        busy = ids_with_history(self.session, id_column, [row.id for row in live])
+        busy |= extra_busy or set()
+        for row in live:
+            subject_ids = ids | {id_column: row.id}
+            if row.id not in busy:
+                self._event(f"{subject}.removed", data=_snapshot(row), **subject_ids)
+                self.session.delete(row)
+            elif self.retire:
+                row.retired_at = self.now
+                self.session.add(row)
+                self._event(f"{subject}.retired", **subject_ids)
+            else:
+                self.refusals.append(
+                    f"{describe(row)} is no longer in the file but has history (progress, "
+                    "decisions or readings); keep it in the file, or import with --retire to "
+                    "keep it as retired")
+
+    def _create(self, row: Any) -> Any:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def _update(self, row: Any, values: dict[str, Any], subject: str,
+                **ids: int | None) -> dict[str, Any]:
+        changes = _assign(row, values)
+        self._changed(row, changes, subject, **ids)
+        return changes
+
+    def _changed(self, row: Any, changes: dict[str, Any], subject: str, **ids: int | None) -> None:
+        if getattr(row, "retired_at", None) is not None:
+            row.retired_at = None
+            self._event(f"{subject}.restored", **ids)
+        if changes:
+            row.updated_at = self.now
+            self._event(f"{subject}.updated", data={"changes": changes}, **ids)
+        self.session.add(row)
+
+    def _event(self, kind: str, data: dict[str, Any] | None = None, **ids: int | None) -> None:
+        record(self.session, kind, at=self.now, actor=self.actor, reason=self.reason,
+               data=(data or {}) | {"file": self.outcome.source}, **ids)
+        self.outcome.counts[kind] += 1
+
+    def _all(self, table: type[SQLModel], *where: Any) -> list[Any]:
+        return list(self.session.exec(select(table).where(*where)).all())
+
+
+def _indicator_values(entry: IndicatorEntry) -> dict[str, Any]:
+    baseline = parse_cell(entry.baseline.value) if entry.baseline and entry.baseline.value \
+        is not None else None
+    return {"source_table": entry.table, "category": entry.category, "name": entry.name,
+            "measure": entry.measure,
+            "baseline_year": entry.baseline.year if entry.baseline else None,
+            "baseline_value": baseline.value if baseline else None,
+            "baseline_qualifier": baseline.qualifier if baseline else None,
+            "baseline_text": baseline.text if baseline else None,
+            "commitment": entry.commitment, "direction": Direction(entry.direction),
+            "facts": dict(entry.facts)}
+
+
+def _cell_of(row: IndicatorTarget | IndicatorReading) -> int | float | str | None:
+    """The cell as the file would write it: the text when there is one, else the number."""
+    if row.text is not None:
+        return row.text
+    if row.value is not None and row.value == int(row.value):
+        return int(row.value)
+    return row.value
+
+
+def _assign(row: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``values`` on ``row``; return the changes worth an event.
+
+    ``seq`` is only the position in the file: it follows along without being logged, so that
+    removing the first milestone does not log every later one as changed.
+    """
+    changes = {}
+    for name, new in values.items():
+        old = getattr(row, name)
+        if old != new:
+            setattr(row, name, new)
+            if name != "seq":
+                changes[name] = [_plain(old), _plain(new)]
+    return changes
+
+
+def _snapshot(row: Any) -> dict[str, Any]:
+    skip = {"id", "created_at", "updated_at", "retired_at"}
+    return {"values": {k: _plain(v) for k, v in row.model_dump().items() if k not in skip}}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,22 @@
+"""SQLModel tables: the rows Duban keeps, and nothing that reads or writes them.
+
+Importing this package registers every table on ``SQLModel.metadata`` (Alembic needs them all).
+"""
+
+from models.tables.api_token import ApiToken
+from models.tables.attachment import Attachment
+from models.tables.bulletin_record import BulletinRecord
+from models.tables.escalation import EscalationStep, Notification
+from models.tables.event import Event
+from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
+from models.tables.link_use import LinkUse
+from models.tables.message import Message
+from models.tables.milestone import Milestone
+from models.tables.person import Person
+from models.tables.plan import Plan, Project
+from models.tables.sweep_run import SweepRun
+from models.tables.unit import Unit
+
+__all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event", "Indicator",
+           "IndicatorReading", "IndicatorTarget", "LinkUse", "Message", "Milestone",
+           "Notification", "Person", "Plan", "Project", "SweepRun", "Unit"]

@@ -1,0 +1,46 @@
+"""The append-only event log: every change, with who, when and why.
+
+Subjects are referenced by plain ids, without foreign keys: the history of a milestone must
+outlive the milestone (a re-import may delete one that nothing happened to), and a foreign key
+would have to null or delete the event, which the log forbids. The database itself refuses
+UPDATE and DELETE on this table (see the first migration).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from models.tables.columns import json_column
+
+
+class Event(SQLModel, table=True):
+    # Indexed for reading one item's history and for history over time by kind (bulletins);
+    # every other index would slow the busiest writes.
+    __table_args__ = (Index("ix_event_kind_at", "kind", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    kind: str = Field(max_length=64)  # "<subject>.<what happened>": milestone.created
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor: str = Field(max_length=500)  # who, readable: a person's email or "import:<file>"
+    reason: str | None = Field(default=None, max_length=5000)
+    plan_id: int | None = None
+    project_id: int | None = Field(default=None, index=True)
+    milestone_id: int | None = Field(default=None, index=True)
+    indicator_id: int | None = Field(default=None, index=True)
+    unit_id: int | None = None
+    person_id: int | None = None
+    data: dict[str, Any] = json_column()
+
+
+# What a plan import writes. Any other event on an item is history a re-import must not erase.
+IMPORT_EVENT_SUFFIXES = ("created", "updated", "removed", "retired", "restored")
+
+
+def is_import_kind(kind: str) -> bool:
+    return kind.rsplit(".", 1)[-1] in IMPORT_EVENT_SUFFIXES
+

@@ -1,0 +1,76 @@
+"""Milestones (年度目标 / 节点): what must be true by a date."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from config.plan_file import Commitment
+from models.tables.columns import enum_column, utcnow
+
+
+class MilestoneState(StrEnum):
+    pending = "pending"
+    due_soon = "due_soon"    # 临期
+    overdue = "overdue"      # 逾期
+    claimed = "claimed"      # 申报完成: the owner says done, with evidence
+    closed = "closed"        # 销号: the office accepted the evidence
+    returned = "returned"    # 退回重办: sent back to be redone
+    waived = "waived"
+
+
+class Light(StrEnum):
+    """红黄绿灯: red overdue, yellow due soon (or behind), green done or on track."""
+
+    green = "green"
+    yellow = "yellow"
+    red = "red"
+
+
+class Milestone(SQLModel, table=True):
+    """``key`` identifies a milestone across re-imports: its planned due date, plus ``/n`` for the
+    n-th milestone of a project due that same day. ``planned_due_on`` is what the plan says;
+    ``due_on`` is the date in force, moved only by an approved extension.
+    """
+
+    __table_args__ = (UniqueConstraint("project_id", "key", name="uq_milestone_project_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE", index=True)
+    key: str = Field(max_length=20)
+    seq: int
+    title: str = Field(max_length=5000)
+    planned_due_on: date
+    due_on: date = Field(index=True)
+    commitment: Commitment = enum_column(Commitment, default=Commitment.expected)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    state: MilestoneState = enum_column(MilestoneState, default=MilestoneState.pending, index=True)
+    retired_at: datetime | None = None
+    # Kept by the sweep from the facts (models.rules.status); ``next_check_on`` indexes the next day
+    # anything could change, so a sweep reads only what is due for a look.
+    light: Light = enum_column(Light, default=Light.green)
+    level: int = 0                          # highest escalation level reached
+    late: bool = False                      # 超时: done late, or still open past the due date
+    provisional: bool = False               # dates computed on an assumed Mon–Fri week
+    next_check_on: date | None = Field(default=None, index=True)
+    # Set by the office (models.store.actions), each with its event.
+    major: bool = False
+    acknowledged_level: int = 0
+    snoozed_until: date | None = None
+    # Optimistic concurrency: every write is "UPDATE … WHERE version = :seen".
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+def milestone_keys(due_dates: list[date]) -> list[str]:
+    """Keys for a project's milestones in file order: the date, then ``/2``, ``/3`` for repeats."""
+    seen: dict[date, int] = {}
+    keys = []
+    for due in due_dates:
+        seen[due] = seen.get(due, 0) + 1
+        keys.append(due.isoformat() if seen[due] == 1 else f"{due.isoformat()}/{seen[due]}")
+    return keys

@@ -1,0 +1,32 @@
+"""People: who acts, who is notified, who may do what."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from models.tables.columns import enum_column, utcnow
+
+
+class Role(StrEnum):
+    office = "office"  # 督查室: supervises, decides extensions, closes items
+    owner = "owner"    # 项目负责人: reports progress for their unit
+    leader = "leader"  # 分管领导: reads; escalations end with them
+    admin = "admin"    # manages people and units
+
+
+class Person(SQLModel, table=True):
+    """People are deactivated, never deleted: the event log keeps pointing at them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    email: str = Field(max_length=320, unique=True)  # stored lower-case
+    role: Role = enum_column(Role)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    heads_unit: bool = False  # receives the unit's supervision notices (督办单)
+    phone: str | None = Field(default=None, max_length=50)
+    active: bool = True
+    password_hash: str | None = Field(default=None, max_length=200)  # None: no password
+    created_at: datetime = Field(default_factory=utcnow)
