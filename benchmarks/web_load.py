@@ -44,6 +44,7 @@ from models.rules.item_links import make_link_token
 from models.store.database import make_engine, migrate
 from models.tables.milestone import Milestone
 from models.tables.person import Person
+from services.runtime import build
 from tests.smtp_server import free_port
 
 SECRET = "duban-web-load-benchmark-secret-0123456789"
@@ -62,8 +63,8 @@ def serve(url: str, port: int, data_dir: str) -> None:
     settings = Settings(database_url=url, data_dir=Path(data_dir), smtp_host="",
                         base_url=f"http://127.0.0.1:{port}")
     rules = load_rules(settings.zone)
-    app = create_app(engine=make_engine(url, pool_size=20, max_overflow=20), rules=rules,
-                     settings=settings, secret=SECRET)
+    app = create_app(build(settings, engine=make_engine(url, pool_size=20, max_overflow=20),
+                           rules=rules, secret=SECRET))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -58,7 +58,7 @@ def generate(
     try:
         issued = issue(engine=context.engine(), rules=rules, settings=context.settings(),
                        plan=plan, period=covered, editions=editions, send_it=send, resend=resend,
-                       actor=context.actor(), now=rules.as_of(day) if day else context.now())
+                       actor=context.actor(), now=context.runtime().at(day))
     except UnknownPlan as exc:
         fail(f"--plan: {exc}", code=2)
     if json:

@@ -5,53 +5,45 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session
 
 from cli.output import fail
-from config.settings import Settings, SettingsError, load_settings
-from models.store.database import VERSION_TABLE, make_engine, writer
-
-if TYPE_CHECKING:
-    from config.channels import Channels
-    from models.rules.rulebook import Rules
+from config.channels import Channels, ChannelsInvalid
+from config.settings import Settings
+from models.rules.rulebook import Rules
+from models.store.database import VERSION_TABLE, writer
+from services.runtime import CONFIGURATION_ERRORS, Runtime, build
 
 
 @cache
+def runtime() -> Runtime:
+    """This command's runtime (services.runtime), built once; a bad configuration ends the
+    command with the message naming the setting or file."""
+    try:
+        return build()
+    except CONFIGURATION_ERRORS as exc:
+        fail(str(exc), code=2)
+
+
 def settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        fail(str(exc), code=2)
+    return runtime().settings
 
 
-@cache
 def engine() -> Engine:
-    return make_engine(settings().database)
+    return runtime().engine
 
 
-@cache
 def rules() -> Rules:
-    from config.policy import PolicyInvalid
-    from models.rules.rulebook import load_rules
-    from models.rules.workdays import CalendarFileInvalid
-
-    try:
-        return load_rules(settings().zone)
-    except (PolicyInvalid, CalendarFileInvalid) as exc:
-        fail(str(exc), code=2)
+    return runtime().rules
 
 
-@cache
 def channels() -> Channels:
-    from config.channels import ChannelsInvalid, load_channels
-
     try:
-        return load_channels()
+        return runtime().channels
     except ChannelsInvalid as exc:
         fail(str(exc), code=2)
 
@@ -78,6 +70,5 @@ def actor() -> str:
 
 
 def now() -> datetime:
-    """The real clock, unless DUBAN_AS_OF replays the engine at a fixed day."""
-    day = settings().as_of
-    return rules().as_of(day) if day is not None else datetime.now(UTC)
+    """The runtime's clock: the real time, or 09:00 of DUBAN_AS_OF's day in a replay."""
+    return runtime().now()

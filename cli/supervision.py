@@ -34,7 +34,7 @@ def parse_day(value: str | None, option: str) -> date | None:
 
 def _clock(as_of: str | None) -> datetime:
     day = parse_day(as_of, "--as-of")
-    return context.rules().as_of(day) if day else context.now()
+    return context.runtime().at(day)
 
 
 def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
@@ -71,7 +71,8 @@ def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
 
     now = _clock(as_of)
     context.require_database()
-    report = run_sweep(engine=context.engine(), rules=context.rules(), now=now, dry_run=dry_run,
+    report = run_sweep(engine=context.engine(), rules=context.rules(), now=now,
+                       clock=context.runtime().clock, dry_run=dry_run,
                        detail_limit=detail or None)
     if json:
         emit_json(report.as_dict())

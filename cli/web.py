@@ -12,7 +12,6 @@ import typer
 
 from cli import context
 from cli.output import console
-from config.secret import secret_key
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -44,9 +43,7 @@ def web_app() -> FastAPI:
     """The web app on this command's settings, signing with the key the sender signs links with."""
     from web.app import create_app
 
-    settings = context.settings()
-    return create_app(engine=context.engine(), rules=context.rules(), settings=settings,
-                      secret=secret_key(settings))
+    return create_app(context.runtime())
 
 
 @contextmanager

@@ -26,9 +26,9 @@ def _prefect_environment() -> None:
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
     # Prefect's own history lives in the data directory too, never in ~/.prefect.
-    from flows import runtime
+    from services.runtime import current
 
-    os.environ.setdefault("PREFECT_HOME", str((runtime.settings().data_dir / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_HOME", str((current().settings.data_dir / "prefect").resolve()))
 
 
 def scheduled_sweep() -> None:

@@ -14,8 +14,8 @@ import anyio
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 
-from flows import runtime
 from flows.sweep import SweepReport, run_sweep
+from services.runtime import current
 
 # Async flows: a sync flow run waits ~1 s on exit for its heartbeat thread (TECH_NOTES §1.2),
 # which would dwarf a steady-state sweep. The sweep itself runs in a worker thread.
@@ -35,9 +35,10 @@ async def supervise_project(project_id: int, as_of: date | None = None,
 
 
 async def _sweep(as_of: date | None, dry_run: bool, project_id: int | None) -> dict[str, Any]:
+    runtime = current()
     report = await anyio.to_thread.run_sync(partial(
-        run_sweep, engine=runtime.engine(), rules=runtime.rules(), now=runtime.now(as_of),
-        dry_run=dry_run, project_id=project_id))
+        run_sweep, engine=runtime.engine, rules=runtime.rules, now=runtime.at(as_of),
+        clock=runtime.clock, dry_run=dry_run, project_id=project_id))
     await _publish(report)
     return report.as_dict()
 

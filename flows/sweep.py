@@ -36,12 +36,12 @@ from models.store.database import bulk_insert, writer
 from models.store.directory import Directory
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.status_writes import status_event
-from models.tables.columns import utcnow as now_utc
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
 from models.tables.milestone import Milestone
 from models.tables.plan import Plan, Project
 from models.tables.sweep_run import SweepRun
+from services.runtime import Clock
 
 ACTOR = "system:sweep"
 NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
@@ -81,16 +81,23 @@ class SweepReport:
             details.append(item)
 
 
-def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = False,
+def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
+              dry_run: bool = False,
               project_id: int | None = None, batch_size: int = 1000,
               detail_limit: int | None = 1000) -> SweepReport:
+    """Sweep at the instant ``now`` (the real time, or 09:00 of a replayed day).
+
+    ``clock`` stamps the sweep's start and finish in the time the delivery loop lives in, so
+    that a replay of a past day still counts as running while it runs (notifications.compose
+    takes an unfinished sweep started over an hour ago for dead).
+    """
     today = rules.today(now)
     report = SweepReport(uuid.uuid4().hex, today, dry_run, detail_limit)
     with Session(engine) as session:  # who receives what: one snapshot for the whole sweep
         directory = Directory(session=session)
     if not dry_run:
         with Session(writer(engine)) as session:
-            session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=now_utc()))
+            session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=clock()))
             session.commit()
     last_id = 0
     while True:
@@ -109,7 +116,7 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, dry_run: bool = Fa
             return report
         # Finished: its notices can now be composed into one digest per person.
         session.execute(sa.update(SweepRun).where(col(SweepRun.id) == report.sweep_id).values(
-            finished_at=now_utc(), evaluated=report.evaluated, changed=report.changed,
+            finished_at=clock(), evaluated=report.evaluated, changed=report.changed,
             escalated=report.escalated, notifications=report.notifications))
         session.commit()
     return report

@@ -29,6 +29,7 @@ from config.secret import secret_key
 from config.settings import Settings
 from models.tables.person import Person
 from notifications.outbox import deliver_round
+from services.runtime import build
 from tests.smtp_server import SmtpServer, free_port
 from tests.world import RULES, World, build_world, give_passwords
 from web.app import create_app
@@ -130,7 +131,7 @@ def live_site(engine: sa.Engine, session: Session, password_hash: str,
                         smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
                         smtp_timeout_seconds=5, as_of=DAY)
     (tmp_path / "channels.yaml").write_text("webhooks: []\n", "utf-8")
-    app = create_app(engine=engine, rules=RULES, settings=settings, secret=secret_key(settings))
+    app = create_app(build(settings, engine=engine, rules=RULES, secret=secret_key(settings)))
     try:
         with served(app, host="127.0.0.1", port=port):
             yield LiveSite(f"http://127.0.0.1:{port}", engine, world, settings,

@@ -21,6 +21,7 @@ from models.store import actions
 from models.store.database import writer
 from models.tables.event import Event
 from models.tables.milestone import Milestone
+from services.runtime import system_clock
 from tests.browser import (  # noqa: F401 (chromium … page_opener: fixtures)
     DAY,
     DESK,
@@ -48,7 +49,7 @@ def events(site: LiveSite, kind: str) -> list[Event]:
 
 def test_an_owner_claims_an_overdue_item_from_the_email_on_a_phone(
         site: LiveSite, open_page: OpenPage, tmp_path: Path) -> None:
-    run_sweep(engine=site.engine, rules=RULES, now=RULES.as_of(DAY))
+    run_sweep(engine=site.engine, rules=RULES, clock=system_clock, now=RULES.as_of(DAY))
     assert site.deliver()["sent"] > 0
     mail = site.mail(OWNER, "督办")
     link = item_link(mail, "开工建设")

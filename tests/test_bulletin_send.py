@@ -141,12 +141,11 @@ def duban(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     runner = CliRunner()
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]
-        context.settings.cache_clear()
-        context.engine.cache_clear()
+        context.runtime.cache_clear()
         return runner.invoke(app, list(args))
 
     yield invoke
-    context.engine.cache_clear()
+    context.runtime.cache_clear()
 
 
 def test_generate_list_and_show_from_the_command_line(duban, engine: sa.Engine,

@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from cli import context
 from cli.main import app
+from services.runtime import build
 from tests.conftest import SEED_PLANS, snapshot
 
 Duban = Callable[..., Result]
@@ -25,12 +26,11 @@ def duban(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
-        context.settings.cache_clear()
-        context.engine.cache_clear()
+        context.runtime.cache_clear()
         return runner.invoke(app, list(args))
 
     yield invoke
-    context.engine.cache_clear()
+    context.runtime.cache_clear()
 
 
 def test_init_imports_the_seed_plans_once(duban: Duban) -> None:
@@ -143,8 +143,7 @@ def test_commands_refuse_an_uninitialised_database(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
-    context.settings.cache_clear()
-    context.engine.cache_clear()
+    context.runtime.cache_clear()
     result = CliRunner().invoke(app, ["plans", "list"])
     assert result.exit_code == 1 and "duban init" in result.output
 
@@ -226,8 +225,8 @@ def test_an_api_token_is_printed_once_and_works_until_revoked(duban: Duban,
     token = issued.stdout.strip()  # the token alone on stdout, for a script to capture
     assert token.startswith("dbn_") and "只显示这一次" in issued.stderr
     engine = make_engine(database_url)
-    app = create_app(engine=engine, rules=context.rules(), settings=context.settings(),
-                     secret="duban-cli-test-secret-0123456789abcdef")
+    app = create_app(build(context.settings(), engine=engine, rules=context.rules(),
+                           secret="duban-cli-test-secret-0123456789abcdef"))
     client, bearer = TestClient(app), {"Authorization": f"Bearer {token}"}
     me = client.get("/api/me", headers=bearer)
     assert me.status_code == 200 and me.json()["unit"]["code"] == "xihu-mzj"

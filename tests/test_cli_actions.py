@@ -41,12 +41,11 @@ def duban(database_url: str, world: World, tmp_path: Path,
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
-        context.settings.cache_clear()
-        context.engine.cache_clear()
+        context.runtime.cache_clear()
         return runner.invoke(app, list(args))
 
     yield invoke
-    context.engine.cache_clear()
+    context.runtime.cache_clear()
 
 
 def events(engine: sa.Engine, kind: str) -> list[Event]:

@@ -25,6 +25,7 @@ from models.tables.message import Message
 from models.tables.person import Person
 from models.tables.unit import Unit
 from notifications.compose import compose_due
+from services.runtime import build, system_clock
 from tests.world import RULES, build_world
 from web.app import create_app
 from web.auth import LINK_MAX_AGE_SECONDS
@@ -48,7 +49,7 @@ def channels(tmp_path: Path) -> Channels:
 
 def digests(engine: sa.Engine, settings: Settings, channels: Channels) -> dict[str, Message]:
     """Sweep at NOW and compose: the digest email of each address."""
-    run_sweep(engine=engine, rules=RULES, now=NOW)
+    run_sweep(engine=engine, rules=RULES, clock=system_clock, now=NOW)
     compose_due(engine=engine, settings=settings, channels=channels, now=NOW)
     with Session(engine) as db:
         return {m.address: m for m in db.exec(select(Message).where(
@@ -94,7 +95,7 @@ def test_a_digest_link_opens_its_item_in_the_web_app_once(engine, session, setti
     sent = digests(engine, settings, channels)
     [link] = [link for link in links(sent["wang.fang@duban.example"])
               if claims(settings, link).milestone_id == world.construction]
-    app = create_app(engine=engine, rules=RULES, settings=settings, secret=secret_key(settings))
+    app = create_app(build(settings, engine=engine, rules=RULES, secret=secret_key(settings)))
     with TestClient(app, base_url=BASE) as phone, TestClient(app, base_url=BASE) as forwarded:
         opened = phone.get(link, follow_redirects=False)
         assert opened.headers["location"] == f"/milestones/{world.construction}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from flows import runtime
+from services import runtime
 from tests.world import build_world
 
 # Prefect reads its settings at import: keep it off the developer's ~/.prefect and quiet.
@@ -38,12 +38,10 @@ def service(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
     monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "none.toml"))
-    for cached in (runtime.settings, runtime.engine, runtime.rules):
-        cached.cache_clear()
+    runtime.current.cache_clear()
     yield
-    runtime.engine().dispose()
-    for cached in (runtime.settings, runtime.engine, runtime.rules):
-        cached.cache_clear()
+    runtime.current().engine.dispose()
+    runtime.current.cache_clear()
 
 
 def test_supervise_all_runs_as_a_flow_and_publishes_outcomes(service: None,

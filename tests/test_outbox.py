@@ -20,6 +20,7 @@ from flows.sweep import run_sweep
 from models.tables.event import Event
 from models.tables.message import Message
 from notifications.outbox import deliver_round, list_messages, retry
+from services.runtime import system_clock
 from tests.smtp_server import SmtpServer
 from tests.test_webhooks import SECRET, robot  # noqa: F401 (a fixture)
 from tests.world import RULES, build_world
@@ -46,7 +47,7 @@ def settings_for(tmp_path: Path, smtp: SmtpServer | None, **extra: object) -> Se
 
 def swept(engine: sa.Engine, session: Session) -> None:
     build_world(session)
-    run_sweep(engine=engine, rules=RULES, now=NOW)
+    run_sweep(engine=engine, rules=RULES, clock=system_clock, now=NOW)
 
 
 async def deliver(engine: sa.Engine, settings: Settings, channels: Channels,
@@ -172,7 +173,7 @@ webhooks:
     assert body["msgtype"] == "markdown" and "开工建设" in body["markdown"]["text"]
 
     # A sweep a week later, delivered at 23:00 local time: the post waits for 07:30.
-    run_sweep(engine=engine, rules=RULES, now=RULES.as_of(date(2025, 10, 28)))
+    run_sweep(engine=engine, rules=RULES, clock=system_clock, now=RULES.as_of(date(2025, 10, 28)))
     night = RULES.as_of(date(2025, 10, 28)) + timedelta(hours=14)  # 23:00 in Shanghai
     late = await deliver_round(engine=engine, settings=settings_for(tmp_path, smtp),
                                channels=chat, now=night)

@@ -13,12 +13,13 @@ from models.store.database import writer
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
 from models.tables.milestone import Milestone
+from services.runtime import system_clock
 from tests.conftest import snapshot
 from tests.world import RULES, build_world
 
 
 def sweep(engine: sa.Engine, day: date, **kwargs: object):
-    return run_sweep(engine=engine, rules=RULES, now=RULES.as_of(day), **kwargs)
+    return run_sweep(engine=engine, rules=RULES, clock=system_clock, now=RULES.as_of(day), **kwargs)
 
 
 def sweep_every_day(engine: sa.Engine, first: date, last: date) -> None:

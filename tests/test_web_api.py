@@ -21,6 +21,7 @@ from models.tables.event import Event
 from models.tables.message import Message
 from models.tables.milestone import Milestone
 from models.tables.person import Person
+from services.runtime import build
 from tests.conftest import NOW, PASSWORD, snapshot
 from tests.world import RULES, World, build_world
 from web.app import create_app
@@ -68,8 +69,8 @@ def api(engine: sa.Engine, session: Session, tmp_path: Path) -> Iterator[Api]:
               for p in session.exec(select(Person))}
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
-    app = create_app(engine=engine, rules=RULES, settings=settings,
-                     secret="duban-api-test-secret-0123456789abcdef", clock=lambda: NOW)
+    app = create_app(build(settings, engine=engine, rules=RULES,
+                           secret="duban-api-test-secret-0123456789abcdef", clock=lambda: NOW))
     with TestClient(app) as client:
         yield Api(client, engine, world, tokens)
 

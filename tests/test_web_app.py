@@ -19,6 +19,7 @@ from models.tables.event import Event
 from models.tables.message import Message
 from models.tables.milestone import Milestone
 from models.tables.person import Person
+from services.runtime import build
 from tests.conftest import PASSWORD, snapshot
 from tests.world import RULES, World, build_world, give_passwords
 from web.app import create_app
@@ -69,7 +70,7 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
     give_passwords(session, password_hash)
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
-    app = create_app(engine=engine, rules=RULES, settings=settings, secret=SECRET)
+    app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET))
     with TestClient(app) as client:
         yield Site(client, engine, world)
 

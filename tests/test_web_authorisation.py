@@ -36,6 +36,7 @@ from models.tables.milestone import Milestone
 from models.tables.person import Person
 from models.tables.unit import Unit
 from notifications.bulletin.publish import generate
+from services.runtime import build
 from tests.conftest import NOW, PASSWORD, snapshot
 from tests.test_web_security import expected
 from tests.world import RULES, build_world, give_passwords
@@ -194,7 +195,7 @@ def app_and_ids(engine: sa.Engine, session: Session, password_hash: str,
     ids = Ids(milestone=world.construction, person=bystander.id,  # type: ignore[arg-type]
               unit=unit.id, unit_code=unit.code, message=message.id,  # type: ignore[arg-type]
               stored_as="k3y", bulletin=bulletin.id)  # type: ignore[arg-type]
-    yield create_app(engine=engine, rules=RULES, settings=settings, secret=SECRET), ids, tokens
+    yield create_app(build(settings, engine=engine, rules=RULES, secret=SECRET)), ids, tokens
 
 
 def routes_of(app: Any) -> set[tuple[str, str]]:

@@ -27,6 +27,7 @@ from models.store.actions import claim_done
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.person import Person
 from notifications.bulletin.publish import PDF_TYPE, XLSX_TYPE, generate
+from services.runtime import build
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
 from tests.world import RULES, build_world, give_passwords
@@ -79,8 +80,7 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
     session.commit()
     internal, public = issue(session, Edition.internal), issue(session, Edition.public)
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
-    app = create_app(engine=engine, rules=RULES, settings=settings, secret=SECRET,
-                     clock=lambda: NOW)
+    app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET, clock=lambda: NOW))
     with TestClient(app) as client:
         yield BulletinSite(client, engine, world, internal, public)
 

@@ -28,6 +28,7 @@ from models.store.database import make_engine, writer
 from models.tables.event import Event
 from models.tables.milestone import Milestone
 from models.tables.person import Person
+from services.runtime import build
 from tests.conftest import NOW
 from tests.world import RULES, World, build_world
 from web.app import create_app
@@ -133,7 +134,7 @@ def test_the_second_of_two_overlapping_writers_is_refused_and_keeps_nothing(
 @pytest.fixture
 def app(pg: sa.Engine, world: World, tmp_path: Path) -> Any:
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
-    return create_app(engine=pg, rules=RULES, settings=settings, secret=SECRET)
+    return create_app(build(settings, engine=pg, rules=RULES, secret=SECRET))
 
 
 def signed_in(app: Any, engine: sa.Engine, email: str, milestone_id: int) -> TestClient:

@@ -20,6 +20,7 @@ from config.settings import Settings
 from models.store.actions import claim_done, close_out, decide_extension, request_extension
 from models.tables.person import Person
 from models.tables.unit import Unit
+from services.runtime import build
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
 from tests.world import RULES, build_world, give_passwords
@@ -35,8 +36,7 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="https://duban.example.gov.cn",
                         smtp_host="")
-    app = create_app(engine=engine, rules=RULES, settings=settings, secret=SECRET,
-                     clock=lambda: NOW)
+    app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET, clock=lambda: NOW))
     with TestClient(app, base_url="https://testserver") as client:
         yield Site(client, engine, world)
 

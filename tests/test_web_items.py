@@ -28,6 +28,7 @@ from models.tables.event import Event
 from models.tables.indicator import Indicator, IndicatorReading, ReadingSource
 from models.tables.milestone import Milestone
 from models.tables.person import Person
+from services.runtime import build, system_clock
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import OFFICE, OTHER_OWNER, OWNER, PASSWORD, SECRET
 from tests.world import PLAN, RULES, World, build_world, give_passwords
@@ -124,8 +125,7 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="",
                         attachment_max_bytes=MAX_BYTES)
-    app = create_app(engine=engine, rules=RULES, settings=settings, secret=SECRET,
-                     clock=lambda: NOW)
+    app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET, clock=lambda: NOW))
     yield Site(app, engine, world, settings.data_dir)
 
 
@@ -353,7 +353,8 @@ def test_downloads_need_sign_in_and_a_right_to_the_item(site: Site) -> None:
 # ── the office ──────────────────────────────────────────────────────────────────────────────
 
 def test_office_decisions_are_recorded_with_who_and_why(site: Site) -> None:
-    run_sweep(engine=site.engine, rules=RULES, now=NOW)  # the overdue item climbs the ladder
+    # the overdue item climbs the ladder
+    run_sweep(engine=site.engine, rules=RULES, clock=system_clock, now=NOW)
     office, item = site.desk(OFFICE), site.world.construction
     assert site.milestone(item).level >= 1
     assert forms(office.get(f"/milestones/{item}").text) == {

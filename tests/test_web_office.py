@@ -20,6 +20,7 @@ from models.store.status_view import milestone_lights
 from models.tables.message import Channel, Message, MessageStatus
 from models.tables.person import Person
 from models.tables.unit import Unit
+from services.runtime import build
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
 from tests.world import RULES, build_world, give_passwords
@@ -45,8 +46,7 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
                         last_error="550 5.1.1 mailbox unavailable"))
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
-    app = create_app(engine=engine, rules=RULES, settings=settings, secret=SECRET,
-                     clock=lambda: NOW)
+    app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET, clock=lambda: NOW))
     with TestClient(app) as client:
         yield Site(client, engine, world)
 

@@ -10,24 +10,19 @@ The routes live in modules named for what they serve; `web.context.Web` is what 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from fastapi import FastAPI
-from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
-from config.settings import Settings
-from models.rules.rulebook import Rules
+from services.runtime import Runtime
 from web import attachments, auth, bulletins, feeds, items, lists, office, overview
 from web.api import create_api
 from web.context import Web
 from web.limits import BodyLimit
 
 
-def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
-               clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The app; `clock` replaces the real time for actions (replay with settings.as_of)."""
+def create_app(runtime: Runtime) -> FastAPI:
+    """The app over one runtime (services.runtime): its database, rules, key and clock."""
+    settings, secret = runtime.settings, runtime.secret
     app = FastAPI(title="督办 Duban", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SessionMiddleware, secret_key=secret, same_site="lax",
                        https_only=str(settings.base_url).startswith("https"),
@@ -35,7 +30,7 @@ def create_app(*, engine: Engine, rules: Rules, settings: Settings, secret: str,
     # Five evidence files at the per-file limit, plus the form's text.
     app.add_middleware(BodyLimit, max_bytes=attachments.MAX_FILES * settings.attachment_max_bytes
                        + 1024 * 1024)
-    web = Web(engine=engine, rules=rules, settings=settings, secret=secret, clock=clock)
+    web = Web(runtime)
     limiter = auth.LoginLimiter(auth.MAX_FAILED_LOGINS, auth.FAILED_LOGIN_WINDOW_SECONDS)
     app.state.login_limiter = limiter
     app.include_router(auth.router(web, limiter))

@@ -106,7 +106,7 @@ def router(web: Web, limiter: LoginLimiter) -> APIRouter:
         try:
             claims = read_link_token(secret=web.secret, token=token,
                                      max_age_seconds=LINK_MAX_AGE_SECONDS,
-                                     now=web.now().timestamp() if web.clock else None)
+                                     now=web.now().timestamp())
         except LinkInvalid as invalid:
             return web.error(request, 403, "链接无法打开", LINK_REFUSALS[invalid.reason])
         if len(claims.nonce) > 64:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +17,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import Engine
 from sqlmodel import Session
 
-from config.settings import Settings
 from models.rules.permissions import Action, allowed
-from models.rules.rulebook import Rules
 from models.store.actions import ActionRefused, Changed, commit_retrying
 from models.store.database import writer
 from models.tables.milestone import Milestone
 from models.tables.person import Person
+from services.runtime import Runtime
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The nav bar: (label, link, the action that makes it useful; None: everyone signed in)
@@ -43,21 +41,17 @@ NO_RIGHT = {Action.manage_people: "您无权管理人员和单位。",
 
 
 class Web:
-    def __init__(self, *, engine: Engine, rules: Rules, settings: Settings, secret: str,
-                 clock: Callable[[], datetime] | None = None) -> None:
-        self.engine, self.rules, self.settings, self.secret = engine, rules, settings, secret
-        self.clock = clock
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.engine, self.rules, self.settings = runtime.engine, runtime.rules, runtime.settings
+        self.secret = runtime.secret
         env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
         env.globals["nav_links"] = nav_links  # base.html asks it on every page
         self.templates = Jinja2Templates(env=env)
 
     def now(self) -> datetime:
-        """The app's time: the injected clock (tests), DUBAN_AS_OF (replay), or the real time."""
-        if self.clock is not None:
-            return self.clock()
-        if self.settings.as_of:
-            return self.rules.as_of(self.settings.as_of)
-        return datetime.now(UTC)
+        """The runtime's clock, read once per request's operation."""
+        return self.runtime.now()
 
     def reader(self) -> Session:
         return Session(self.engine)
