@@ -43,6 +43,7 @@ def _act(do: Any, permission: Action, milestones: list[int], by: str | None, as_
     3. One commit at the end; the first refusal rolls everything back and names its milestone.
     """
     from models.store.actions import ActionRefused
+    from services.milestone_actions import take
 
     now = _clock(as_of)
     ids = list(dict.fromkeys(milestones))  # naming an item twice is not a second action
@@ -53,9 +54,9 @@ def _act(do: Any, permission: Action, milestones: list[int], by: str | None, as_
         for milestone_id in ids:
             try:
                 _check_allowed(db, person, permission, milestone_id)
-                rows.append(do(session=db, rules=context.rules(), milestone_id=milestone_id,
-                               actor=actor, actor_id=person.id if person else None, now=now,
-                               **specific))
+                rows.append(take(do, session=db, settings=context.settings(),
+                                 rules=context.rules(), milestone_id=milestone_id, actor=actor,
+                                 actor_id=person.id if person else None, now=now, **specific))
             except ActionRefused as exc:
                 batch = f" (all {len(ids)} milestones or none)" if len(ids) > 1 else ""
                 fail(escape(f"milestone {milestone_id}: {exc}; nothing was changed{batch}"),
@@ -119,8 +120,7 @@ def done(milestones: Milestones,
     from models.rules.permissions import Action
     from models.store.actions import claim_done
 
-    _act(claim_done, Action.claim_done, milestones, by, as_of, json, evidence=evidence,
-         settings=context.settings())
+    _act(claim_done, Action.claim_done, milestones, by, as_of, json, evidence=evidence)
 
 
 def progress(milestone: Milestone,
@@ -165,8 +165,7 @@ def extension(milestone: Milestone,
     if reject and to is not None:
         fail("--to goes with --approve: a rejection keeps the due date", code=2)
     _act(decide_extension, Action.decide_extension, [milestone], by, as_of, json,
-         approved=approve, new_due_on=parse_day(to, "--to"), reason=reason,
-         settings=context.settings())
+         approved=approve, new_due_on=parse_day(to, "--to"), reason=reason)
 
 
 def close(milestones: Milestones, reason: Reason = None, by: By = None, as_of: AsOf = None,
@@ -175,8 +174,7 @@ def close(milestones: Milestones, reason: Reason = None, by: By = None, as_of: A
     from models.rules.permissions import Action
     from models.store.actions import close_out
 
-    _act(close_out, Action.close, milestones, by, as_of, json, reason=reason,
-         settings=context.settings())
+    _act(close_out, Action.close, milestones, by, as_of, json, reason=reason)
 
 
 def return_(milestone: Milestone,

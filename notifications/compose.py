@@ -103,7 +103,7 @@ def _compose_emails(session: Session, sweep_id: str, addresses: list[str], setti
     if not notices:
         return
     items = _items(session, notices, settings)
-    links = ItemLinks.of(settings)
+    links = ItemLinks.of(settings, now)
     by_address: dict[str, list[Notification]] = defaultdict(list)
     for notice in notices:
         by_address[notice.address].append(notice)

@@ -1,8 +1,8 @@
 """Confirmations to the people who acted: done received, extension decided, item closed.
 
-Queued by the action itself (models.store.actions), in the transaction that records its event, under
-the key ``confirm:<event id>``: one confirmation per decision, never two. Its link signs its
-person in (notifications/links.py).
+Queued by services.milestone_actions right after the action, in the transaction that records
+its event, under the key ``confirm:<event id>``: one confirmation per decision, never two. Its
+link signs its person in (notifications/links.py).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def queue_confirmation(*, session: Session, settings: Settings, event: Event) ->
         .where(Milestone.id == event.milestone_id)).one()
     on = event.at.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
     context = {"recipient": person.name, "title": milestone.title, "project": project,
-               "link": ItemLinks.of(settings).to(person.id, milestone.id)}  # type: ignore[arg-type]
+               "link": ItemLinks.of(settings, event.at).to(person.id, milestone.id)}  # type: ignore[arg-type]
     if template == "done_received":
         context |= {"unit": unit, "claimed_on": on, "evidence": event.data.get("evidence", "")}
     elif template == "extension_decided":

@@ -8,14 +8,16 @@ for (a unit's contact mailbox) gets ``{base_url}/milestones/{id}``, which asks f
 a link that signs someone in must reach only that someone's mailbox.
 
 Each link has a fresh random nonce, so every item of every email opens once, independently of
-the others, and no two emails share a link. The token is stamped with the real time, as the
-web app checks its age against the real time.
+the others, and no two emails share a link. The token is stamped with the time of the
+operation that composes the email, from the runtime's clock (services.runtime), the clock the
+web app checks its age against: in a replay both stand at the replayed day.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from config.secret import secret_key
 from config.settings import Settings
@@ -28,15 +30,17 @@ from models.rules.item_links import (
 class ItemLinks:
     base_url: str  # without a trailing slash
     secret: str
+    now: datetime  # the composing operation's time, which stamps every token
 
     @classmethod
-    def of(cls, settings: Settings) -> ItemLinks:
-        return cls(str(settings.base_url).rstrip("/"), secret_key(settings))
+    def of(cls, settings: Settings, now: datetime) -> ItemLinks:
+        return cls(str(settings.base_url).rstrip("/"), secret_key(settings), now)
 
     def to(self, person_id: int | None, milestone_id: int) -> str:
         """The link to `milestone_id` in an email to `person_id` (None: not a person)."""
         if person_id is None:
             return f"{self.base_url}/milestones/{milestone_id}"
         token = make_link_token(secret=self.secret, person_id=person_id,
-                                milestone_id=milestone_id, nonce=secrets.token_urlsafe(16))
+                                milestone_id=milestone_id, nonce=secrets.token_urlsafe(16),
+                                now=self.now.timestamp())
         return f"{self.base_url}/l/{token}"

@@ -21,6 +21,7 @@ from models.store import actions
 from models.store.database import writer
 from models.tables.event import Event
 from models.tables.milestone import Milestone
+from services.milestone_actions import take
 from services.runtime import system_clock
 from tests.browser import (  # noqa: F401 (chromium … page_opener: fixtures)
     DAY,
@@ -84,9 +85,9 @@ def test_the_office_signs_in_and_closes_a_claimed_item(site: LiveSite, open_page
                                                        tmp_path: Path) -> None:
     item = site.world.construction
     with Session(writer(site.engine)) as acting:
-        actions.claim_done(session=acting, rules=RULES, milestone_id=item, evidence=EVIDENCE,
-                           actor=OWNER, actor_id=site.person(OWNER).id, now=RULES.as_of(DAY),
-                           settings=site.settings)
+        take(actions.claim_done, session=acting, settings=site.settings, rules=RULES,
+             milestone_id=item, evidence=EVIDENCE, actor=OWNER, actor_id=site.person(OWNER).id,
+             now=RULES.as_of(DAY))
         acting.commit()
 
     desk = open_page(DESK)

@@ -25,6 +25,7 @@ from models.tables.message import Message
 from models.tables.person import Person
 from models.tables.unit import Unit
 from notifications.compose import compose_due
+from services.milestone_actions import take
 from services.runtime import build, system_clock
 from tests.world import RULES, build_world
 from web.app import create_app
@@ -66,7 +67,7 @@ def links(message: Message) -> list[str]:
 def claims(settings: Settings, link: str) -> LinkClaims:
     assert link.startswith(f"{BASE}/l/"), link
     return read_link_token(secret=secret_key(settings), token=link.removeprefix(f"{BASE}/l/"),
-                           max_age_seconds=LINK_MAX_AGE_SECONDS)
+                           max_age_seconds=LINK_MAX_AGE_SECONDS, now=NOW.timestamp())
 
 
 def person_ids(session: Session) -> dict[str, int]:
@@ -95,7 +96,9 @@ def test_a_digest_link_opens_its_item_in_the_web_app_once(engine, session, setti
     sent = digests(engine, settings, channels)
     [link] = [link for link in links(sent["wang.fang@duban.example"])
               if claims(settings, link).milestone_id == world.construction]
-    app = create_app(build(settings, engine=engine, rules=RULES, secret=secret_key(settings)))
+    # The web app stands where the sweep and composer stood: one clock stamps and checks links.
+    app = create_app(build(settings, engine=engine, rules=RULES, secret=secret_key(settings),
+                           clock=lambda: NOW))
     with TestClient(app, base_url=BASE) as phone, TestClient(app, base_url=BASE) as forwarded:
         opened = phone.get(link, follow_redirects=False)
         assert opened.headers["location"] == f"/milestones/{world.construction}"
@@ -132,12 +135,12 @@ def test_confirmations_link_to_the_item_for_the_owner_who_claimed_it(engine, ses
     people = person_ids(session)
     owner = people["wang.fang@duban.example"]
     with Session(writer(engine)) as acting:
-        actions.claim_done(session=acting, rules=RULES, milestone_id=world.construction,
-                           evidence="开工令已签发", actor="wang.fang@duban.example",
-                           actor_id=owner, now=NOW, settings=settings)
-        actions.close_out(session=acting, rules=RULES, milestone_id=world.construction,
-                          actor="zhou.min@duban.example",
-                          actor_id=people["zhou.min@duban.example"], now=NOW, settings=settings)
+        take(actions.claim_done, session=acting, settings=settings, rules=RULES,
+             milestone_id=world.construction, evidence="开工令已签发",
+             actor="wang.fang@duban.example", actor_id=owner, now=NOW)
+        take(actions.close_out, session=acting, settings=settings, rules=RULES,
+             milestone_id=world.construction, actor="zhou.min@duban.example",
+             actor_id=people["zhou.min@duban.example"], now=NOW)
         acting.commit()
     with Session(engine) as db:
         confirmations = {m.template: m for m in db.exec(select(Message))}

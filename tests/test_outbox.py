@@ -187,17 +187,16 @@ async def test_the_people_who_act_get_confirmations(engine, session, smtp, chann
     from models.store import actions
     from models.store.database import writer
     from models.tables.person import Person
+    from services.milestone_actions import take
 
     world = build_world(session)
     settings = settings_for(tmp_path, smtp)
     people = {p.email: p.id for p in session.exec(select(Person))}
 
     def act(action, day: date, email: str, **kwargs: object) -> None:
-        if action in (actions.claim_done, actions.close_out, actions.decide_extension):
-            kwargs["settings"] = settings  # the actions that confirm by email
         with Session(writer(engine)) as acting:
-            action(session=acting, rules=RULES, actor=email, actor_id=people[email],
-                   now=RULES.as_of(day), **kwargs)
+            take(action, session=acting, settings=settings, rules=RULES, actor=email,
+                 actor_id=people[email], now=RULES.as_of(day), **kwargs)
             acting.commit()
 
     act(actions.claim_done, date(2025, 9, 25), "wang.fang@duban.example",

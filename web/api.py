@@ -42,6 +42,7 @@ from models.tables.milestone import Light, Milestone, MilestoneState
 from models.tables.person import Person
 from models.tables.plan import Plan
 from models.tables.unit import Unit
+from services.milestone_actions import take
 from web import api_actions
 from web.api_schemas import (
     EventOut,
@@ -96,7 +97,7 @@ def create_api(web: Web) -> FastAPI:
 
     Caller = Annotated[Person, Depends(caller)]
     api.include_router(_reads(web, Caller))
-    api.include_router(api_actions.router(partial(_act, web), Caller, web.settings),
+    api.include_router(api_actions.router(partial(_act, web), Caller),
                        responses=CHANGES)
     return api
 
@@ -180,9 +181,10 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
         if not web.may(me, action, _milestone(db, milestone_id).unit_id):
             raise HTTPException(403, _refusal(web, me, action, milestone_id))
         try:
-            commit_retrying(db, lambda: do(
-                session=db, rules=web.rules, milestone_id=milestone_id, actor=me.email,
-                actor_id=me.id, now=now, expected_version=version, **specific),
+            commit_retrying(db, lambda: take(
+                do, session=db, settings=web.settings, rules=web.rules,
+                milestone_id=milestone_id, actor=me.email, actor_id=me.id, now=now,
+                expected_version=version, **specific),
                 versioned=version is not None)
         except ActionRefused as refused:
             raise HTTPException(409, str(refused)) from None

@@ -42,14 +42,14 @@ from web.api_schemas import (
 Act = Callable[..., MilestoneDetail]
 
 
-def router(act: Act, Caller: Any, settings: Any) -> APIRouter:  # noqa: N803 (a type alias)
+def router(act: Act, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     routes = APIRouter(prefix="/milestones/{milestone_id}", tags=["milestones"])
 
     @routes.post("/done", response_model=MilestoneDetail)
     def done(milestone_id: int, body: DoneIn, me: Caller) -> MilestoneDetail:
         """Mark done with evidence (申报完成): the unit's owners and the office."""
         return act(me, milestone_id, Action.claim_done, claim_done, body.version,
-                   evidence=body.evidence, settings=settings)
+                   evidence=body.evidence)
 
     @routes.post("/progress", response_model=MilestoneDetail)
     def progress(milestone_id: int, body: ProgressIn, me: Caller) -> MilestoneDetail:
@@ -67,8 +67,7 @@ def router(act: Act, Caller: Any, settings: Any) -> APIRouter:  # noqa: N803 (a 
     def decision(milestone_id: int, body: DecisionIn, me: Caller) -> MilestoneDetail:
         """Approve or reject the pending extension request: the office only."""
         return act(me, milestone_id, Action.decide_extension, decide_extension, body.version,
-                   approved=body.approved, new_due_on=body.new_due_on, reason=body.reason,
-                   settings=settings)
+                   approved=body.approved, new_due_on=body.new_due_on, reason=body.reason)
 
     @routes.post("/acknowledge", response_model=MilestoneDetail)
     def acknowledged(milestone_id: int, me: Caller,
@@ -88,8 +87,7 @@ def router(act: Act, Caller: Any, settings: Any) -> APIRouter:  # noqa: N803 (a 
     def close(milestone_id: int, me: Caller, body: CloseIn | None = None) -> MilestoneDetail:
         """Accept a done-claim (销号; the body may be left out): the office only."""
         body = body or CloseIn()
-        return act(me, milestone_id, Action.close, close_out, body.version, reason=body.reason,
-                   settings=settings)
+        return act(me, milestone_id, Action.close, close_out, body.version, reason=body.reason)
 
     @routes.post("/return", response_model=MilestoneDetail)
     def send_back(milestone_id: int, body: ReasonIn, me: Caller) -> MilestoneDetail:

@@ -24,6 +24,7 @@ from models.store.actions import ActionRefused, Changed, commit_retrying
 from models.store.database import writer
 from models.tables.milestone import Milestone
 from models.tables.person import Person
+from services.milestone_actions import take
 from services.runtime import Runtime
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -133,8 +134,9 @@ class Web:
             if not csrf_ok(request, csrf):
                 return self.error(request, 403, "请求无效", STALE_FORM, me)
             def attempt() -> None:
-                do(session=db, rules=self.rules, milestone_id=milestone_id, actor=me.email,
-                   actor_id=me.id, now=self.now(), expected_version=version, **specific)
+                take(do, session=db, settings=self.settings, rules=self.rules,
+                     milestone_id=milestone_id, actor=me.email, actor_id=me.id, now=self.now(),
+                     expected_version=version, **specific)
                 if after is not None:
                     after(db, me)
 

@@ -207,7 +207,7 @@ def router(web: Web) -> APIRouter:
         def claim(**common: Any) -> object:
             if not note:
                 raise FormInvalid("请填写“完成情况说明”，或上传佐证材料。")
-            return claim_done(evidence=note, settings=web.settings, **common)
+            return claim_done(evidence=note, **common)
 
         def attach(db: Session, me: Person) -> None:
             if not uploads:
@@ -268,8 +268,7 @@ def router(web: Web) -> APIRouter:
         def do(**common: Any) -> object:
             return decide_extension(approved=True, reason=reason.strip() or None,
                                     new_due_on=form_date(new_due_on, "新截止日期",
-                                                         required=False),
-                                    settings=web.settings, **common)
+                                                         required=False), **common)
         return act(request, milestone_id, Action.decide_extension, csrf, version, do)
 
     @routes.post("/milestones/{milestone_id}/extension/reject")
@@ -277,7 +276,7 @@ def router(web: Web) -> APIRouter:
                version: Version = None, csrf: Text = "") -> Response:
         def do(**common: Any) -> object:
             return decide_extension(approved=False, reason=form_reason(reason, "不同意的理由"),
-                                    settings=web.settings, **common)
+                                    **common)
         return act(request, milestone_id, Action.decide_extension, csrf, version, do)
 
     @routes.post("/milestones/{milestone_id}/acknowledge")
@@ -322,7 +321,7 @@ def router(web: Web) -> APIRouter:
     def close(request: Request, milestone_id: int, reason: Text = "",
               version: Version = None, csrf: Text = "") -> Response:
         def do(**common: Any) -> object:
-            return close_out(reason=reason.strip() or None, settings=web.settings, **common)
+            return close_out(reason=reason.strip() or None, **common)
         return act(request, milestone_id, Action.close, csrf, version, do)
 
     @routes.post("/milestones/{milestone_id}/return")

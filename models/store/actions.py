@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlmodel import Session, col, select
 
-from config.settings import Settings
 from models.rules.escalation import reached_level
 from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES, Decision, milestone_status
@@ -32,6 +31,15 @@ RACE_RETRIES = 3
 CLAIMABLE = OPEN_STATES
 WAIVABLE = OPEN_STATES | {MilestoneState.claimed}
 REOPENABLE = frozenset({MilestoneState.closed, MilestoneState.waived})
+
+
+class Recorded(NamedTuple):
+    """What an action did: the milestone as it now is, and the event that records the action.
+    The caller decides what follows from the event (services.milestone_actions queues the
+    confirmation its person is owed)."""
+
+    milestone: Milestone
+    event: Event
 
 
 class ActionRefused(ValueError):
@@ -110,13 +118,6 @@ class _Act:
         self.session.flush()
         return event
 
-    def confirm(self, event: Event, settings: Settings | None) -> None:
-        """Queue the confirmation email in this transaction (when the caller sends mail)."""
-        if settings is not None:
-            from notifications.confirmations import queue_confirmation
-
-            queue_confirmation(session=self.session, settings=settings, event=event)
-
     def settle(self, why: str, **office_fields: Any) -> Milestone:
         """Recompute the status from every fact; write it with ``office_fields``."""
         milestone = self.milestone
@@ -139,61 +140,55 @@ class _Act:
 
 def claim_done(*, session: Session, rules: Rules, milestone_id: int, evidence: str, actor: str,
                now: datetime, actor_id: int | None = None,
-               expected_version: int | None = None,
-               settings: Settings | None = None) -> Milestone:
+               expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(CLAIMABLE, "mark it done")
     if not evidence.strip():
         raise ActionRefused("marking done needs evidence: a note, a document or a number")
     event = act.record(Decision.claimed.value, evidence=evidence.strip())
-    milestone = act.settle("done claimed")
-    act.confirm(event, settings)
-    return milestone
+    return Recorded(act.settle("done claimed"), event)
 
 
 def return_for_redo(*, session: Session, rules: Rules, milestone_id: int, reason: str,
                     actor: str, now: datetime, actor_id: int | None = None,
-                    expected_version: int | None = None) -> Milestone:
+                    expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(frozenset({MilestoneState.claimed}), "send it back")
-    act.record(Decision.returned.value, _required(reason, "sending back"))
-    return act.settle("returned for redo")
+    event = act.record(Decision.returned.value, _required(reason, "sending back"))
+    return Recorded(act.settle("returned for redo"), event)
 
 
 def close_out(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
               reason: str | None = None, actor_id: int | None = None,
-              expected_version: int | None = None,
-              settings: Settings | None = None) -> Milestone:
+              expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(frozenset({MilestoneState.claimed}), "close it")
     event = act.record(Decision.closed.value, reason)
-    milestone = act.settle("closed out")
-    act.confirm(event, settings)
-    return milestone
+    return Recorded(act.settle("closed out"), event)
 
 
 def reopen(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
            now: datetime, actor_id: int | None = None,
-           expected_version: int | None = None) -> Milestone:
+           expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(REOPENABLE, "reopen it")
-    act.record(Decision.reopened.value, _required(reason, "reopening"))
-    return act.settle("reopened")
+    event = act.record(Decision.reopened.value, _required(reason, "reopening"))
+    return Recorded(act.settle("reopened"), event)
 
 
 def waive(*, session: Session, rules: Rules, milestone_id: int, reason: str, actor: str,
           now: datetime, actor_id: int | None = None,
-          expected_version: int | None = None) -> Milestone:
+          expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(WAIVABLE, "waive it")
-    act.record(Decision.waived.value, _required(reason, "waiving"))
-    return act.settle("waived")
+    event = act.record(Decision.waived.value, _required(reason, "waiving"))
+    return Recorded(act.settle("waived"), event)
 
 
 def request_extension(*, session: Session, rules: Rules, milestone_id: int, proposed: date,
                       reason: str, actor: str, now: datetime,
                       actor_id: int | None = None,
-                      expected_version: int | None = None) -> Milestone:
+                      expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "ask for an extension")
     if proposed <= act.milestone.due_on:
@@ -201,16 +196,15 @@ def request_extension(*, session: Session, rules: Rules, milestone_id: int, prop
                             f"{act.milestone.due_on}")
     if pending_extension(session, milestone_id) is not None:
         raise ActionRefused("an extension request is already waiting for the office")
-    act.record("extension_requested", _required(reason, "an extension request"),
+    event = act.record("extension_requested", _required(reason, "an extension request"),
                proposed_due_on=proposed.isoformat(), due_on=act.milestone.due_on.isoformat())
-    return act.milestone
+    return Recorded(act.milestone, event)
 
 
 def decide_extension(*, session: Session, rules: Rules, milestone_id: int, approved: bool,
                      actor: str, now: datetime, new_due_on: date | None = None,
                      reason: str | None = None, actor_id: int | None = None,
-                     expected_version: int | None = None,
-                     settings: Settings | None = None) -> Milestone:
+                     expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     request = pending_extension(session, milestone_id)
     if not approved:
@@ -227,8 +221,7 @@ def decide_extension(*, session: Session, rules: Rules, milestone_id: int, appro
     milestone = act.milestone
     if approved:  # a new due date starts a new ladder: acknowledgements belonged to the old one
         milestone = act.settle("extension approved", acknowledged_level=0)
-    act.confirm(event, settings)
-    return milestone
+    return Recorded(milestone, event)
 
 
 def pending_extension(session: Session, milestone_id: int) -> Event | None:
@@ -242,48 +235,48 @@ def pending_extension(session: Session, milestone_id: int) -> Event | None:
 
 def acknowledge(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
                 reason: str | None = None, actor_id: int | None = None,
-                expected_version: int | None = None) -> Milestone:
+                expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "acknowledge it")
     level = act.milestone.level
     if level < 1:
         raise ActionRefused(f"milestone {milestone_id} has not been escalated: nothing to "
                             "acknowledge")
-    act.record("acknowledged", reason, level=level)
-    return act.settle("acknowledged", acknowledged_level=level)
+    event = act.record("acknowledged", reason, level=level)
+    return Recorded(act.settle("acknowledged", acknowledged_level=level), event)
 
 
 def snooze(*, session: Session, rules: Rules, milestone_id: int, until: date, reason: str,
            actor: str, now: datetime, actor_id: int | None = None,
-           expected_version: int | None = None) -> Milestone:
+           expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "snooze it")
     if until < act.today:
         raise ActionRefused(f"cannot snooze until {until}: that day has passed")
-    act.record("snoozed", _required(reason, "snoozing"), until=until.isoformat())
-    return act.settle("snoozed", snoozed_until=until)
+    event = act.record("snoozed", _required(reason, "snoozing"), until=until.isoformat())
+    return Recorded(act.settle("snoozed", snoozed_until=until), event)
 
 
 def mark_major(*, session: Session, rules: Rules, milestone_id: int, major: bool, reason: str,
                actor: str, now: datetime, actor_id: int | None = None,
-               expected_version: int | None = None) -> Milestone:
+               expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.record("marked_major" if major else "unmarked_major", _required(reason, "this"))
-    return act.settle("major" if major else "not major", major=major)
+    event = act.record("marked_major" if major else "unmarked_major", _required(reason, "this"))
+    return Recorded(act.settle("major" if major else "not major", major=major), event)
 
 
 def report_progress(*, session: Session, rules: Rules, milestone_id: int, actor: str,
                     now: datetime, percent: float | None = None, note: str | None = None,
                     actor_id: int | None = None,
-                    expected_version: int | None = None) -> Milestone:
+                    expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "report progress on it")
     if percent is not None and not 0 <= percent <= 100:
         raise ActionRefused(f"percent must be between 0 and 100, got {percent}")
     if percent is None and not (note or "").strip():
         raise ActionRefused("report a percent, a note, or both")
-    act.record("progress_reported", note, percent=percent)
-    return act.milestone
+    event = act.record("progress_reported", note, percent=percent)
+    return Recorded(act.milestone, event)
 
 
 def _required(reason: str | None, what: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from models.rules.rulebook import Rules
-from models.store.actions import ActionRefused, Changed
+from models.store.actions import ActionRefused, Changed, Recorded
 from models.store.events import record
 from models.tables.indicator import Indicator, IndicatorReading, ReadingSource
 from models.tables.milestone import Milestone
@@ -25,7 +25,7 @@ from models.tables.plan import Project
 def report_indicator_value(*, session: Session, rules: Rules, milestone_id: int,
                            indicator_id: int, value: float, actor: str, now: datetime,
                            actor_id: int | None = None,
-                           expected_version: int | None = None) -> IndicatorReading:
+                           expected_version: int | None = None) -> Recorded:
     """Record ``value`` as reached today (in the app's zone) for an indicator of the
     milestone's project, with an ``indicator.reported`` event on the milestone's history."""
     milestone = session.get(Milestone, milestone_id)
@@ -52,11 +52,11 @@ def report_indicator_value(*, session: Session, rules: Rules, milestone_id: int,
     session.add(reading)
     plan_id = session.exec(select(Project.plan_id)
                            .where(col(Project.id) == milestone.project_id)).one()
-    record(session, "indicator.reported", at=now, actor=actor, actor_id=actor_id,
-           indicator_id=indicator_id, milestone_id=milestone.id,
-           project_id=milestone.project_id, plan_id=plan_id, unit_id=milestone.unit_id,
-           data={"value": value, "code": indicator.code, "name": indicator.name,
-                 "measure": indicator.measure, "as_of": today.isoformat(),
-                 "previous": previous})
+    event = record(session, "indicator.reported", at=now, actor=actor, actor_id=actor_id,
+                   indicator_id=indicator_id, milestone_id=milestone.id,
+                   project_id=milestone.project_id, plan_id=plan_id, unit_id=milestone.unit_id,
+                   data={"value": value, "code": indicator.code, "name": indicator.name,
+                         "measure": indicator.measure, "as_of": today.isoformat(),
+                         "previous": previous})
     session.flush()
-    return reading
+    return Recorded(milestone, event)
