@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from config.settings import Settings
 from models.tables.event import Event
+from models.tables.event_kinds import DoneClaimed, EventKind, ExtensionDecided
 from models.tables.milestone import Milestone
 from models.tables.person import Person
 from models.tables.plan import Project
@@ -20,9 +21,9 @@ from models.tables.unit import Unit
 from notifications.compose import queue_email
 from notifications.links import ItemLinks
 
-TEMPLATES = {"milestone.done_claimed": "done_received",
-             "milestone.extension_decided": "extension_decided",
-             "milestone.closed": "item_closed"}
+TEMPLATES = {EventKind.done_claimed: "done_received",
+             EventKind.extension_decided: "extension_decided",
+             EventKind.closed: "item_closed"}
 
 
 def queue_confirmation(*, session: Session, settings: Settings, event: Event) -> int | None:
@@ -40,11 +41,13 @@ def queue_confirmation(*, session: Session, settings: Settings, event: Event) ->
     context = {"recipient": person.name, "title": milestone.title, "project": project,
                "link": ItemLinks.of(settings, event.at).to(person.id, milestone.id)}  # type: ignore[arg-type]
     if template == "done_received":
-        context |= {"unit": unit, "claimed_on": on, "evidence": event.data.get("evidence", "")}
+        context |= {"unit": unit, "claimed_on": on,
+                    "evidence": event.read(DoneClaimed).evidence}
     elif template == "extension_decided":
-        approved = bool(event.data.get("approved"))
-        context |= {"approved": approved, "previous_due_on": event.data["previous_due_on"],
-                    "new_due_on": event.data["new_due_on"] if approved else None,
+        decided = event.read(ExtensionDecided)
+        context |= {"approved": decided.approved,
+                    "previous_due_on": decided.previous_due_on.isoformat(),
+                    "new_due_on": decided.new_due_on.isoformat() if decided.approved else None,
                     "reason": event.reason}
     else:
         context |= {"closed_on": on, "late": milestone.late}
@@ -57,12 +60,13 @@ def queue_confirmation(*, session: Session, settings: Settings, event: Event) ->
 def _recipient_id(session: Session, event: Event) -> int | None:
     """Who is told: the owner who claimed, the owner who asked for the extension, or the
     owner whose claim the office closed."""
-    if event.kind == "milestone.done_claimed":
+    if event.kind == EventKind.done_claimed:
         return event.actor_id
-    if event.kind == "milestone.extension_decided":
-        request = session.get(Event, event.data.get("request_id"))
+    if event.kind == EventKind.extension_decided:
+        request_id = event.read(ExtensionDecided).request_id
+        request = session.get(Event, request_id) if request_id is not None else None
         return request.actor_id if request else None
     claim = session.exec(select(Event).where(
-        Event.milestone_id == event.milestone_id, Event.kind == "milestone.done_claimed")
+        Event.milestone_id == event.milestone_id, Event.kind == EventKind.done_claimed)
         .order_by(col(Event.id).desc())).first()
     return claim.actor_id if claim else None

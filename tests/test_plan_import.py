@@ -152,7 +152,7 @@ def test_a_milestone_with_progress_is_never_silently_deleted(engine: sa.Engine,
 def test_a_project_goes_only_with_milestones_that_have_no_history(session: Session) -> None:
     run_import(session, demo())
     record(session, "milestone.done_claimed", at=NOW, actor="owner@example.gov.cn",
-           milestone_id=milestone(session, "完成项目建设").id)
+           milestone_id=milestone(session, "完成项目建设").id, data={"evidence": "验收报告"})
     session.commit()
     without_project_2 = DEMO[:DEMO.index('  - code: "2"')] + DEMO[DEMO.index("indicators:"):]
     with pytest.raises(ImportRefused, match=r"project 2 \(邻里中心\)"):

@@ -19,11 +19,12 @@ from sqlmodel import Session, col, select
 
 from models.rules.escalation import reached_level
 from models.rules.rulebook import Rules
-from models.rules.status import OPEN_STATES, Decision, milestone_status
+from models.rules.status import OPEN_STATES, milestone_status
 from models.store.events import record
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.status_writes import write_status
 from models.tables.event import Event
+from models.tables.event_kinds import EventKind, ExtensionRequested
 from models.tables.milestone import Milestone, MilestoneState
 from models.tables.plan import Plan, Project
 
@@ -110,8 +111,8 @@ class _Act:
             raise ActionRefused(f"cannot {action}: milestone {self.milestone.id} is "
                                 f"{self.milestone.state.value}")
 
-    def record(self, what: str, reason: str | None = None, **data: Any) -> Event:
-        event = record(self.session, f"milestone.{what}", at=self.now, actor=self.actor,
+    def record(self, kind: EventKind, reason: str | None = None, **data: Any) -> Event:
+        event = record(self.session, kind, at=self.now, actor=self.actor,
                        actor_id=self.actor_id, reason=reason, milestone_id=self.milestone.id,
                        project_id=self.milestone.project_id, plan_id=self.plan_id,
                        unit_id=self.milestone.unit_id, data=data)
@@ -145,7 +146,7 @@ def claim_done(*, session: Session, rules: Rules, milestone_id: int, evidence: s
     act.require(CLAIMABLE, "mark it done")
     if not evidence.strip():
         raise ActionRefused("marking done needs evidence: a note, a document or a number")
-    event = act.record(Decision.claimed.value, evidence=evidence.strip())
+    event = act.record(EventKind.done_claimed, evidence=evidence.strip())
     return Recorded(act.settle("done claimed"), event)
 
 
@@ -154,7 +155,7 @@ def return_for_redo(*, session: Session, rules: Rules, milestone_id: int, reason
                     expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(frozenset({MilestoneState.claimed}), "send it back")
-    event = act.record(Decision.returned.value, _required(reason, "sending back"))
+    event = act.record(EventKind.returned, _required(reason, "sending back"))
     return Recorded(act.settle("returned for redo"), event)
 
 
@@ -163,7 +164,7 @@ def close_out(*, session: Session, rules: Rules, milestone_id: int, actor: str, 
               expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(frozenset({MilestoneState.claimed}), "close it")
-    event = act.record(Decision.closed.value, reason)
+    event = act.record(EventKind.closed, reason)
     return Recorded(act.settle("closed out"), event)
 
 
@@ -172,7 +173,7 @@ def reopen(*, session: Session, rules: Rules, milestone_id: int, reason: str, ac
            expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(REOPENABLE, "reopen it")
-    event = act.record(Decision.reopened.value, _required(reason, "reopening"))
+    event = act.record(EventKind.reopened, _required(reason, "reopening"))
     return Recorded(act.settle("reopened"), event)
 
 
@@ -181,7 +182,7 @@ def waive(*, session: Session, rules: Rules, milestone_id: int, reason: str, act
           expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(WAIVABLE, "waive it")
-    event = act.record(Decision.waived.value, _required(reason, "waiving"))
+    event = act.record(EventKind.waived, _required(reason, "waiving"))
     return Recorded(act.settle("waived"), event)
 
 
@@ -196,7 +197,7 @@ def request_extension(*, session: Session, rules: Rules, milestone_id: int, prop
                             f"{act.milestone.due_on}")
     if pending_extension(session, milestone_id) is not None:
         raise ActionRefused("an extension request is already waiting for the office")
-    event = act.record("extension_requested", _required(reason, "an extension request"),
+    event = act.record(EventKind.extension_requested, _required(reason, "an extension request"),
                proposed_due_on=proposed.isoformat(), due_on=act.milestone.due_on.isoformat())
     return Recorded(act.milestone, event)
 
@@ -211,12 +212,13 @@ def decide_extension(*, session: Session, rules: Rules, milestone_id: int, appro
         reason = _required(reason, "refusing an extension")
     if request is None:
         raise ActionRefused(f"milestone {milestone_id} has no extension request to decide")
-    due = new_due_on or date.fromisoformat(request.data["proposed_due_on"])
+    due = new_due_on or request.read(ExtensionRequested).proposed_due_on
     if approved and due <= act.milestone.due_on:
         raise ActionRefused(f"the new due date {due} is not after {act.milestone.due_on}")
     requested_on = rules.today(request.at)
-    event = act.record("extension_decided", reason, approved=approved, request_id=request.id,
-                       requested_on=requested_on.isoformat(), new_due_on=due.isoformat(),
+    event = act.record(EventKind.extension_decided, reason, approved=approved,
+                       request_id=request.id, requested_on=requested_on.isoformat(),
+                       new_due_on=due.isoformat(),
                        previous_due_on=act.milestone.due_on.isoformat())
     milestone = act.milestone
     if approved:  # a new due date starts a new ladder: acknowledgements belonged to the old one
@@ -227,10 +229,10 @@ def decide_extension(*, session: Session, rules: Rules, milestone_id: int, appro
 def pending_extension(session: Session, milestone_id: int) -> Event | None:
     events = session.exec(select(Event).where(
         Event.milestone_id == milestone_id,
-        Event.kind.in_(["milestone.extension_requested",  # type: ignore[attr-defined]
-                        "milestone.extension_decided"])).order_by(Event.id)).all()
+        col(Event.kind).in_([EventKind.extension_requested, EventKind.extension_decided]))
+        .order_by(col(Event.id))).all()
     last = events[-1] if events else None
-    return last if last is not None and last.kind == "milestone.extension_requested" else None
+    return last if last is not None and last.kind == EventKind.extension_requested else None
 
 
 def acknowledge(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
@@ -242,7 +244,7 @@ def acknowledge(*, session: Session, rules: Rules, milestone_id: int, actor: str
     if level < 1:
         raise ActionRefused(f"milestone {milestone_id} has not been escalated: nothing to "
                             "acknowledge")
-    event = act.record("acknowledged", reason, level=level)
+    event = act.record(EventKind.acknowledged, reason, level=level)
     return Recorded(act.settle("acknowledged", acknowledged_level=level), event)
 
 
@@ -253,7 +255,7 @@ def snooze(*, session: Session, rules: Rules, milestone_id: int, until: date, re
     act.require(OPEN_STATES, "snooze it")
     if until < act.today:
         raise ActionRefused(f"cannot snooze until {until}: that day has passed")
-    event = act.record("snoozed", _required(reason, "snoozing"), until=until.isoformat())
+    event = act.record(EventKind.snoozed, _required(reason, "snoozing"), until=until.isoformat())
     return Recorded(act.settle("snoozed", snoozed_until=until), event)
 
 
@@ -261,7 +263,8 @@ def mark_major(*, session: Session, rules: Rules, milestone_id: int, major: bool
                actor: str, now: datetime, actor_id: int | None = None,
                expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    event = act.record("marked_major" if major else "unmarked_major", _required(reason, "this"))
+    kind = EventKind.marked_major if major else EventKind.unmarked_major
+    event = act.record(kind, _required(reason, "this"))
     return Recorded(act.settle("major" if major else "not major", major=major), event)
 
 
@@ -275,7 +278,7 @@ def report_progress(*, session: Session, rules: Rules, milestone_id: int, actor:
         raise ActionRefused(f"percent must be between 0 and 100, got {percent}")
     if percent is None and not (note or "").strip():
         raise ActionRefused("report a percent, a note, or both")
-    event = act.record("progress_reported", note, percent=percent)
+    event = act.record(EventKind.progress_reported, note, percent=percent)
     return Recorded(act.milestone, event)
 
 

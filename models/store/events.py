@@ -8,13 +8,16 @@ from typing import Any
 from sqlmodel import Session, select
 
 from models.tables.event import Event, is_import_kind
+from models.tables.event_kinds import EventKind, kind_of, validated
 
 
-def record(session: Session, kind: str, *, at: datetime, actor: str, actor_id: int | None = None,
-           reason: str | None = None, data: dict[str, Any] | None = None,
-           **subjects: int | None) -> Event:
-    event = Event(at=at, kind=kind, actor=actor, actor_id=actor_id, reason=reason,
-                  data=data or {}, **subjects)
+def record(session: Session, kind: EventKind | str, *, at: datetime, actor: str,
+           actor_id: int | None = None, reason: str | None = None,
+           data: dict[str, Any] | None = None, **subjects: int | None) -> Event:
+    """Add an event of ``kind`` to the session; its data is checked against the kind's payload
+    (models.tables.event_kinds), so a malformed event is refused before anything is written."""
+    event = Event(at=at, kind=kind_of(kind).value, actor=actor, actor_id=actor_id,
+                  reason=reason, data=validated(kind, data or {}), **subjects)
     session.add(event)
     return event
 

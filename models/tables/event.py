@@ -9,12 +9,15 @@ UPDATE and DELETE on this table (see the first migration).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from models.tables.columns import json_column
+from models.tables.event_kinds import EventInvalid, Payload, payload
+
+P = TypeVar("P", bound=Payload)
 
 
 class Event(SQLModel, table=True):
@@ -37,10 +40,18 @@ class Event(SQLModel, table=True):
     data: dict[str, Any] = json_column()
 
 
-# What a plan import writes. Any other event on an item is history a re-import must not erase.
-IMPORT_EVENT_SUFFIXES = ("created", "updated", "removed", "retired", "restored")
+    def read(self, model: type[P]) -> P:
+        """This event's data as its kind's payload ``model`` (models.tables.event_kinds),
+        validated; EventInvalid names the event when the row does not fit."""
+        found = payload(self.kind, self.data, event_id=self.id)
+        if not isinstance(found, model):
+            raise EventInvalid(f"event {self.id} is {self.kind}, not a {model.__name__}")
+        return found
 
 
 def is_import_kind(kind: str) -> bool:
-    return kind.rsplit(".", 1)[-1] in IMPORT_EVENT_SUFFIXES
+    """Whether ``kind`` records a row's making or changing rather than work on it: any other
+    event on an item is history a re-import must not erase. (By suffix, so a person's
+    creation filed under their unit is not history of the unit either.)"""
+    return kind.rsplit(".", 1)[-1] in ("created", "updated", "removed", "retired", "restored")
 
