@@ -18,19 +18,18 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models.rules.bulletin import Edition, Period, PeriodKind
-from models.rules.bulletin_figures import (
-    Happened,
-    History,
-    IndicatorRecord,
-    MilestoneRecord,
-    compute,
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import compute
+from models.rules.bulletin.history import Happened, History, IndicatorRecord, MilestoneRecord
+from models.rules.bulletin.periods import (
+    Period,
+    PeriodKind,
     parse_period,
     period_end,
     period_ending_before,
     previous_period,
-    rank,
 )
+from models.rules.bulletin.ranking import rank
 from models.store.actions import claim_done, close_out
 from models.store.bulletin_history import load_history
 from models.tables.milestone import Milestone
@@ -277,7 +276,7 @@ def test_a_past_weeks_figures_do_not_change_with_what_happens_after(
 
 
 def test_figures_come_back_whole_from_their_json(figures: Any) -> None:
-    from models.rules.bulletin import Figures
+    from models.rules.bulletin.figures import Figures
 
     assert Figures.from_json(figures.to_json()) == figures
     focused = figures.for_unit("B")

@@ -23,8 +23,8 @@ from cli.main import app
 from config.channels import load_channels
 from config.settings import Settings
 from flows.bulletins import issue
-from models.rules.bulletin import Edition, PeriodKind
-from models.rules.bulletin_figures import period_ending_before
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.periods import PeriodKind, period_ending_before
 from models.store.actions import claim_done
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.message import Message

@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from config.plan_file import Commitment
-from models.rules.bulletin_figures import Happened, History, IndicatorRecord, MilestoneRecord
+from models.rules.bulletin.history import Happened, History, IndicatorRecord, MilestoneRecord
 from models.rules.rulebook import Rules
 from models.rules.status import Decision
 from models.tables.escalation import EscalationStep
