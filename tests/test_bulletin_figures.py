@@ -11,6 +11,7 @@ The week is Monday 16 to Sunday 22 November 2026; the previous week 9–15 Novem
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -20,7 +21,14 @@ from sqlmodel import Session
 
 from models.rules.bulletin.editions import Edition
 from models.rules.bulletin.figures import compute
-from models.rules.bulletin.history import Happened, History, IndicatorRecord, MilestoneRecord
+from models.rules.bulletin.history import (
+    Happened,
+    History,
+    IndicatorRecord,
+    MilestoneRecord,
+    Revision,
+    UnitNames,
+)
 from models.rules.bulletin.periods import (
     Period,
     PeriodKind,
@@ -293,3 +301,20 @@ def test_a_week_across_new_year_shows_the_target_of_the_year_it_closes() -> None
     [row] = compute(history(indicators=[indicator]), new_year, RULES, Edition.internal).indicators
     assert (row.target_year, row.target_value, row.trajectory_value) == (2025, 40.0, 40.0)
     assert (row.latest_value, row.light) == (40, "green")
+
+
+def test_items_and_units_are_named_as_they_stood_at_the_periods_end() -> None:
+    # Item 11 (E, overdue this week) was titled 旧节点 in unit F until a re-import on the 20th;
+    # F was called 旧己街道 until the 25th, after the week.
+    moved = (Revision(at("2026-11-20"), "title", "旧节点"),
+             Revision(at("2026-11-20"), "unit_code", "F"))
+    records = [replace(m, revisions=moved) if m.id == 11 else m for m in history().milestones]
+    units = {"E": UnitNames(NAMES["E"]),
+             "F": UnitNames(NAMES["F"], (Revision(at("2026-11-25"), "name", "旧己街道"),))}
+    week = compute(history(milestones=records, units=units), WEEK, RULES, Edition.internal)
+    red = {r.milestone_id: r for r in week.red_items}
+    assert (red[11].title, red[11].unit_code, red[11].unit_name) == ("节点11", "E", "戊街道")
+    assert {u.unit_code: u.unit_name for u in week.units}["F"] == "旧己街道"
+    last_week = compute(history(milestones=records, units=units), previous_period(WEEK), RULES,
+                        Edition.internal)
+    assert {u.unit_code: u.unit_name for u in last_week.units}["F"] == "旧己街道"
