@@ -318,3 +318,21 @@ def test_items_and_units_are_named_as_they_stood_at_the_periods_end() -> None:
     last_week = compute(history(milestones=records, units=units), previous_period(WEEK), RULES,
                         Edition.internal)
     assert {u.unit_code: u.unit_name for u in last_week.units}["F"] == "旧己街道"
+
+
+def test_an_item_completed_before_it_is_due_counts_as_completed_this_period(
+        figures: Any) -> None:
+    early = MilestoneRecord(
+        id=14, plan="p", project="项目D", title="提前完成的节点", unit_code="D",
+        unit_name=NAMES["D"], planned_due_on=date(2026, 12, 31), binding=False,
+        known_since=None, retired_at=None)
+    again = compute(history(milestones=history().milestones + [early],
+                            events=history().events | {14: [claim("2026-11-19")]}),
+                    WEEK, RULES, Edition.internal)
+    assert again.headline.completed == figures.headline.completed + 1
+    assert (again.headline.due, again.headline.done) == (figures.headline.due,
+                                                         figures.headline.done)
+    [d] = [u for u in again.units if u.unit_code == "D"]
+    assert (d.completed, d.due, d.place) == (1, 0, None)  # counted, still not ranked
+    [item] = [c for c in again.completed if c.milestone_id == 14]
+    assert (item.claimed_on, item.on_time) == (date(2026, 11, 19), True)

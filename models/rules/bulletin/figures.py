@@ -16,7 +16,9 @@ Definitions (the office's, written down once here):
   apart, not ranked).
 - overdue: due, not done, at the end of the period.
 - newly overdue: overdue at the end of the period and not overdue at the end of the previous.
-- completed this period: claims made within the period that still stand at its end.
+- completed this period: claims made within the period that still stand at its end, whether
+  the item was due by then or not (one finished early counts here, and in due, done and on time
+  only from the period its due date falls in).
 - ranking: units with something due, by on-time rate (higher first), then more items on time,
   then fewer overdue items, then unit code: best first. 红榜 the first ``HONOUR`` places, 黑榜 the
   last ``HONOUR`` places (fewer when fewer units are ranked, never the same unit on both).

@@ -48,7 +48,9 @@ def counts(seen: Iterable[Standing], newly: set[int], completed: set[int]) -> di
 
 
 def completed_in(seen: dict[int, Standing], period: Period) -> set[int]:
-    return {i for i, s in seen.items() if s.done and s.status.claimed_on is not None
+    """Claimed within the period and still claimed (or closed) at its end, whether the item
+    was due yet or not: an office praises a unit that finishes early in the week it does."""
+    return {i for i, s in seen.items() if s.claim_stands and s.status.claimed_on is not None
             and period.first <= s.status.claimed_on <= period.last}
 
 

@@ -107,7 +107,7 @@ def completed_items(history: History, now: dict[int, Standing], completed: set[i
             title=seen.record.title, unit_code=seen.record.unit_code,
             unit_name=seen.record.unit_name, due_on=seen.status.due_on,
             claimed_on=seen.status.claimed_on,  # type: ignore[arg-type]
-            on_time=seen.on_time,
+            on_time=not seen.status.late,  # an item completed before it was due is on time
             evidence=None if public or claim is None else claim.data.get("evidence"),
             claimed_by=None if public or claim is None or claim.actor_id is None
             else history.names.get(claim.actor_id)))

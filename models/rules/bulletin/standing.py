@@ -30,6 +30,11 @@ class Standing:
     on_time: bool
     overdue: bool
 
+    @property
+    def claim_stands(self) -> bool:
+        """Claimed (not sent back since) or closed at the period's end, due or not."""
+        return self.status.state in DONE
+
 
 def look(history: History, period: Period, rules: Rules) -> dict[int, Standing]:
     """Every milestone that existed at the end of ``period`` and was not waived, by id."""
