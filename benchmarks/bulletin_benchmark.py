@@ -28,8 +28,9 @@ from sqlmodel import Session
 from benchmarks.sweep_benchmark import _database
 from benchmarks.synthetic import populate
 from config.settings import Settings
-from models.rules.bulletin import Edition, Period, PeriodKind
-from models.rules.bulletin_figures import compute, period_end
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import compute
+from models.rules.bulletin.periods import Period, PeriodKind, period_end
 from models.rules.rulebook import load_rules
 from models.store.bulletin_history import load_history
 from models.store.database import bulk_insert, make_engine, migrate

@@ -38,8 +38,8 @@ def generate(
     """
     from cli.supervision import parse_day
     from flows.bulletins import issue
-    from models.rules.bulletin import Edition
-    from models.rules.bulletin_figures import parse_period
+    from models.rules.bulletin.editions import Edition
+    from models.rules.bulletin.periods import parse_period
     from models.store.bulletin_history import UnknownPlan
 
     if resend and not send:

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
-from models.rules.bulletin import Edition, Period, PeriodKind
-from models.rules.bulletin_figures import period_ending_before
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.periods import Period, PeriodKind, period_ending_before
 from models.rules.rulebook import Rules
 from models.store.database import writer
 from models.tables.plan import Plan

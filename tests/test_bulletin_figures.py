@@ -11,6 +11,7 @@ The week is Monday 16 to Sunday 22 November 2026; the previous week 9–15 Novem
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -18,19 +19,25 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models.rules.bulletin import Edition, Period, PeriodKind
-from models.rules.bulletin_figures import (
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import compute
+from models.rules.bulletin.history import (
     Happened,
     History,
     IndicatorRecord,
     MilestoneRecord,
-    compute,
+    Revision,
+    UnitNames,
+)
+from models.rules.bulletin.periods import (
+    Period,
+    PeriodKind,
     parse_period,
     period_end,
     period_ending_before,
     previous_period,
-    rank,
 )
+from models.rules.bulletin.ranking import rank
 from models.store.actions import claim_done, close_out
 from models.store.bulletin_history import load_history
 from models.tables.milestone import Milestone
@@ -277,7 +284,7 @@ def test_a_past_weeks_figures_do_not_change_with_what_happens_after(
 
 
 def test_figures_come_back_whole_from_their_json(figures: Any) -> None:
-    from models.rules.bulletin import Figures
+    from models.rules.bulletin.figures import Figures
 
     assert Figures.from_json(figures.to_json()) == figures
     focused = figures.for_unit("B")
@@ -294,3 +301,38 @@ def test_a_week_across_new_year_shows_the_target_of_the_year_it_closes() -> None
     [row] = compute(history(indicators=[indicator]), new_year, RULES, Edition.internal).indicators
     assert (row.target_year, row.target_value, row.trajectory_value) == (2025, 40.0, 40.0)
     assert (row.latest_value, row.light) == (40, "green")
+
+
+def test_items_and_units_are_named_as_they_stood_at_the_periods_end() -> None:
+    # Item 11 (E, overdue this week) was titled 旧节点 in unit F until a re-import on the 20th;
+    # F was called 旧己街道 until the 25th, after the week.
+    moved = (Revision(at("2026-11-20"), "title", "旧节点"),
+             Revision(at("2026-11-20"), "unit_code", "F"))
+    records = [replace(m, revisions=moved) if m.id == 11 else m for m in history().milestones]
+    units = {"E": UnitNames(NAMES["E"]),
+             "F": UnitNames(NAMES["F"], (Revision(at("2026-11-25"), "name", "旧己街道"),))}
+    week = compute(history(milestones=records, units=units), WEEK, RULES, Edition.internal)
+    red = {r.milestone_id: r for r in week.red_items}
+    assert (red[11].title, red[11].unit_code, red[11].unit_name) == ("节点11", "E", "戊街道")
+    assert {u.unit_code: u.unit_name for u in week.units}["F"] == "旧己街道"
+    last_week = compute(history(milestones=records, units=units), previous_period(WEEK), RULES,
+                        Edition.internal)
+    assert {u.unit_code: u.unit_name for u in last_week.units}["F"] == "旧己街道"
+
+
+def test_an_item_completed_before_it_is_due_counts_as_completed_this_period(
+        figures: Any) -> None:
+    early = MilestoneRecord(
+        id=14, plan="p", project="项目D", title="提前完成的节点", unit_code="D",
+        unit_name=NAMES["D"], planned_due_on=date(2026, 12, 31), binding=False,
+        known_since=None, retired_at=None)
+    again = compute(history(milestones=history().milestones + [early],
+                            events=history().events | {14: [claim("2026-11-19")]}),
+                    WEEK, RULES, Edition.internal)
+    assert again.headline.completed == figures.headline.completed + 1
+    assert (again.headline.due, again.headline.done) == (figures.headline.due,
+                                                         figures.headline.done)
+    [d] = [u for u in again.units if u.unit_code == "D"]
+    assert (d.completed, d.due, d.place) == (1, 0, None)  # counted, still not ranked
+    [item] = [c for c in again.completed if c.milestone_id == 14]
+    assert (item.claimed_on, item.on_time) == (date(2026, 11, 19), True)

@@ -15,18 +15,13 @@ import pypdfium2.raw as pdfium_c
 import pytest
 from openpyxl import load_workbook
 
-from models.rules.bulletin import (
-    CompletedItem,
-    Edition,
-    ExtensionGranted,
-    Figures,
-    Headline,
-    IndicatorRow,
-    Period,
-    PeriodKind,
-    RedItem,
-    UnitRow,
-)
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import Figures
+from models.rules.bulletin.headline import Headline
+from models.rules.bulletin.indicators import IndicatorRow
+from models.rules.bulletin.items import CompletedItem, ExtensionGranted, RedItem
+from models.rules.bulletin.periods import Period, PeriodKind
+from models.rules.bulletin.ranking import UnitRow
 from notifications.bulletin.page import bulletin_subject, bulletin_title
 from notifications.bulletin.pdf import bulletin_pdf
 from notifications.bulletin.workbook import SHEETS, bulletin_workbook

@@ -15,18 +15,13 @@ from html import unescape
 import pytest
 from sqlmodel import Session
 
-from models.rules.bulletin import (
-    CompletedItem,
-    Edition,
-    ExtensionGranted,
-    Figures,
-    Headline,
-    IndicatorRow,
-    Period,
-    PeriodKind,
-    RedItem,
-    UnitRow,
-)
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import Figures
+from models.rules.bulletin.headline import Headline
+from models.rules.bulletin.indicators import IndicatorRow
+from models.rules.bulletin.items import CompletedItem, ExtensionGranted, RedItem
+from models.rules.bulletin.periods import Period, PeriodKind
+from models.rules.bulletin.ranking import UnitRow
 from notifications.bulletin import chart
 from notifications.bulletin.chart import MissingFont, progress_chart
 from notifications.bulletin.page import (
@@ -499,7 +494,8 @@ def test_a_latin_fallback_from_fontconfig_is_not_taken_for_a_chinese_font(
 # ── from the test world ──────────────────────────────────────────────────────────────────────
 
 def test_the_test_worlds_weekly_bulletin_reads_correctly() -> None:
-    from models.rules.bulletin_figures import compute, period_end, period_ending_before
+    from models.rules.bulletin.figures import compute
+    from models.rules.bulletin.periods import period_end, period_ending_before
     from models.store.bulletin_history import load_history
     from models.store.database import make_engine, migrate
     from tests.world import RULES, build_world

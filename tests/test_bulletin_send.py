@@ -21,20 +21,25 @@ from typer.testing import CliRunner
 from cli import context
 from cli.main import app
 from config.channels import load_channels
+from config.plan_loader import LoadedPlan, parse_plan_text
 from config.settings import Settings
 from flows.bulletins import issue
-from models.rules.bulletin import Edition, PeriodKind
-from models.rules.bulletin_figures import period_ending_before
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import compute
+from models.rules.bulletin.periods import PeriodKind, period_end, period_ending_before
 from models.store.actions import claim_done
+from models.store.bulletin_history import load_history
+from models.store.plan_import import import_plan
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.message import Message
 from notifications.outbox import deliver_round
 from tests.conftest import NOW, snapshot
 from tests.smtp_server import SmtpServer
-from tests.world import RULES, build_world
+from tests.world import PLAN, RULES, build_world
 
 WEEK = period_ending_before(PeriodKind.week, date(2025, 10, 13))  # 6–12 October 2025
 ISSUED = datetime(2025, 10, 13, 1, 0, tzinfo=RULES.zone)
+THIS_WEEK = period_ending_before(PeriodKind.week, date(2026, 12, 7))  # after the re-import
 BOTH = [Edition.internal, Edition.public]
 
 
@@ -182,3 +187,45 @@ def test_bad_input_is_refused_naming_it_and_nothing_is_stored(
     refused = duban("bulletin", "generate", *args)
     assert refused.exit_code == 2 and named in refused.output
     assert snapshot(engine) == before
+
+
+def test_a_past_bulletin_is_the_same_after_a_rename_and_a_move_to_another_unit(
+        engine: sa.Engine, session: Session, tmp_path: Path) -> None:
+    world = build_world(session)
+    claim_done(session=session, rules=RULES, milestone_id=world.construction,
+               evidence="已开工", actor="wang.fang@duban.example",
+               now=datetime(2025, 10, 9, 10, 0, tzinfo=RULES.zone))
+    session.commit()
+    settings = settings_for(tmp_path)
+    issue_week(engine, settings)
+    first = stored_outputs(engine)
+    # Later, a re-import renames the plan, the project, a unit and the overdue binding item,
+    # moves that item to the other unit and makes it expected.
+    edited = (PLAN.replace("name: 示例区民政事业发展行动方案", "name: 示例区民政行动方案（修订）")
+              .replace("name: 区社会福利中心二期工程", "name: 区社会福利中心二期")
+              .replace("name: 示例区民政局,", "name: 示例区民政局（新）,")
+              .replace("{due: 2025-09-30, target: 完成消防验收, commitment: binding}",
+                       "{due: 2025-09-30, target: 通过消防验收, unit: demo-jd}"))
+    import_plan(session=session, loaded=LoadedPlan("world.yaml", parse_plan_text(edited), ""),
+                actor="test", now=NOW + timedelta(days=1))
+    session.commit()
+    issue_week(engine, settings, now=NOW + timedelta(days=30))
+    assert stored_outputs(engine) == first
+    figures = first[Edition.internal][0]
+    [red] = figures["red_items"]
+    assert (red["title"], red["unit_code"], red["binding"]) == ("完成消防验收", "demo-mzj", True)
+    # The present reads the plan as it is now.
+    with Session(engine) as db:
+        now = compute(load_history(session=db, rules=RULES, plan=None,
+                                   until=period_end(THIS_WEEK, RULES)),
+                      THIS_WEEK, RULES, Edition.internal)
+    [red_now] = [r for r in now.red_items if r.milestone_id == world.fire_check]
+    assert (red_now.title, red_now.unit_code, red_now.binding) == ("通过消防验收", "demo-jd",
+                                                                   False)
+    assert {u.unit_name for u in now.units} == {"示例区民政局（新）", "示例区示例街道"}
+
+
+def stored_outputs(engine: sa.Engine) -> dict[Edition, tuple]:
+    with Session(engine) as db:
+        return {b.edition: (b.figures, b.scope_name, b.subject, b.html, b.text, b.chart_png,
+                            b.xlsx, b.pdf) for b in db.exec(select(BulletinRecord))}

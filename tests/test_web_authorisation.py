@@ -25,8 +25,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.rules.bulletin import Edition, PeriodKind
-from models.rules.bulletin_figures import period_ending_before
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.periods import PeriodKind, period_ending_before
 from models.rules.permissions import Action
 from models.store.api_tokens import issue_token
 from models.store.people import PersonIn, save_person

@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.rules.bulletin import Edition, Period, PeriodKind
-from models.rules.bulletin_figures import period_ending_before
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.periods import Period, PeriodKind, period_ending_before
 from models.store.actions import claim_done
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.person import Person

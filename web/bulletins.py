@@ -31,12 +31,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from models.rules.bulletin import Edition, Figures, PeriodKind
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import Figures
+from models.rules.bulletin.periods import PeriodKind
 from models.rules.permissions import Action
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.person import Person
 from models.tables.plan import Plan
 from models.tables.unit import Unit
+from notifications.bulletin.formats import EDITIONS
 from notifications.bulletin.page import bulletin_html
 from notifications.bulletin.publish import PDF_TYPE, XLSX_TYPE
 from web.attachments import content_disposition
@@ -44,7 +47,6 @@ from web.context import Web
 
 EVERY = "*"  # a bulletin's scope across every plan, and the whole bulletin's ?unit=
 KINDS = {PeriodKind.week: "周报", PeriodKind.month: "月报", PeriodKind.custom: "自定义"}
-EDITIONS = {Edition.internal: "内部版", Edition.public: "公开版"}
 INTERNAL_ONLY = "内部版通报仅供督查室、领导和管理员查看；您可以查看同一期的公开版。"
 
 

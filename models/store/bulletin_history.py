@@ -9,6 +9,11 @@ first import (plans are loaded long after they were published, and replaying a w
 must see the plan of 2019); a milestone added by a later import counts from that import on, and
 one retired by an import stops counting from then. Values printed in the plan are known from
 the start in the same way; values reported by people count from when they were reported.
+
+Names and assignments come with what later imports (and edits of people) changed in them, the
+``[old, new]`` pairs of the ``*.updated`` events: a milestone's title, unit and commitment, its
+project's name, a unit's name, the plan's name and people's names. The figures read each as it
+stood at the end of the period they look at (models/rules/bulletin/history.py).
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from config.plan_file import Commitment
-from models.rules.bulletin_figures import Happened, History, IndicatorRecord, MilestoneRecord
+from models.rules.bulletin.history import (
+    Happened,
+    History,
+    IndicatorRecord,
+    MilestoneRecord,
+    Revision,
+    UnitNames,
+    value_at,
+)
 from models.rules.rulebook import Rules
 from models.rules.status import Decision
 from models.tables.escalation import EscalationStep
@@ -64,19 +77,25 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
         since = created.get(milestone_id, row_created)
         return None if since == first_import.get(plan_id) else since
 
+    rows = session.exec(in_scope(
+        select(Milestone.id, Plan.id, Plan.code, Project.id, Project.name, Milestone.title,
+               Unit.code, Unit.name, Milestone.planned_due_on, Milestone.commitment,
+               Milestone.created_at, Milestone.retired_at)
+        .join(Project, col(Project.id) == Milestone.project_id)
+        .join(Plan, col(Plan.id) == Project.plan_id)
+        .join(Unit, col(Unit.id) == Milestone.unit_id)
+        .order_by(Plan.code, Project.seq, Milestone.seq))).all()
+    units = {unit_id: (code, name) for unit_id, code, name in session.exec(
+        select(Unit.id, Unit.code, Unit.name))}
+    revised = _revisions(session, in_scope, units)
     milestones = [MilestoneRecord(
         id=m_id, plan=plan_code, project=project, title=title, unit_code=unit_code,
         unit_name=unit_name, planned_due_on=planned, binding=commitment == Commitment.binding,
-        known_since=known_since(m_id, plan_id, row_created), retired_at=retired)
-        for m_id, plan_id, plan_code, project, title, unit_code, unit_name, planned, commitment,
-        row_created, retired in session.exec(in_scope(
-            select(Milestone.id, Plan.id, Plan.code, Project.name, Milestone.title, Unit.code,
-                   Unit.name, Milestone.planned_due_on, Milestone.commitment,
-                   Milestone.created_at, Milestone.retired_at)
-            .join(Project, col(Project.id) == Milestone.project_id)
-            .join(Plan, col(Plan.id) == Project.plan_id)
-            .join(Unit, col(Unit.id) == Milestone.unit_id)
-            .order_by(Plan.code, Project.seq, Milestone.seq)))]
+        known_since=known_since(m_id, plan_id, row_created), retired_at=retired,
+        revisions=_in_order(revised.get(("milestone", m_id), [])
+                            + revised.get(("project", project_id), [])))
+        for m_id, plan_id, plan_code, project_id, project, title, unit_code, unit_name, planned,
+        commitment, row_created, retired in rows]
     milestones = [m for m in milestones if m.known_since is None or m.known_since < until]
 
     events: dict[int, list[Happened]] = defaultdict(list)
@@ -102,11 +121,51 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
             .where(col(EscalationStep.as_of) < rules.today(until)))):
         steps[milestone_id].append((level, as_of, due_on))
 
-    names = {person_id: name for person_id, name in session.exec(select(Person.id, Person.name))}
-    return History(scope=plan or ALL_PLANS,
-                   scope_name=plan_row.name if plan_row else "全部规划",
+    names = {person_id: value_at(name, _in_order(revised.get(("person", person_id), [])),
+                                 "name", until)
+             for person_id, name in session.exec(select(Person.id, Person.name))}
+    scope_name = "全部规划" if plan_row is None else value_at(
+        plan_row.name, _in_order(revised.get(("plan", plan_row.id), [])), "name", until)
+    return History(scope=plan or ALL_PLANS, scope_name=scope_name,
                    until=until, milestones=milestones, events=dict(events), steps=dict(steps),
-                   indicators=_indicators(session, in_scope, until), names=names)
+                   indicators=_indicators(session, in_scope, until), names=names,
+                   units={code: UnitNames(name, _in_order(revised.get(("unit", unit_id), [])))
+                          for unit_id, (code, name) in units.items()})
+
+
+# What each *.updated event's changed fields are to the figures: (subject, field) → the name
+# of the revised value; a milestone moved to another unit is revised by the unit's code.
+REVISED = {("milestone", "title"): "title", ("milestone", "unit_id"): "unit_code",
+           ("milestone", "commitment"): "binding", ("project", "name"): "project",
+           ("unit", "name"): "name", ("plan", "name"): "name", ("person", "name"): "name"}
+
+
+def _revisions(session: Session, in_scope: Any, units: dict[int, tuple[str, str]]
+                         ) -> dict[tuple[str, int], list[tuple[int, Revision]]]:
+    """Every revision of a name or assignment the figures read, by (subject, id), each with
+    its event's id so that revisions of one instant keep the order they were made in."""
+    subjects = {"milestone": Event.milestone_id, "project": Event.project_id,
+                "unit": Event.unit_id, "plan": Event.plan_id, "person": Event.person_id}
+    revised: dict[tuple[str, int], list[tuple[int, Revision]]] = defaultdict(list)
+    for subject, column in subjects.items():
+        query = select(Event.id, Event.at, column, Event.data).where(
+            Event.kind == f"{subject}.updated", col(column).is_not(None))
+        if subject in ("milestone", "project", "plan"):
+            query = in_scope(query.join(Plan, col(Plan.id) == Event.plan_id))
+        for event_id, at, subject_id, data in session.exec(query):
+            for name, (old, _) in data.get("changes", {}).items():
+                field = REVISED.get((subject, name))
+                if field == "unit_code":
+                    old = units.get(old, (None,))[0]
+                elif field == "binding":
+                    old = old == Commitment.binding.value
+                if field is not None and old is not None:
+                    revised[(subject, subject_id)].append((event_id, Revision(at, field, old)))
+    return revised
+
+
+def _in_order(revisions: list[tuple[int, Revision]]) -> tuple[Revision, ...]:
+    return tuple(r for _, r in sorted(revisions, key=lambda pair: (pair[1].at, pair[0])))
 
 
 def _indicators(session: Session, in_scope: Any, until: datetime) -> list[IndicatorRecord]:

@@ -1,43 +1,38 @@
-"""Reading a milestone's facts back from the event log, for many milestones in one query."""
+"""Reading milestones' facts back from the event log, for many milestones in one query (the
+reading itself: models/rules/milestone_facts.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from models.rules.escalation import LadderFacts, Sent
-from models.rules.status import Decision, Extension, MilestoneFacts
+from models.rules.milestone_facts import FACT_KINDS, facts_from_events
+from models.rules.status import MilestoneFacts
 from models.tables.escalation import EscalationStep
 from models.tables.event import Event
 from models.tables.milestone import Milestone
 
-FACT_KINDS = [f"milestone.{d.value}" for d in Decision] + ["milestone.extension_decided"]
+EVENT_KINDS = sorted(f"milestone.{kind}" for kind in FACT_KINDS)
 
 
 def milestone_facts(*, session: Session, milestones: list[Milestone], zone: ZoneInfo
                     ) -> dict[int, MilestoneFacts]:
     ids = [m.id for m in milestones]
     events = session.exec(select(Event).where(col(Event.milestone_id).in_(ids),
-                                              col(Event.kind).in_(FACT_KINDS))
+                                              col(Event.kind).in_(EVENT_KINDS))
                           .order_by(Event.at, Event.id)).all() if ids else []
-    decisions: dict[int, list[tuple[Decision, date]]] = defaultdict(list)
-    extensions: dict[int, list[Extension]] = defaultdict(list)
+    by_milestone: dict[int, list[tuple[str, date, dict[str, Any]]]] = defaultdict(list)
     for event in events:
         assert event.milestone_id is not None
-        on = event.at.astimezone(zone).date()
-        what = event.kind.removeprefix("milestone.")
-        if what == "extension_decided":
-            if event.data.get("approved"):
-                extensions[event.milestone_id].append(Extension(
-                    requested_on=date.fromisoformat(event.data["requested_on"]), decided_on=on,
-                    new_due_on=date.fromisoformat(event.data["new_due_on"])))
-        else:
-            decisions[event.milestone_id].append((Decision(what), on))
-    return {m.id: MilestoneFacts(m.planned_due_on, tuple(decisions[m.id]),  # type: ignore[index]
-                                 tuple(extensions[m.id]))  # type: ignore[index]
+        by_milestone[event.milestone_id].append((event.kind.removeprefix("milestone."),
+                                                 event.at.astimezone(zone).date(), event.data))
+    return {m.id: facts_from_events(m.planned_due_on,  # type: ignore[index]
+                                    by_milestone.get(m.id, ()))  # type: ignore[arg-type]
             for m in milestones}
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.rules.bulletin import Edition, PeriodKind
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.periods import PeriodKind
 from models.tables.columns import enum_column, json_column, utcnow
 
 

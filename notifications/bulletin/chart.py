@@ -29,8 +29,10 @@ from matplotlib.figure import Figure as Drawing
 from matplotlib.font_manager import FontProperties
 from PIL import Image
 
-from models.rules.bulletin import Figures, UnitRow
-from notifications.bulletin.page import Gap, excerpt, rate
+from models.rules.bulletin.figures import Figures
+from models.rules.bulletin.ranking import UnitRow
+from notifications.bulletin.formats import rate
+from notifications.bulletin.page import Gap, excerpt
 
 ENDS = 15
 NAME_CHARS = 13

@@ -3,7 +3,8 @@ plain text, as pure functions of ``Figures``.
 
 The words are in ``templates/<locale>/bulletin.{subject,html,txt}.j2`` (the title is a macro of
 the subject template, imported by the other two, so it is written once per language); this
-module only prepares the figures for them: numbers formatted, long lists cut short.
+module only prepares the figures for them: numbers formatted (formats.py), long lists cut
+short.
 
 Decisions:
 - An email is read on a phone and mail clients clip long messages (Gmail at 102 KB), so each
@@ -30,7 +31,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.rules.bulletin import Edition, Figures, Headline, IndicatorRow, Period, UnitRow
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import Figures
+from models.rules.bulletin.headline import Headline
+from models.rules.bulletin.indicators import IndicatorRow
+from models.rules.bulletin.periods import Period
+from models.rules.bulletin.ranking import UnitRow
+from notifications.bulletin.formats import MINUS, amount, movement, rate, signed
 from notifications.render import Rendered, macros, one_line, render_part
 
 EMAIL_ROWS = 200
@@ -43,7 +50,6 @@ CHART_SOURCES = ("cid:", "https://", "http://", "/", "data:image/png;base64,")
 # Which way a headline figure should move: +1 more is better, -1 fewer is better, 0 neither.
 BETTER = {"due": 0, "done": 1, "on_time": 1, "on_time_rate": 1, "overdue": -1,
           "newly_overdue": -1, "completed": 1}
-MINUS = "\u2212"  # the minus sign, not a hyphen
 BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 
 
@@ -109,8 +115,8 @@ class Place:
     code: str
     name: str
     place: int | None   # None: nothing due, not ranked
-    move: str | None    # up | down | flat | new (not ranked last time); None: not ranked now
-    arrow: str          # ↑2 / ↓1 / — ; "" when new or not ranked (the template says "new")
+    move: str | None    # formats.Movement.kind
+    arrow: str          # formats.Movement.arrow ("" when new: the template says so)
     due: int
     on_time: int
     rate: str           # 87.5% / —
@@ -196,31 +202,6 @@ def excerpt(count: int, ends: int, keep: int | None = None, around: int = 0) -> 
         out.append(position)
         after = position + 1
     return out
-
-
-def rate(value: float | None) -> str:
-    """0.875 → ``87.5%``; None → ``—``."""
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def signed(value: float | int | None, *, points: bool = False) -> str | None:
-    """A change with its sign: ``+2``, ``−1``, ``0``; a rate's change in percentage points with
-    one decimal (``+3.5``); None when there is nothing to compare."""
-    if value is None:
-        return None
-    text = f"{abs(value) * 100:.1f}" if points else str(abs(value))
-    if text.strip("0.") == "":
-        return text
-    return ("+" if value > 0 else MINUS) + text
-
-
-def amount(value: float | None, measure: str | None) -> str | None:
-    """An indicator's number as written: no trailing zeros, its measure after it (``85%``,
-    ``500张``)."""
-    if value is None:
-        return None
-    number = f"{value:.2f}".rstrip("0").rstrip(".")
-    return number + (measure or "")
 
 
 # ── the parts ──────────────────────────────────────────────────────────────────────────────
@@ -330,17 +311,8 @@ def _focus(figures: Figures) -> Place | None:
 
 
 def _place(unit: UnitRow, board_of: dict[str, str], focus: str | None) -> Place:
-    if unit.place is None:
-        move, arrow = None, ""
-    elif unit.previous_place is None or unit.movement is None:
-        move, arrow = "new", ""
-    elif unit.movement > 0:
-        move, arrow = "up", f"↑{unit.movement}"
-    elif unit.movement < 0:
-        move, arrow = "down", f"↓{-unit.movement}"
-    else:
-        move, arrow = "flat", "—"
-    return Place(unit.unit_code, unit.unit_name, unit.place, move, arrow, unit.due,
+    moved = movement(unit)
+    return Place(unit.unit_code, unit.unit_name, unit.place, moved.kind, moved.arrow, unit.due,
                  unit.on_time, rate(unit.on_time_rate), unit.overdue, unit.completed,
                  board_of.get(unit.unit_code), unit.unit_code == focus)
 

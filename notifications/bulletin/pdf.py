@@ -7,39 +7,39 @@ environment (notifications/render.py: autoescaped, StrictUndefined), though it i
 being printed, not mailed, it has a stylesheet and page rules.
 
 The same figures and chart give the same bytes: the creation date is the period's stamp
-(workbook.issued_at), not the time of building, and the file identifier is a hash of the page.
+(formats.issued_at), not the time of building, and the file identifier is a hash of the page.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import date
 from typing import Any
 
 from weasyprint import HTML
 
-from models.rules.bulletin import (
-    CompletedItem,
-    Edition,
-    ExtensionGranted,
-    Figures,
-    IndicatorRow,
-    RedItem,
-    UnitRow,
-)
-from notifications.bulletin.page import amount, bulletin_title, period_words, rate, signed
-from notifications.bulletin.workbook import (
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import Figures
+from models.rules.bulletin.indicators import IndicatorRow
+from models.rules.bulletin.items import CompletedItem, ExtensionGranted, RedItem
+from models.rules.bulletin.ranking import UnitRow
+from notifications.bulletin.formats import (
     AUTHOR,
     EDITIONS,
     HEADLINE,
+    LIGHTS,
+    NONE,
+    change,
+    day,
     issued_at,
+    movement,
+    number,
+    rate,
 )
+from notifications.bulletin.page import bulletin_title, period_words
 from notifications.render import render_part
 
 TEMPLATE = "bulletin_print"  # templates/zh-CN/bulletin_print.html.j2
-NONE = "—"
-LIGHTS = {"red": ("红灯", "red"), "yellow": ("黄灯", "yellow"), "green": ("绿灯", "green")}
 
 # A nation-scale bulletin would print hundreds of pages (and take minutes): the PDF shows what a
 # reader of paper looks at, and says where the rest is (the workbook holds every row).
@@ -91,34 +91,6 @@ def print_context(figures: Figures, chart_png: bytes | None) -> dict[str, Any]:
     }
 
 
-# ── how figures are written ─────────────────────────────────────────────────────────────────
-
-def change(value: float | int | None, *, points: bool = False) -> str:
-    """+2, −1, 0 as the email writes them; a change of rate in percentage points:
-    ``+3.5 个百分点``; ``—`` when there is nothing to compare."""
-    text = signed(value, points=points)
-    if text is None:
-        return NONE
-    return f"{text} 个百分点" if points else text
-
-
-def movement(unit: UnitRow) -> str:
-    """↑2 / ↓1 / — (same place) / 新 (not ranked before); nothing for an unranked unit."""
-    if unit.place is None:
-        return ""
-    if unit.previous_place is None or unit.movement is None:
-        return "新"
-    if unit.movement == 0:
-        return NONE
-    return ("↑" if unit.movement > 0 else "↓") + str(abs(unit.movement))
-
-
-def number(value: float | None, measure: str | None) -> str:
-    """An indicator's value as the email writes it (``58.25%``, ``500张``); None → ``—``."""
-    text = amount(value, measure)
-    return NONE if text is None else text
-
-
 def _ranking(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The whole ranking up to PRINT_RANKED units; beyond, its top and bottom halves of that
     with one row saying how many are left out (the workbook has them all)."""
@@ -126,14 +98,6 @@ def _ranking(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return rows
     half = PRINT_RANKED // 2
     return rows[:half] + [{"gap": len(rows) - 2 * half}] + rows[-half:]
-
-
-def day(value: date | None, year: int) -> str:
-    """``11月16日`` in the bulletin's year, ``2025-11-16`` in another (the full Chinese form
-    does not fit a table's date column)."""
-    if value is None:
-        return NONE
-    return f"{value.month}月{value.day}日" if value.year == year else value.isoformat()
 
 
 # ── rows ────────────────────────────────────────────────────────────────────────────────────
@@ -150,7 +114,7 @@ def _headline(figures: Figures) -> list[dict[str, str]]:
 
 
 def _unit(u: UnitRow, figures: Figures) -> dict[str, Any]:
-    return {"place": "" if u.place is None else str(u.place), "movement": movement(u),
+    return {"place": "" if u.place is None else str(u.place), "movement": movement(u).text,
             "code": u.unit_code, "name": u.unit_name, "due": u.due, "done": u.done,
             "on_time": u.on_time, "rate": rate(u.on_time_rate), "overdue": u.overdue,
             "newly_overdue": u.newly_overdue, "completed": u.completed,
@@ -171,7 +135,7 @@ def _red(r: RedItem, year: int) -> dict[str, Any]:
 
 
 def _indicator(i: IndicatorRow, year: int) -> dict[str, Any]:
-    light, tone = LIGHTS.get(i.light or "", ("暂无", "none"))
+    light, tone = (LIGHTS[i.light], i.light) if i.light else ("暂无", "none")
     baseline = number(i.baseline_value, i.measure)
     if i.baseline_value is not None and i.baseline_year:
         baseline += f"（{i.baseline_year}年）"

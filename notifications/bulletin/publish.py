@@ -22,8 +22,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
-from models.rules.bulletin import Edition, Figures, Period
-from models.rules.bulletin_figures import compute, period_end
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import Figures, compute
+from models.rules.bulletin.periods import Period, period_end
 from models.rules.rulebook import Rules
 from models.store.bulletin_history import load_history
 from models.store.events import record

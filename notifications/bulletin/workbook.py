@@ -1,4 +1,5 @@
-"""The bulletin as an XLSX workbook: one sheet per table of the figures (models/rules/bulletin.py).
+"""The bulletin as an XLSX workbook: one sheet per table of the figures
+(models/rules/bulletin/figures.py).
 
 Cells hold the figures themselves, not their printed form: counts and values as numbers, rates
 as fractions with a percentage format, dates as Excel dates, so that people can sort, filter and
@@ -16,7 +17,7 @@ import io
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -25,36 +26,28 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from models.rules.bulletin import (
-    CompletedItem,
-    Edition,
-    ExtensionGranted,
-    Figures,
-    IndicatorRow,
-    Period,
-    RedItem,
-    UnitRow,
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import Figures
+from models.rules.bulletin.indicators import IndicatorRow
+from models.rules.bulletin.items import CompletedItem, ExtensionGranted, RedItem
+from models.rules.bulletin.ranking import UnitRow
+from notifications.bulletin.formats import (
+    AUTHOR,
+    EDITIONS,
+    HEADLINE,
+    LIGHTS,
+    NEW,
+    issued_at,
+    movement,
 )
 from notifications.bulletin.page import bulletin_title
 
-CHINA = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact
-AUTHOR = "督办系统（Duban）"
 RATE = "0.0%"
 DAY = 'yyyy"年"m"月"d"日"'
 MOVEMENT = '"↑"0;"↓"0;"—"'  # +2 → ↑2, −1 → ↓1, 0 → —
 CHANGE = '+0;"−"0;0'
 CHANGE_RATE = '+0.0%;"−"0.0%;0.0%'  # a change of rate, in percentage points
-EDITIONS = {Edition.internal: "内部版", Edition.public: "公开版"}
-HEADLINE = (("due", "应完成事项"), ("done", "已完成"), ("on_time", "按期完成"),
-            ("on_time_rate", "按期完成率"), ("overdue", "逾期未完成"),
-            ("newly_overdue", "本期新增逾期"), ("completed", "本期完成"))
 SHEETS = ("概览", "单位排名", "红灯事项", "指标", "本期完成", "批准延期")
-
-
-def issued_at(period: Period) -> datetime:
-    """The first instant after the period in Beijing time: the stamp a bulletin's files carry
-    as their creation time, so that regenerating a past bulletin gives the same bytes."""
-    return datetime.combine(period.last + timedelta(days=1), time.min, CHINA)
 
 
 def bulletin_workbook(figures: Figures) -> bytes:
@@ -95,9 +88,9 @@ def _yes(flag: bool) -> str:
 
 
 def _movement(u: UnitRow) -> int | str | None:
-    if u.place is None:
-        return None
-    return "新" if u.previous_place is None else u.movement
+    """The number of places, shown as an arrow by MOVEMENT; ``新`` for a newly ranked unit."""
+    kind = movement(u).kind
+    return None if kind is None else NEW if kind == "new" else u.movement
 
 
 UNIT_COLUMNS = (
@@ -153,9 +146,8 @@ INDICATOR_COLUMNS = (
     Column("进度线值", 10, lambda i: i.trajectory_value),
     Column("最新值", 10, lambda i: i.latest_value),
     Column("最新值日期", 15, lambda i: i.latest_on, DAY),
-    Column("灯", 5, lambda i: LIGHTS.get(i.light) if i.light else None),
+    Column("灯", 5, lambda i: LIGHTS[i.light].removesuffix("灯") if i.light else None),
 )
-LIGHTS = {"red": "红", "yellow": "黄", "green": "绿"}
 COMPLETED_COLUMNS: tuple[Column, ...] = (
     *_ITEM,
     Column("到期日", 15, lambda c: c.due_on, DAY),

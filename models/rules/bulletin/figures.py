@@ -1,8 +1,10 @@
-"""The 晾晒 bulletin's figures: what every output (HTML, XLSX, PDF, chart) shows, as plain data.
+"""The 晾晒 bulletin's figures: what every output (HTML, XLSX, PDF, chart) shows, as plain data,
+and ``compute``, which makes them.
 
 A bulletin covers one period (``Period``: from its first day to its last, inclusive) for one plan
-or for every plan, and is computed from the event history as it stood at the end of the period
-(models/rules/bulletin_figures.py), so regenerating a past bulletin gives the same figures.
+or for every plan, and is computed from the history as it stood at the end of the period
+(history.py), so regenerating a past bulletin gives the same figures. Each table's row type is
+defined beside the function that fills it (headline.py, ranking.py, items.py, indicators.py).
 Definitions (the office's, written down once here):
 
 - due: milestones whose due date in force at the end of the period is on or before its last
@@ -14,10 +16,14 @@ Definitions (the office's, written down once here):
   apart, not ranked).
 - overdue: due, not done, at the end of the period.
 - newly overdue: overdue at the end of the period and not overdue at the end of the previous.
-- completed this period: claims made within the period that still stand at its end.
+- completed this period: claims made within the period that still stand at its end, whether
+  the item was due by then or not (one finished early counts here, and in due, done and on time
+  only from the period its due date falls in).
 - ranking: units with something due, by on-time rate (higher first), then more items on time,
   then fewer overdue items, then unit code: best first. 红榜 the first ``HONOUR`` places, 黑榜 the
   last ``HONOUR`` places (fewer when fewer units are ranked, never the same unit on both).
+- names: every milestone, project and unit is named, and every milestone counted for the unit,
+  as it stood at the end of the period (a later rename or re-assignment changes nothing).
 - change since the previous bulletin: the same figures for the period of the same length just
   before, computed the same way (so a first bulletin has changes too).
 """
@@ -26,126 +32,25 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
-from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-HONOUR = 3  # places on the 红榜 and on the 黑榜
-
-
-class Edition(StrEnum):
-    internal = "internal"  # the office and leaders: names, contacts and evidence included
-    public = "public"      # 晾晒: no people's names, contacts or evidence notes
-
-
-class PeriodKind(StrEnum):
-    week = "week"
-    month = "month"
-    custom = "custom"
-
-
-@dataclass(frozen=True)
-class Period:
-    kind: PeriodKind
-    first: date
-    last: date  # inclusive
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-
-@dataclass(frozen=True)
-class Headline:
-    """The headline figures, each with its change since the previous period (now − then)."""
-
-    due: int
-    done: int
-    on_time: int
-    on_time_rate: float | None
-    overdue: int
-    newly_overdue: int
-    completed: int
-    change: dict[str, float | int | None]  # the same keys; None where either side is None
-
-
-@dataclass(frozen=True)
-class UnitRow:
-    unit_code: str
-    unit_name: str
-    due: int
-    done: int
-    on_time: int
-    on_time_rate: float | None
-    overdue: int
-    newly_overdue: int
-    completed: int
-    place: int | None           # 1 = best; None: nothing due, not ranked
-    previous_place: int | None  # None: not ranked in the previous period
-    movement: int | None        # previous_place − place (positive: moved up); None if either is
-
-
-@dataclass(frozen=True)
-class RedItem:
-    milestone_id: int
-    plan: str
-    project: str
-    title: str
-    unit_code: str
-    unit_name: str
-    due_on: date
-    overdue_workdays: int
-    level: int           # escalation level reached by the end of the period
-    acknowledged: bool   # the office acknowledged that level by then
-    binding: bool
-
-
-@dataclass(frozen=True)
-class IndicatorRow:
-    plan: str
-    code: str
-    name: str
-    unit_name: str | None  # of its project, if it has one
-    measure: str | None
-    binding: bool
-    baseline_year: int | None
-    baseline_value: float | None
-    target_year: int | None       # this year's target (the year of the period's last day)
-    target_value: float | None
-    target_text: str | None       # the document's words where more than a number
-    trajectory_value: float | None  # the straight line from the baseline, at the period's end
-    latest_value: float | None    # the latest reading on or before the period's end
-    latest_on: date | None
-    light: str | None             # red / yellow / green, or None: nothing to judge by yet
-
-
-@dataclass(frozen=True)
-class CompletedItem:
-    milestone_id: int
-    plan: str
-    project: str
-    title: str
-    unit_code: str
-    unit_name: str
-    due_on: date
-    claimed_on: date
-    on_time: bool
-    evidence: str | None   # left out (None) in the public edition
-    claimed_by: str | None  # a person's name; None in the public edition
-
-
-@dataclass(frozen=True)
-class ExtensionGranted:
-    milestone_id: int
-    plan: str
-    project: str
-    title: str
-    unit_code: str
-    unit_name: str
-    previous_due_on: date
-    new_due_on: date
-    decided_on: date
-    reason: str | None  # None in the public edition
+from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.headline import Headline, completed_in, headline, newly_overdue
+from models.rules.bulletin.history import History
+from models.rules.bulletin.indicators import IndicatorRow, indicator_rows
+from models.rules.bulletin.items import (
+    CompletedItem,
+    ExtensionGranted,
+    RedItem,
+    completed_items,
+    extensions_granted,
+    red_items,
+)
+from models.rules.bulletin.periods import Period, PeriodKind, previous_period
+from models.rules.bulletin.ranking import UnitRow, honour_and_shame, unit_rows
+from models.rules.bulletin.standing import look
+from models.rules.rulebook import Rules
 
 
 @dataclass(frozen=True)
@@ -206,6 +111,26 @@ class Figures:
                    completed=rows(CompletedItem, data["completed"]),
                    extensions=rows(ExtensionGranted, data["extensions"]),
                    honour=data["honour"], shame=data["shame"], focus_unit=data["focus_unit"])
+
+
+def compute(history: History, period: Period, rules: Rules, edition: Edition) -> Figures:
+    """The figures of ``period`` from ``history`` (everything recorded before its end)."""
+    previous = previous_period(period)
+    now = look(history, period, rules)
+    then = look(history, previous, rules)
+    before = look(history, previous_period(previous), rules)
+    newly, completed = newly_overdue(now, then), completed_in(now, period)
+    units = unit_rows(now, then, newly, completed)
+    honour, shame = honour_and_shame([u for u in units if u.place is not None])
+    public = edition is Edition.public
+    return Figures(
+        scope=history.scope, scope_name=history.scope_name, period=period, previous=previous,
+        edition=edition, headline=headline(now, then, before, period, previous), units=units,
+        red_items=red_items(history, now, period),
+        indicators=indicator_rows(history, period),
+        completed=completed_items(history, now, completed, public),
+        extensions=extensions_granted(history, now, period, public),
+        honour=honour, shame=shame)
 
 
 def _plain(value: Any) -> Any:
