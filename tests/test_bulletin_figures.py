@@ -40,6 +40,7 @@ from models.rules.bulletin.periods import (
 from models.rules.bulletin.ranking import rank
 from models.store.actions import claim_done, close_out
 from models.store.bulletin_history import load_history
+from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
 from tests.conftest import NOW
 from tests.world import RULES, build_world
@@ -53,7 +54,8 @@ def at(day: str, hour: int = 10) -> datetime:
 
 
 def happened(kind: str, day: str, **data: Any) -> Happened:
-    return Happened(kind=kind, at=at(day), on=date.fromisoformat(day), actor_id=7,
+    return Happened(kind=EventKind(f"milestone.{kind}"), at=at(day), on=date.fromisoformat(day),
+                    actor_id=7,
                     reason=data.pop("reason", None), data=data)
 
 

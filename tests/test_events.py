@@ -67,5 +67,5 @@ def test_a_malformed_row_is_named_where_it_is_read(engine: sa.Engine, session: S
             data={"approved": True}))
     row = session.get(Event, 1)
     with pytest.raises(EventInvalid, match=r"event 1 \(milestone.extension_decided\): "
-                                           r"request_id: Field required"):
+                                           r"requested_on: Field required"):
         row.read(ExtensionDecided)

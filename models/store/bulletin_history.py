@@ -35,9 +35,9 @@ from models.rules.bulletin.history import (
     value_at,
 )
 from models.rules.rulebook import Rules
-from models.rules.status import Decision
 from models.tables.escalation import EscalationStep
 from models.tables.event import Event
+from models.tables.event_kinds import FACT_KINDS, EventKind
 from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget, ReadingSource
 from models.tables.milestone import Milestone
 from models.tables.person import Person
@@ -45,8 +45,7 @@ from models.tables.plan import Plan, Project
 from models.tables.unit import Unit
 
 ALL_PLANS = "*"
-KINDS = [f"milestone.{d.value}" for d in Decision] + [
-    "milestone.extension_requested", "milestone.extension_decided", "milestone.acknowledged"]
+KINDS = [*FACT_KINDS, EventKind.extension_requested, EventKind.acknowledged]
 
 
 class UnknownPlan(ValueError):
@@ -68,10 +67,10 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
 
     first_import = dict(session.exec(in_scope(
         select(Plan.id, func.min(Event.at)).join(Plan, col(Plan.id) == Event.plan_id)
-        .where(Event.kind == "plan.created").group_by(Plan.id))).all())
+        .where(Event.kind == EventKind.plan_created).group_by(Plan.id))).all())
     created = dict(session.exec(in_scope(
         select(Event.milestone_id, Event.at).join(Plan, col(Plan.id) == Event.plan_id)
-        .where(Event.kind == "milestone.created"))).all())
+        .where(Event.kind == EventKind.milestone_created))).all())
 
     def known_since(milestone_id: int, plan_id: int, row_created: datetime) -> datetime | None:
         since = created.get(milestone_id, row_created)
@@ -108,7 +107,7 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
         query = query.where(Event.plan_id == plan_row.id)
     for milestone_id, kind, at, actor_id, reason, data in session.exec(query):
         events[milestone_id].append(Happened(
-            kind=kind.removeprefix("milestone."), at=at, on=rules.today(at), actor_id=actor_id,
+            kind=EventKind(kind), at=at, on=rules.today(at), actor_id=actor_id,
             reason=reason, data=data))
 
     steps: dict[int, list[tuple[int, Any, Any]]] = defaultdict(list)

@@ -106,7 +106,7 @@ class ExtensionRequested(Payload):
 
 class ExtensionDecided(Payload):
     approved: bool
-    request_id: int | None
+    request_id: int | None = None  # the request decided; absent in hand-made histories
     requested_on: date
     new_due_on: date
     previous_due_on: date

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from models.tables.event_kinds import EventInvalid, EventKind, Payload, payload
+
+P = TypeVar("P", bound=Payload)
+
 T = TypeVar("T")
 
 
@@ -87,12 +91,19 @@ class UnitNames:
 class Happened:
     """One event of a milestone that the figures read."""
 
-    kind: str  # without the "milestone." prefix
+    kind: EventKind
     at: datetime
     on: date   # the local day
     actor_id: int | None
     reason: str | None
     data: dict[str, Any]
+
+    def read(self, model: type[P]) -> P:
+        """The data as its kind's typed payload (EventInvalid when it does not fit)."""
+        found = payload(self.kind, self.data)
+        if not isinstance(found, model):
+            raise EventInvalid(f"a {self.kind} event is not a {model.__name__}")
+        return found
 
 
 @dataclass(frozen=True)

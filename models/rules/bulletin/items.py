@@ -10,8 +10,7 @@ from datetime import date
 from models.rules.bulletin.history import Happened, History
 from models.rules.bulletin.periods import Period
 from models.rules.bulletin.standing import Standing
-from models.rules.milestone_facts import EXTENSION_DECIDED
-from models.rules.status import Decision
+from models.tables.event_kinds import Acknowledged, DoneClaimed, EventKind, ExtensionDecided
 from models.tables.milestone import Light
 
 
@@ -86,10 +85,10 @@ def _acknowledged(happened: Iterable[Happened], level: int, period: Period) -> b
     for h in happened:
         if h.on > period.last:
             break
-        if h.kind == EXTENSION_DECIDED and h.data.get("approved"):
+        if h.kind == EventKind.extension_decided and h.read(ExtensionDecided).approved:
             acknowledged = 0
-        elif h.kind == "acknowledged":
-            acknowledged = max(acknowledged, int(h.data.get("level", 0)))
+        elif h.kind == EventKind.acknowledged:
+            acknowledged = max(acknowledged, h.read(Acknowledged).level)
     return acknowledged >= level
 
 
@@ -100,7 +99,7 @@ def completed_items(history: History, now: dict[int, Standing], completed: set[i
     for milestone_id in completed:
         seen = now[milestone_id]
         claim = next((h for h in reversed(history.events.get(milestone_id, ()))
-                      if h.kind == Decision.claimed.value and h.on == seen.status.claimed_on),
+                      if h.kind == EventKind.done_claimed and h.on == seen.status.claimed_on),
                      None)
         items.append(CompletedItem(
             milestone_id=milestone_id, plan=seen.record.plan, project=seen.record.project,
@@ -108,7 +107,7 @@ def completed_items(history: History, now: dict[int, Standing], completed: set[i
             unit_name=seen.record.unit_name, due_on=seen.status.due_on,
             claimed_on=seen.status.claimed_on,  # type: ignore[arg-type]
             on_time=not seen.status.late,  # an item completed before it was due is on time
-            evidence=None if public or claim is None else claim.data.get("evidence"),
+            evidence=None if public or claim is None else claim.read(DoneClaimed).evidence,
             claimed_by=None if public or claim is None or claim.actor_id is None
             else history.names.get(claim.actor_id)))
     return sorted(items, key=lambda c: (c.claimed_on, c.plan, c.unit_code, c.milestone_id))
@@ -121,15 +120,17 @@ def extensions_granted(history: History, now: dict[int, Standing], period: Perio
     for milestone_id, seen in now.items():
         asked: Happened | None = None
         for h in history.events.get(milestone_id, ()):
-            if h.kind == "extension_requested":
+            if h.kind == EventKind.extension_requested:
                 asked = h
-            if (h.kind == EXTENSION_DECIDED and h.data.get("approved")
-                    and period.first <= h.on <= period.last):
+            if h.kind != EventKind.extension_decided or not period.first <= h.on <= period.last:
+                continue
+            decided = h.read(ExtensionDecided)
+            if decided.approved:
                 granted.append(ExtensionGranted(
                     milestone_id=milestone_id, plan=seen.record.plan,
                     project=seen.record.project, title=seen.record.title,
                     unit_code=seen.record.unit_code, unit_name=seen.record.unit_name,
-                    previous_due_on=date.fromisoformat(h.data["previous_due_on"]),
-                    new_due_on=date.fromisoformat(h.data["new_due_on"]), decided_on=h.on,
+                    previous_due_on=decided.previous_due_on, new_due_on=decided.new_due_on,
+                    decided_on=h.on,
                     reason=None if public or asked is None else asked.reason))
     return sorted(granted, key=lambda e: (e.decided_on, e.plan, e.unit_code, e.milestone_id))
