@@ -9,6 +9,7 @@ import typer
 
 from cli import context
 from cli.output import console, emit_json, errors, fail, table
+from models.tables.event_kinds import EventKind
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -118,7 +119,7 @@ def password(email: Annotated[str, typer.Argument(help="the person's email")],
         person = _person(db, email)
         person.password_hash = hash_password(new)
         db.add(person)
-        record(db, "person.password_set", at=context.now(), actor=context.actor(),
+        record(db, EventKind.person_password_set, at=context.now(), actor=context.actor(),
                person_id=person.id)
         db.commit()
     console.print(f"{email} 的登录密码已设置", highlight=False)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from models.rules.indicator_light import Reading, Target, indicator_light
 from models.rules.rulebook import Rules
 from models.store.events import record
+from models.tables.event_kinds import EventKind
 from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
 
 
@@ -42,7 +43,7 @@ def sweep_indicators(*, session: Session, rules: Rules, now: datetime,
             continue
         session.execute(update(Indicator).where(col(Indicator.id) == indicator.id)
                         .values(light=light))
-        record(session, "indicator.light_changed", at=now, actor="system:sweep",
+        record(session, EventKind.indicator_light_changed, at=now, actor="system:sweep",
                indicator_id=indicator.id, plan_id=indicator.plan_id, reason="sweep",
                data={"light": [indicator.light, light], "as_of": today.isoformat()})
         changes.append({"indicator_id": indicator.id, "name": indicator.name,

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from models.store.events import record
 from models.tables.api_token import ApiToken
+from models.tables.event_kinds import EventKind
 from models.tables.person import Person
 
 PREFIX = "dbn_"
@@ -35,7 +36,7 @@ def issue_token(*, session: Session, person: Person, label: str, actor: str,
     token = PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(digest=token_digest(token), person_id=person.id,  # type: ignore[arg-type]
                          label=label, created_at=now))
-    record(session, "person.api_token_issued", at=now, actor=actor, person_id=person.id,
+    record(session, EventKind.person_api_token_issued, at=now, actor=actor, person_id=person.id,
            data={"label": label})
     return token
 
@@ -48,8 +49,8 @@ def revoke_tokens(*, session: Session, person: Person, actor: str, now: datetime
         token.revoked_at = now
         session.add(token)
     if live:
-        record(session, "person.api_tokens_revoked", at=now, actor=actor, person_id=person.id,
-               data={"labels": [token.label for token in live]})
+        record(session, EventKind.person_api_tokens_revoked, at=now, actor=actor,
+               person_id=person.id, data={"labels": [token.label for token in live]})
     return len(live)
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from sqlmodel import Session, select
 
 from models.store.events import record
+from models.tables.event_kinds import EventKind
 from models.tables.person import Person, Role
 from models.tables.unit import Unit
 
@@ -65,7 +66,7 @@ def save_person(*, session: Session, person_in: PersonIn, actor: str, now: datet
         person = Person(email=person_in.email, **values)
         session.add(person)
         session.flush()
-        record(session, "person.created", at=now, actor=actor, actor_id=actor_id,
+        record(session, EventKind.person_created, at=now, actor=actor, actor_id=actor_id,
                person_id=person.id, unit_id=unit_id,
                data={"values": person_in.model_dump(mode="json")})
         return person
@@ -74,7 +75,7 @@ def save_person(*, session: Session, person_in: PersonIn, actor: str, now: datet
         for name, (_, new) in changes.items():
             setattr(person, name, new)
         session.add(person)
-        record(session, "person.updated", at=now, actor=actor, actor_id=actor_id,
+        record(session, EventKind.person_updated, at=now, actor=actor, actor_id=actor_id,
                person_id=person.id,
                unit_id=unit_id, data={"changes": changes})
     return person
@@ -99,8 +100,8 @@ def set_unit_contact(*, session: Session, unit: Unit, contact: ContactIn, actor:
         setattr(unit, name, new)
     unit.updated_at = now
     session.add(unit)
-    record(session, "unit.contact_set", at=now, actor=actor, actor_id=actor_id, unit_id=unit.id,
-           data={"changes": changes})
+    record(session, EventKind.unit_contact_set, at=now, actor=actor, actor_id=actor_id,
+           unit_id=unit.id, data={"changes": changes})
 
 
 # A clerk's spreadsheet may use the Chinese headings and role names.

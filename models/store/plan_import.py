@@ -31,6 +31,7 @@ from config.plan_file import Commitment, IndicatorEntry, ProjectEntry
 from config.plan_loader import LoadedPlan
 from models.rules.quantity import parse_cell
 from models.store.events import ids_with_history, record
+from models.tables.event_kinds import EventKind
 from models.tables.indicator import (
     Direction,
     Indicator,
@@ -53,7 +54,7 @@ class ImportRefused(ValueError):
 class ImportOutcome:
     plan_code: str
     source: str
-    counts: Counter[str] = field(default_factory=Counter)  # "project.created" → 3
+    counts: Counter[str] = field(default_factory=Counter)  # EventKind.project_created → 3
 
     @property
     def changed(self) -> bool:
@@ -107,7 +108,7 @@ class _Importer:
             if unit is None:
                 contact = {} if entry.contact else placeholder_contact(entry.code, entry.name)
                 unit = self._create(Unit(code=entry.code, **contact, **values))
-                self._event("unit.created", unit_id=unit.id, data=_snapshot(unit))
+                self._event(EventKind.unit_created, unit_id=unit.id, data=_snapshot(unit))
             else:
                 self._update(unit, values, "unit", unit_id=unit.id)
             self.units[entry.code] = unit
@@ -121,7 +122,7 @@ class _Importer:
         plan = self.session.exec(select(Plan).where(Plan.code == header.code)).first()
         if plan is None:
             plan = self._create(Plan(code=header.code, **values))
-            self._event("plan.created", plan_id=plan.id, data=_snapshot(plan))
+            self._event(EventKind.plan_created, plan_id=plan.id, data=_snapshot(plan))
         else:
             self._update(plan, values, "plan", plan_id=plan.id)
         return plan
@@ -141,7 +142,7 @@ class _Importer:
             ids = {"plan_id": plan.id}
             if project is None:
                 project = self._create(Project(plan_id=plan.id, code=entry.code, **values))
-                self._event("project.created", project_id=project.id, **ids,
+                self._event(EventKind.project_created, project_id=project.id, **ids,
                             data=_snapshot(project))
             else:
                 self._update(project, values, "project", project_id=project.id, **ids)
@@ -165,7 +166,7 @@ class _Importer:
                 milestone = self._create(Milestone(project_id=project.id, key=key,
                                                    planned_due_on=item.due_on, due_on=item.due_on,
                                                    **values))
-                self._event("milestone.created", milestone_id=milestone.id, **ids,
+                self._event(EventKind.milestone_created, milestone_id=milestone.id, **ids,
                             data=_snapshot(milestone))
             else:
                 was_retired = milestone.retired_at is not None
@@ -184,7 +185,7 @@ class _Importer:
         for project in gone:
             if project.id not in busy_projects:
                 for milestone in (m for m in milestones if m.project_id == project.id):
-                    self._event("milestone.removed", plan_id=plan.id, project_id=project.id,
+                    self._event(EventKind.milestone_removed, plan_id=plan.id, project_id=project.id,
                                 milestone_id=milestone.id, data=_snapshot(milestone))
                     self.session.delete(milestone)
         self._drop(gone, "project", "project_id",
@@ -201,7 +202,7 @@ class _Importer:
             if indicator is None:
                 indicator = self._create(Indicator(plan_id=plan.id, code=entry.code, **values))
                 changes = self._sync_series(indicator, entry)
-                self._event("indicator.created", plan_id=plan.id, indicator_id=indicator.id,
+                self._event(EventKind.indicator_created, plan_id=plan.id, indicator_id=indicator.id,
                             data=_snapshot(indicator) | changes)
             else:
                 changes = _assign(indicator, values)

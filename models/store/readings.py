@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from models.rules.rulebook import Rules
 from models.store.actions import ActionRefused, Changed, Recorded
 from models.store.events import record
+from models.tables.event_kinds import EventKind
 from models.tables.indicator import Indicator, IndicatorReading, ReadingSource
 from models.tables.milestone import Milestone
 from models.tables.plan import Project
@@ -52,7 +53,7 @@ def report_indicator_value(*, session: Session, rules: Rules, milestone_id: int,
     session.add(reading)
     plan_id = session.exec(select(Project.plan_id)
                            .where(col(Project.id) == milestone.project_id)).one()
-    event = record(session, "indicator.reported", at=now, actor=actor, actor_id=actor_id,
+    event = record(session, EventKind.indicator_reported, at=now, actor=actor, actor_id=actor_id,
                    indicator_id=indicator_id, milestone_id=milestone.id,
                    project_id=milestone.project_id, plan_id=plan_id, unit_id=milestone.unit_id,
                    data={"value": value, "code": indicator.code, "name": indicator.name,

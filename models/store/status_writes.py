@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from models.rules.status import Status
 from models.tables.event import Event
+from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
 
 
@@ -50,7 +51,7 @@ def write_status(*, session: Session, milestone: Milestone, status: Status, leve
 def status_event(milestone: Milestone, status: Status, now: datetime, actor: str,
                  why: str) -> dict[str, Any]:
     """The row that records a change of state or light: when, from, to and why."""
-    return {"at": now, "kind": "milestone.status_changed", "actor": actor, "reason": why,
+    return {"at": now, "kind": EventKind.status_changed, "actor": actor, "reason": why,
             "milestone_id": milestone.id, "project_id": milestone.project_id,
             "unit_id": milestone.unit_id,
             "data": {"state": [milestone.state, status.state],

@@ -29,6 +29,7 @@ from models.rules.rulebook import Rules
 from models.store.bulletin_history import load_history
 from models.store.events import record
 from models.tables.bulletin_record import BulletinRecord
+from models.tables.event_kinds import EventKind
 from models.tables.message import Message
 from models.tables.person import Person, Role
 from models.tables.unit import Unit
@@ -77,10 +78,11 @@ def generate(*, session: Session, rules: Rules, settings: Settings, plan: str | 
     row.generated_at, row.generated_by = now, actor
     session.add(row)
     session.flush()
-    record(session, "bulletin.regenerated" if stored else "bulletin.generated", at=now,
-           actor=actor, data={"bulletin": row.id, "scope": row.scope,
-                              "period": [period.first.isoformat(), period.last.isoformat()],
-                              "edition": edition.value, "same_figures": same})
+    kind = EventKind.bulletin_regenerated if stored else EventKind.bulletin_generated
+    record(session, kind, at=now, actor=actor,
+           data={"bulletin": row.id, "scope": row.scope,
+                 "period": [period.first.isoformat(), period.last.isoformat()],
+                 "edition": edition.value, "same_figures": same})
     return row, stored is not None
 
 
@@ -153,7 +155,7 @@ def send(*, session: Session, settings: Settings, bulletin: BulletinRecord, rese
                        raw=raw, message_id=message_id, now=now,
                        meta={"bulletin": bulletin.id, "unit": who.unit_code}) is not None:
             queued += 1
-    record(session, "bulletin.sent", at=now, actor=actor,
+    record(session, EventKind.bulletin_sent, at=now, actor=actor,
            data={"bulletin": bulletin.id, "send": bulletin.sends, "queued": queued,
                  "resend": resend})
     return queued
