@@ -5,6 +5,9 @@ Nothing here imports Prefect: commands that run no flow must start fast.
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from cli import actions, bulletin, outbox, people, plans, setup, supervision, units, web
@@ -14,6 +17,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(show: bool) -> None:
+    if show:
+        typer.echo(f"duban {version('duban')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(_version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True,
+        help="print the version and exit")] = False) -> None:
+    """督办 Duban: milestone supervision for civil-affairs plans."""
+
+
 app.add_typer(plans.app, name="plans", help="Validate, import, list and show plans.")
 app.add_typer(units.app, name="units", help="Responsible units and their contacts.")
 app.add_typer(people.app, name="people", help="People: office staff, owners, leaders, admins.")

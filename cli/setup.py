@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -48,21 +49,29 @@ def run(once: Annotated[bool, typer.Option(
     web port. The web app runs in a thread of this process, on the same database and key: one
     service to start, and the links in its emails open in its own web app.
     """
-    import logging
+    from flows.scheduler import SchedulerBusy, hold_scheduler_lock
 
+    settings = context.settings()
+    # The lock first: a second `duban run` leaves before it migrates, imports or prints.
+    try:
+        with hold_scheduler_lock(settings.database, settings.data_dir):
+            _run_holding_the_lock(once=once, web=web)
+    except SchedulerBusy as exc:
+        fail(str(exc), code=3)
+
+
+def _run_holding_the_lock(*, once: bool, web: bool) -> None:
     from cli.plans import list_
 
     init()
     list_()
     # After init: Alembic's start-up chatter stays out of the log.
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # Prefect's client logs every request
+    _log_in_local_time(context.settings().zone)
     if once:
         _sweep_once()
         return
     from cli.web import WebNotStarted
-    from flows.scheduler import SchedulerBusy, serve
+    from flows.scheduler import serve
 
     settings = context.settings()
     cron = context.rules().policies.default.schedule.sweep
@@ -77,12 +86,27 @@ def run(once: Annotated[bool, typer.Option(
         serve(database_url=settings.database, data_dir=settings.data_dir,
               bulletin_cron=context.rules().policies.default.schedule.bulletin,
               timezone=settings.timezone, sweep_cron=cron, announce=announce,
-              alongside=_web() if web else None)
-    except SchedulerBusy as exc:
-        fail(str(exc), code=3)
+              alongside=_web() if web else None, locked=True)
     except WebNotStarted as exc:
         fail(str(exc))
     console.print("调度器已停止。", highlight=False)
+
+
+def _log_in_local_time(zone: ZoneInfo) -> None:
+    """INFO to stderr, stamped in the office's time zone (a log read in 北京时间 need not be
+    converted); libraries that narrate at INFO are held to warnings."""
+    import logging
+
+    class LocalTime(logging.Formatter):
+        def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+            return datetime.fromtimestamp(record.created, zone).isoformat(" ", "seconds")
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(LocalTime("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    # Prefect's client logs every request; WeasyPrint and fontTools every font and page.
+    for noisy in ("httpx", "weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @contextlib.contextmanager

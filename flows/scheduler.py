@@ -212,8 +212,10 @@ def serve(*, database_url: str, data_dir: Path, timezone: str, sweep_cron: Cron,
           bulletin_cron: Cron | None = None,
           announce: Callable[[datetime | None], None] = _log_next_run,
           func: str = SWEEP_JOB,
-          alongside: contextlib.AbstractContextManager[object] | None = None) -> None:
-    """Schedule sweeps until SIGINT or SIGTERM, holding the database's scheduler lock.
+          alongside: contextlib.AbstractContextManager[object] | None = None,
+          locked: bool = False) -> None:
+    """Schedule sweeps until SIGINT or SIGTERM, holding the database's scheduler lock
+    (``locked``: the caller holds it already, see `hold_scheduler_lock`).
 
     Raises SchedulerBusy if another scheduler holds it. On a signal the scheduler shuts down
     after the sweep in progress, if any, has finished (each of its batches commits on its own).
@@ -221,7 +223,8 @@ def serve(*, database_url: str, data_dir: Path, timezone: str, sweep_cron: Cron,
     ``alongside`` (the web app) is entered once the lock is held and left after the scheduler
     has stopped: a second `duban run` is refused for the lock before it would fight for a port.
     """
-    with hold_scheduler_lock(database_url, data_dir), alongside or contextlib.nullcontext():
+    lock = contextlib.nullcontext() if locked else hold_scheduler_lock(database_url, data_dir)
+    with lock, alongside or contextlib.nullcontext():
         scheduler = build_scheduler(database_url=database_url, timezone=timezone,
                                     sweep_cron=sweep_cron, func=func,
                                     bulletin_cron=bulletin_cron)

@@ -186,7 +186,7 @@ def test_the_event_log_refuses_updates_and_deletes(engine: sa.Engine, session: S
     assert session.exec(select(Event)).first() is not None
 
 
-def test_seed_documents_are_named_in_each_plan(session: Session) -> None:
+def test_seed_documents_are_named_in_each_plan(seed_documents: Path) -> None:
     for path in SEED_PLANS:
         source = load_plan_file(path).content.plan.source
-        assert source and (Path(__file__).parents[2] / "shared" / "seeds" / source).exists()
+        assert source and (seed_documents / source).exists()

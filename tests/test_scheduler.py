@@ -136,6 +136,7 @@ def test_a_second_duban_run_exits_3_and_the_first_stops_cleanly_on_sigterm(
                                 timeout=25)
         assert second.returncode == 3, second.stderr
         assert "另一个 duban run 已在使用数据库" in second.stderr and BUSY in second.stderr
+        assert second.stdout == ""  # refused before it migrated, imported or printed anything
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=15) == 0
     finally:

@@ -16,8 +16,7 @@ from config.plan_file import PlanFile
 from config.plan_loader import load_plan_file
 from tests.conftest import REPO, SEED_DOCUMENTS
 
-pytestmark = pytest.mark.skipif(not SEED_DOCUMENTS.is_dir(),
-                                reason=f"the seed documents are not at {SEED_DOCUMENTS}")
+pytestmark = pytest.mark.usefixtures("seed_documents")
 
 DASHES = {"", "—", "--", "-"}
 ATTRIBUTES = {"约束": "binding", "约束性": "binding", "预期": "expected", "预期性": "expected"}
