@@ -39,6 +39,7 @@ from models.store.database import is_item_fault, writer
 from models.store.events import record
 from models.tables.escalation import Notification
 from models.tables.event import Event
+from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from models.tables.milestone import Milestone
 from models.tables.person import Person
@@ -349,7 +350,7 @@ def _queue_dead(session: Session, settings: Settings, *, key: str, channel: Chan
                 "next_attempt_at": now, "last_error": reason[:2000], "meta": meta,
                 "created_at": now})
             if message_id is not None:
-                record(session, "message.dead", at=now, actor="system:compose",
+                record(session, EventKind.message_dead, at=now, actor="system:compose",
                        reason=reason[:2000], person_id=person_id,
                        data={"message_id": message_id, "address": address[:320],
                              "attempts": 0})

@@ -24,10 +24,11 @@ from sqlmodel import Session, col, select
 from models.rules.status import OPEN_STATES
 from models.store.database import bulk_insert, is_item_fault
 from models.tables.event import Event
+from models.tables.event_kinds import EventKind, validated
 from models.tables.milestone import Milestone
 
 log = logging.getLogger(__name__)
-EVALUATION_FAILED = "milestone.evaluation_failed"
+EVALUATION_FAILED = EventKind.evaluation_failed
 MESSAGE_CHARS = 500  # the error's text in the event: enough to name it, never a dump
 EVENTS = Event.__table__  # type: ignore[attr-defined]
 MILESTONES = Milestone.__table__  # type: ignore[attr-defined]
@@ -97,12 +98,13 @@ def set_aside(*, session: Session, failures: dict[int, Failure], milestones: dic
                   failure.stage, failure)
     updates = [{"_id": i, "next_check_on": until, "version": milestones[i].version + 1,
                 "updated_at": now} for i in failures]
-    events = [{"at": now, "kind": EVALUATION_FAILED, "actor": actor,
+    events = [{"at": now, "kind": EVALUATION_FAILED.value, "actor": actor,
                "reason": str(failure)[:MESSAGE_CHARS], "milestone_id": i,
                "project_id": milestones[i].project_id, "unit_id": milestones[i].unit_id,
-               "data": {"error": failure.error, "message": failure.message,
-                        "stage": failure.stage, "as_of": today.isoformat(),
-                        "next_check_on": until.isoformat(), "sweep_id": sweep_id}}
+               "data": validated(EVALUATION_FAILED, {
+                   "error": failure.error, "message": failure.message, "stage": failure.stage,
+                   "as_of": today.isoformat(), "next_check_on": until.isoformat(),
+                   "sweep_id": sweep_id})}
               for i, failure in failures.items()]
     try:
         with session.begin_nested():
