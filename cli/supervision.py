@@ -41,14 +41,16 @@ def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
            unit: Annotated[str | None, typer.Option(help="unit code")] = None,
            as_of: AsOf = None, json: Json = False) -> None:
     """The lights of every milestone (computed at --as-of, default today); changes nothing."""
+    from models.store.set_aside import set_aside_milestones
     from models.store.status_view import milestone_lights
 
     now = _clock(as_of)
     with context.session() as db:
         rows = milestone_lights(session=db, rules=context.rules(), now=now, plan=plan, unit=unit)
+        aside = set_aside_milestones(session=db)
     if json:
         emit_json({"as_of": context.rules().today(now), "milestones": rows,
-                   "provisional": any(r["provisional"] for r in rows)})
+                   "provisional": any(r["provisional"] for r in rows), "set_aside": aside})
         return
     counts = {light: sum(r["light"] == light for r in rows) for light in LIGHT_WORDS}
     table(f"督办状态（{context.rules().today(now)}）",
@@ -59,6 +61,17 @@ def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
     console.print("，".join(f"{LIGHT_WORDS[k]} {v}" for k, v in counts.items()), highlight=False)
     if any(r["provisional"] for r in rows):
         console.print(PROVISIONAL_NOTE, highlight=False)
+    if aside:
+        _print_set_aside(len(aside), [(a["milestone_id"], f"{a['error']}: {a['message']}")
+                                      for a in aside])
+
+
+def _print_set_aside(count: int, items: list[tuple[int, str]]) -> None:
+    """Items the sweep could not evaluate: the office must see them, or they rot unseen."""
+    console.print(f"搁置 {count} 个节点（评估出错，下个工作日再试）："
+                  + "，".join(f"#{i}" for i, _ in items), style="bold red", highlight=False)
+    for milestone_id, error in items:
+        console.print(f"  #{milestone_id} {error}", highlight=False, markup=False)
 
 
 def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
@@ -91,6 +104,9 @@ def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
     console.print(f"待发送通知 {report.notifications} 条", highlight=False)
     if report.provisional:
         console.print(PROVISIONAL_NOTE, highlight=False)
+    if report.set_aside_count:
+        _print_set_aside(report.set_aside_count,
+                         [(s["milestone_id"], s["error"]) for s in report.set_aside])
 
 
 def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (type process)")] = "duban",

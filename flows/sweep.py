@@ -11,7 +11,9 @@ Algorithm, batch by batch (keyset on milestone id, one transaction per batch):
 4. Write the changed statuses and their events in bulk.
 5. Insert the new steps with ON CONFLICT DO NOTHING on their unique key; only a step this
    sweep inserted queues notifications, in the same transaction.
-6. Commit (or, for a dry run, roll back: nothing is kept, and the report says what would happen).
+6. Set aside each item that failed in 2–5: its next check goes to the next working day, an
+   event records the error, and the others' work stands (see `_evaluate`).
+7. Commit (or, for a dry run, roll back: nothing is kept, and the report says what would happen).
 A crash loses at most the open batch, which the next sweep redoes: no step is lost, none doubled.
 """
 
@@ -29,12 +31,13 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from flows.indicators import sweep_indicators
-from models.rules.escalation import Sent, Step, next_step_on, reached_level, steps_due
+from models.rules.escalation import LadderFacts, Sent, Step, next_step_on, reached_level, steps_due
 from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES, Status, milestone_status, next_change_on
 from models.store.database import bulk_insert, writer
-from models.store.directory import Directory
+from models.store.directory import Directory, Recipient
 from models.store.milestone_facts import ladder_facts, milestone_facts
+from models.store.set_aside import Failure, isolating, set_aside
 from models.store.status_writes import status_event
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
@@ -62,6 +65,8 @@ class SweepReport:
     changes: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[dict[str, Any]] = field(default_factory=list)
     notifications: int = 0
+    set_aside_count: int = 0  # items whose evaluation raised (models.store.set_aside)
+    set_aside: list[dict[str, Any]] = field(default_factory=list)
     indicator_changes: list[dict[str, Any]] = field(default_factory=list)
     provisional: bool = False
     projects: dict[str, Counter[str]] = field(default_factory=dict)
@@ -71,6 +76,7 @@ class SweepReport:
                 "dry_run": self.dry_run, "evaluated": self.evaluated, "changed": self.changed,
                 "escalated": self.escalated,
                 "changes": self.changes,
+                "set_aside_count": self.set_aside_count, "set_aside": self.set_aside,
                 "escalations": self.escalations, "notifications": self.notifications,
                 "indicator_changes": self.indicator_changes, "provisional": self.provisional,
                 "projects": {code: dict(c) for code, c in sorted(self.projects.items())}}
@@ -138,6 +144,19 @@ def _candidates(session: Session, today: date, after_id: int, project_id: int | 
     return [tuple(row) for row in session.exec(query).all()]  # type: ignore[misc]
 
 
+@dataclass
+class _Decision:
+    """What the rules decided for one milestone, before anything is written."""
+
+    milestone: Milestone
+    plan_code: str
+    project_code: str
+    status: Status
+    update: dict[str, Any] | None        # the milestone's new values, if any changed
+    event: dict[str, Any] | None         # its status_changed event, if state or light changed
+    steps: list[tuple[Step, list[Recipient], str]]  # each step, its recipients, level name
+
+
 def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: Rules,
               today: date, now: datetime, directory: Directory, report: SweepReport) -> None:
     """Decide for the whole batch in Python, then write with a few bulk statements.
@@ -145,99 +164,160 @@ def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: 
     The batch's rows are ours for the transaction (row locks on PostgreSQL, the write lock on
     SQLite), so the updates need no version check; they bump ``version`` so that an action
     that read a row before us is refused rather than overwriting the sweep.
+
+    An item whose facts cannot be loaded, whose rules raise, or whose rows the database
+    refuses is set aside (models.store.set_aside) without costing the others their work:
+    loading and writing run in savepoints, halved around a failure (`isolating`).
     """
+    by_id = {m.id: (m, project_code, plan_code) for m, project_code, plan_code in batch}
     milestones = [m for m, _, _ in batch]
-    facts = milestone_facts(session=session, milestones=milestones, zone=rules.zone)
+    facts, failed = isolating(session, "facts", lambda part: milestone_facts(
+        session=session, milestones=part, zone=rules.zone), milestones, _id)
     statuses: dict[int, Status] = {}
     for milestone, _, plan_code in batch:
-        statuses[milestone.id] = milestone_status(  # type: ignore[index]
-            facts[milestone.id], today, rules.calendar,  # type: ignore[index]
-            rules.policy(plan_code).due_soon_workdays)
-    ladders = ladder_facts(session=session, milestones=milestones,
-                           due={i: s.due_on for i, s in statuses.items()})
-    updates: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    wanted: list[tuple[Milestone, Status, Step, str, str]] = []
-    for milestone, project_code, plan_code in batch:
-        policy = rules.policy(plan_code)
-        status, ladder = statuses[milestone.id], ladders[milestone.id]  # type: ignore[index]
-        steps = steps_due(status, ladder, policy, today, rules.calendar)
-        after = replace(ladder, sent=ladder.sent + tuple(Sent(s.level, s.repeat, today)
-                                                         for s in steps))
-        values = {"state": status.state, "light": status.light, "due_on": status.due_on,
-                  "late": status.late, "provisional": status.provisional,
-                  "level": reached_level(status, ladder, policy),
-                  "next_check_on": min((d for d in (
-                      next_change_on(status, today),
-                      next_step_on(status, after, policy, today, rules.calendar))
-                      if d is not None), default=None)}
-        report.evaluated += 1
-        report.provisional |= status.provisional
-        counter = report.projects.setdefault(f"{plan_code}/{project_code}", Counter())
-        counter["evaluated"] += 1
-        if any(getattr(milestone, k) != v for k, v in values.items()):
-            updates.append(values | {"_id": milestone.id, "version": milestone.version + 1,
-                                     "updated_at": now})
-        if (milestone.state, milestone.light) != (status.state, status.light):
-            counter["changed"] += 1
-            report.changed += 1
-            events.append(status_event(milestone, status, now, ACTOR, "sweep"))
-            report.keep(report.changes, {"milestone_id": milestone.id, "plan": plan_code,
-                                   "project": project_code, "title": milestone.title,
-                                   "from": milestone.state, "to": status.state,
-                                   "light": status.light, "due_on": status.due_on.isoformat()})
-        wanted += [(milestone, status, step, plan_code, project_code) for step in steps]
+        if milestone.id in facts:
+            try:
+                statuses[_id(milestone)] = milestone_status(
+                    facts[_id(milestone)], today, rules.calendar,
+                    rules.policy(plan_code).due_soon_workdays)
+            except Exception as exc:
+                failed[_id(milestone)] = Failure.of("rules", exc)
+    ladders, more = isolating(session, "ladder", lambda part: ladder_facts(
+        session=session, milestones=part, due={_id(m): statuses[_id(m)].due_on for m in part}),
+        [m for m in milestones if m.id in statuses], _id)
+    failed |= more
+    decisions: list[_Decision] = []
+    for milestone, project_code, plan_code in batch:  # in batch order, as the report lists
+        if milestone.id in ladders:
+            try:
+                decisions.append(_decide(milestone, plan_code, project_code,
+                                         statuses[_id(milestone)], ladders[_id(milestone)],
+                                         rules, today, now, directory))
+            except Exception as exc:
+                failed[_id(milestone)] = Failure.of("rules", exc)
+    inserted, more = isolating(
+        session, "write", lambda part: _write(session, part, today, now, report.sweep_id),
+        decisions, lambda d: _id(d.milestone))
+    failed |= more
+    for decision in decisions:
+        if _id(decision.milestone) in inserted:
+            _tally(report, decision, inserted[_id(decision.milestone)])
+    set_aside(session=session, failures=failed, milestones={i: by_id[i][0] for i in failed},
+              until=rules.calendar.add_workdays(today, 1), today=today, now=now, actor=ACTOR,
+              sweep_id=report.sweep_id)
+    for milestone_id, failure in sorted(failed.items()):
+        report.keep(report.set_aside, {"milestone_id": milestone_id,
+                                       "title": by_id[milestone_id][0].title,
+                                       "stage": failure.stage, "error": str(failure)})
+    report.set_aside_count += len(failed)
+
+
+def _id(milestone: Milestone) -> int:
+    assert milestone.id is not None
+    return milestone.id
+
+
+def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Status,
+            ladder: LadderFacts, rules: Rules, today: date, now: datetime,
+            directory: Directory) -> _Decision:
+    policy = rules.policy(plan_code)
+    steps = steps_due(status, ladder, policy, today, rules.calendar)
+    after = replace(ladder, sent=ladder.sent + tuple(Sent(s.level, s.repeat, today)
+                                                     for s in steps))
+    values = {"state": status.state, "light": status.light, "due_on": status.due_on,
+              "late": status.late, "provisional": status.provisional,
+              "level": reached_level(status, ladder, policy),
+              "next_check_on": min((d for d in (
+                  next_change_on(status, today),
+                  next_step_on(status, after, policy, today, rules.calendar))
+                  if d is not None), default=None)}
+    update = None
+    if any(getattr(milestone, k) != v for k, v in values.items()):
+        update = values | {"_id": milestone.id, "version": milestone.version + 1,
+                           "updated_at": now}
+    event = None
+    if (milestone.state, milestone.light) != (status.state, status.light):
+        event = status_event(milestone, status, now, ACTOR, "sweep")
+    found = []
+    for step in steps:
+        level = policy.level(step.level)
+        found.append((step, directory.recipients(level.recipients, milestone.unit_id),
+                      level.name))
+    return _Decision(milestone, plan_code, project_code, status, update, event, found)
+
+
+def _write(session: Session, decisions: list[_Decision], today: date, now: datetime,
+           sweep_id: str) -> dict[int, list[tuple[Step, list[Recipient], str, int]]]:
+    """The decisions' updates and events, and their steps under the unique key: the steps
+    this sweep inserted (with their ids), by milestone; only those queue notices."""
     table = Milestone.__table__  # type: ignore[attr-defined]
+    updates = [d.update for d in decisions if d.update is not None]
+    events = [d.event for d in decisions if d.event is not None]
     if updates:
         session.execute(table.update().where(table.c.id == bindparam("_id")), updates)
     if events:
         bulk_insert(session, EVENTS, events)
-    _record_steps(session, wanted, rules, today, now, directory, report)
-
-
-def _record_steps(session: Session, wanted: list[tuple[Milestone, Status, Step, str, str]],
-                  rules: Rules, today: date, now: datetime, directory: Directory,
-                  report: SweepReport) -> None:
-    """Insert the steps under their unique key; queue notices only for the ones inserted here."""
-    if not wanted:
-        return
-    recipients = {}
-    rows = []
-    for milestone, status, step, plan_code, _ in wanted:
-        level = rules.policy(plan_code).level(step.level)
-        found = directory.recipients(level.recipients, milestone.unit_id)
-        recipients[(milestone.id, step.level, step.repeat)] = (found, level.name)
-        rows.append({"milestone_id": milestone.id, "due_on": status.due_on, "level": step.level,
-                     "repeat": step.repeat, "reason": step.reason, "as_of": today,
-                     "recipients": len(found), "created_at": now})
-    inserted = _insert_steps(session, rows)
+    rows = [{"milestone_id": d.milestone.id, "due_on": d.status.due_on, "level": step.level,
+             "repeat": step.repeat, "reason": step.reason, "as_of": today,
+             "recipients": len(found), "created_at": now}
+            for d in decisions for step, found, _ in d.steps]
+    ids = _insert_steps(session, rows) if rows else {}
+    got: dict[int, list[tuple[Step, list[Recipient], str, int]]] = {}
     notices = []
-    for milestone, status, step, plan_code, project_code in wanted:
-        step_id = inserted.get((milestone.id, step.level, step.repeat))
-        if step_id is None:
-            continue  # another sweep recorded this step: its notices are queued already
-        found, level_name = recipients[(milestone.id, step.level, step.repeat)]
-        report.projects[f"{plan_code}/{project_code}"]["escalations"] += 1
-        report.escalated += 1
-        report.keep(report.escalations, {"milestone_id": milestone.id, "plan": plan_code,
-                                   "project": project_code, "title": milestone.title,
-                                   "level": step.level, "repeat": step.repeat,
-                                   "reason": step.reason, "recipients": len(found)})
-        context = {"milestone_id": milestone.id, "title": milestone.title, "plan": plan_code,
-                   "project": project_code, "unit_id": milestone.unit_id,
-                   "due_on": status.due_on.isoformat(), "level": step.level,
-                   "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
-                   "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
-                   "commitment": milestone.commitment}
-        notices += [{"key": f"escalation:{step_id}:{r.email}",
-                     "kind": NOTIFICATION_KIND.get(step.level, "leader"),
-                     "person_id": r.person_id, "address": r.email, "escalation_id": step_id,
-                     "milestone_id": milestone.id, "sweep_id": report.sweep_id,
-                     "context": context | {"recipient": r.name}, "created_at": now}
-                    for r in found]
+    for d in decisions:
+        mine = got.setdefault(_id(d.milestone), [])
+        for step, found, level_name in d.steps:
+            step_id = ids.get((_id(d.milestone), step.level, step.repeat))
+            if step_id is None:
+                continue  # another sweep recorded this step: its notices are queued already
+            mine.append((step, found, level_name, step_id))
+            notices += _notices(d, step, found, level_name, step_id, today, now, sweep_id)
     if notices:
         bulk_insert(session, NOTICES, notices)
-    report.notifications += len(notices)
+    return got
+
+
+def _notices(d: _Decision, step: Step, found: list[Recipient], level_name: str, step_id: int,
+             today: date, now: datetime, sweep_id: str) -> list[dict[str, Any]]:
+    milestone, status = d.milestone, d.status
+    context = {"milestone_id": milestone.id, "title": milestone.title, "plan": d.plan_code,
+               "project": d.project_code, "unit_id": milestone.unit_id,
+               "due_on": status.due_on.isoformat(), "level": step.level,
+               "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
+               "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
+               "commitment": milestone.commitment}
+    return [{"key": f"escalation:{step_id}:{r.email}",
+             "kind": NOTIFICATION_KIND.get(step.level, "leader"),
+             "person_id": r.person_id, "address": r.email, "escalation_id": step_id,
+             "milestone_id": milestone.id, "sweep_id": sweep_id,
+             "context": context | {"recipient": r.name}, "created_at": now}
+            for r in found]
+
+
+def _tally(report: SweepReport, d: _Decision,
+           inserted: list[tuple[Step, list[Recipient], str, int]]) -> None:
+    """Count a decision once it is written."""
+    milestone, status = d.milestone, d.status
+    counter = report.projects.setdefault(f"{d.plan_code}/{d.project_code}", Counter())
+    report.evaluated += 1
+    report.provisional |= status.provisional
+    counter["evaluated"] += 1
+    if d.event is not None:
+        counter["changed"] += 1
+        report.changed += 1
+        report.keep(report.changes, {"milestone_id": milestone.id, "plan": d.plan_code,
+                                     "project": d.project_code, "title": milestone.title,
+                                     "from": milestone.state, "to": status.state,
+                                     "light": status.light,
+                                     "due_on": status.due_on.isoformat()})
+    for step, found, _, _ in inserted:
+        counter["escalations"] += 1
+        report.escalated += 1
+        report.notifications += len(found)
+        report.keep(report.escalations, {"milestone_id": milestone.id, "plan": d.plan_code,
+                                         "project": d.project_code, "title": milestone.title,
+                                         "level": step.level, "repeat": step.repeat,
+                                         "reason": step.reason, "recipients": len(found)})
 
 
 STEP_COLUMNS = ["milestone_id", "due_on", "level", "repeat", "reason", "as_of", "recipients",
@@ -254,6 +334,8 @@ def _insert_steps(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[in
             "CREATE TEMP TABLE IF NOT EXISTS step_in (milestone_id int, due_on date, level int, "
             '"repeat" int, reason varchar(20), as_of date, recipients int, '
             "created_at timestamptz) ON COMMIT DELETE ROWS")
+        # Emptied at commit, but a batch split around a bad item fills it more than once.
+        connection.exec_driver_sql("DELETE FROM step_in")
         bulk_insert(session, STEPS_IN, rows)
         names = ", ".join(f'"{c}"' for c in STEP_COLUMNS)
         result = connection.exec_driver_sql(

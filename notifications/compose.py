@@ -11,11 +11,18 @@ an hour ago and so presumably dead):
    insert it under the key ``digest:<sweep>:<address>`` (ON CONFLICT DO NOTHING, so a second
    composer adds nothing); mark the notices as carried by that message.
 Each transaction lands whole or not at all; the keys make every step safe to repeat.
+
+A message that cannot be composed (a template or context that raises, an address no header
+can carry, a row the database refuses) is stored under its key as a dead letter with the
+reason and a ``message.dead`` event, in a savepoint of its own: its notices are carried by it,
+so the next round does not trip on them again, and the others are composed and sent.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,10 +35,12 @@ from sqlmodel import Session, col, select
 
 from config.channels import Channels
 from config.settings import Settings
-from models.store.database import writer
+from models.store.database import is_item_fault, writer
+from models.store.events import record
 from models.tables.escalation import Notification
 from models.tables.event import Event
-from models.tables.message import Channel, Message
+from models.tables.event_kinds import EventKind
+from models.tables.message import Channel, Message, MessageStatus
 from models.tables.milestone import Milestone
 from models.tables.person import Person
 from models.tables.plan import Plan, Project
@@ -42,6 +51,7 @@ from notifications.links import ItemLinks
 from notifications.render import Rendered, render
 from notifications.webhooks import escape_markdown, next_send_time
 
+log = logging.getLogger(__name__)
 STALE_SWEEP = timedelta(hours=1)
 ADDRESSES_PER_TRANSACTION = 200
 POST_ITEMS = 30  # a group-chat post lists the most severe items and counts the rest
@@ -59,6 +69,7 @@ HISTORY_WORDS = {"milestone.status_changed": "状态变化", "milestone.done_cla
 class ComposeReport:
     emails: int = 0
     posts: int = 0
+    dead: int = 0  # messages that could not be composed: dead letters from the start
 
 
 def compose_due(*, engine: Engine, settings: Settings, channels: Channels,
@@ -102,33 +113,57 @@ def _compose_emails(session: Session, sweep_id: str, addresses: list[str], setti
         col(Notification.message_id).is_(None)).order_by(Notification.id)).all()
     if not notices:
         return
-    items = _items(session, notices, settings)
+    sources = _sources(session, notices, settings)
     links = ItemLinks.of(settings, now)
     by_address: dict[str, list[Notification]] = defaultdict(list)
     for notice in notices:
         by_address[notice.address].append(notice)
-    as_of = notices[0].context["as_of"]
     for address, mine in by_address.items():
         # A unit's contact address can also be a person's: then that person reads it.
         person_id = next((n.person_id for n in mine if n.person_id is not None), None)
-        link = {n.id: links.to(person_id, n.milestone_id) for n in mine}  # type: ignore[arg-type]
-        entries = sorted((items[n.id] | {"link": link[n.id]} for n in mine),
-                         key=lambda i: (-i["level"], i["due_on"]))
-        context = {"recipient": mine[0].context["recipient"], "as_of": as_of,
-                   "office": settings.office_name, "items": entries}
         key = f"digest:{sweep_id}:{address}"
-        message_id = _queue(session, settings, key=key, channel=Channel.email, address=address,
-                            recipient=mine[0].context["recipient"],
-                            person_id=person_id, template="escalation_digest",
-                            context=context, not_before=now,
-                            meta={"sweep": sweep_id, "milestones": [n.milestone_id for n in mine]})
-        if message_id is None:  # another composer got there first: its message carries them
-            message_id = session.exec(select(Message.id).where(Message.key == key)).one()
+        meta = {"sweep": sweep_id, "milestones": [n.milestone_id for n in mine]}
+        try:
+            with session.begin_nested():
+                message_id = _queue_digest(session, settings, key, address, person_id, mine,
+                                           sources, links, now, meta)
+        except Exception as exc:
+            if not is_item_fault(exc):
+                raise
+            message_id = _queue_dead(session, settings, key=key, channel=Channel.email,
+                                     address=address, recipient=_recipient(mine),
+                                     person_id=person_id, template="escalation_digest",
+                                     reason=_reason(exc), now=now, meta=meta)
+            if message_id is None:
+                continue  # not even the dead letter could be stored: logged, tried next round
+            report.dead += 1
         else:
-            report.emails += 1
+            if message_id is None:  # another composer got there first: its message carries them
+                message_id = session.exec(select(Message.id).where(Message.key == key)).one()
+            else:
+                report.emails += 1
         session.execute(sa.update(Notification).where(
             col(Notification.id).in_([n.id for n in mine]),
             col(Notification.message_id).is_(None)).values(message_id=message_id))
+
+
+def _queue_digest(session: Session, settings: Settings, key: str, address: str,
+                  person_id: int | None, mine: list[Notification], sources: _Sources,
+                  links: ItemLinks, now: datetime, meta: dict[str, Any]) -> int | None:
+    entries = sorted((_item(n, sources) | {"link": links.to(person_id, n.milestone_id)}  # type: ignore[arg-type]
+                      for n in mine), key=lambda i: (-i["level"], i["due_on"]))
+    recipient = mine[0].context["recipient"]
+    context = {"recipient": recipient, "as_of": mine[0].context["as_of"],
+               "office": settings.office_name, "items": entries}
+    return _compose(session, settings, key=key, channel=Channel.email, address=address,
+                    recipient=recipient, person_id=person_id, template="escalation_digest",
+                    context=context, not_before=now, meta=meta)
+
+
+def _recipient(notices: list[Notification]) -> str:
+    context = notices[0].context
+    name = context.get("recipient") if isinstance(context, dict) else None
+    return name if isinstance(name, str) else notices[0].address
 
 
 def _compose_posts(session: Session, sweep_id: str, channels: Channels, settings: Settings,
@@ -136,41 +171,71 @@ def _compose_posts(session: Session, sweep_id: str, channels: Channels, settings
     """One post per target: the sweep's most severe items about its units or to its roles."""
     zone = ZoneInfo(settings.timezone)
     for target in channels.webhooks:
-        matching = (select(Notification, Unit.code)
-                    .join(Milestone, col(Milestone.id) == Notification.milestone_id)
-                    .join(Unit, col(Unit.id) == Milestone.unit_id)
-                    .join(Person, col(Person.id) == Notification.person_id, isouter=True)
-                    .where(Notification.sweep_id == sweep_id,
-                           sa.or_(col(Unit.code).in_(target.units),
-                                  col(Person.role).in_(target.roles))))
-        found = matching.subquery()
-        total = session.exec(select(sa.func.count(sa.distinct(found.c.milestone_id)))).one()
-        if not total:
+        key = f"webhook:{sweep_id}:{target.name}"
+        try:
+            with session.begin_nested():
+                queued = _compose_post(session, sweep_id, target.name, target.units,
+                                       target.roles, settings, now,
+                                       next_send_time(now, channels.quiet_hours, zone))
+        except Exception as exc:
+            if not is_item_fault(exc):
+                raise
+            if _queue_dead(session, settings, key=key, channel=Channel.webhook,
+                           address=target.name, recipient=target.name, person_id=None,
+                           template="webhook", reason=_reason(exc), now=now,
+                           meta={"sweep": sweep_id}) is not None:
+                report.dead += 1
             continue
-        notices = [n for n, _ in session.exec(matching.order_by(col(Notification.id))
-                                              .limit(POST_ITEMS * 10)).all()]
-        items = _items(session, notices, settings)
-        chosen: dict[int | None, dict[str, Any]] = {}
-        for notice in notices:
-            chosen.setdefault(notice.milestone_id, items[notice.id])  # type: ignore[index]
-        shown = sorted(chosen.values(), key=lambda i: -i["level"])[:POST_ITEMS]
-        title = f"督办通知：{total}项事项（{notices[0].context['as_of']}）"
-        lines = [f"### {escape_markdown(title)}"] + [
-            f"- **{escape_markdown(i['level_name'])}** {escape_markdown(i['title'])}"
-            f"（{escape_markdown(i['unit'])}，到期 {i['due_on']}"
-            + (f"，逾期{i['overdue_workdays']}个工作日" if i["overdue_workdays"] else "") + "）"
-            for i in shown]
-        if total > len(shown):
-            lines.append(f"- ……等共{total}项，详见督办系统")
-        if _queue_post(session, settings, sweep_id, target.name, title, "\n".join(lines),
-                       next_send_time(now, channels.quiet_hours, zone)):
+        if queued:
             report.posts += 1
 
 
-def _items(session: Session, notices: list[Notification],
-           settings: Settings) -> dict[int, dict[str, Any]]:
-    """The template's item for each notice: names and the item's recent history (the link
-    depends on who receives it, so the email adds it)."""
+def _compose_post(session: Session, sweep_id: str, target: str, units: Sequence[str],
+                  roles: Sequence[str], settings: Settings, now: datetime,
+                  not_before: datetime) -> int | None:
+    """One post: the sweep's most severe items about the target's units or to its roles."""
+    matching = (select(Notification, Unit.code)
+                .join(Milestone, col(Milestone.id) == Notification.milestone_id)
+                .join(Unit, col(Unit.id) == Milestone.unit_id)
+                .join(Person, col(Person.id) == Notification.person_id, isouter=True)
+                .where(Notification.sweep_id == sweep_id,
+                       sa.or_(col(Unit.code).in_(units), col(Person.role).in_(roles))))
+    found = matching.subquery()
+    total = session.exec(select(sa.func.count(sa.distinct(found.c.milestone_id)))).one()
+    if not total:
+        return None
+    notices = [n for n, _ in session.exec(matching.order_by(col(Notification.id))
+                                          .limit(POST_ITEMS * 10)).all()]
+    sources = _sources(session, notices, settings)
+    chosen: dict[int | None, dict[str, Any]] = {}
+    for notice in notices:
+        if notice.milestone_id not in chosen:
+            chosen[notice.milestone_id] = _item(notice, sources)
+    shown = sorted(chosen.values(), key=lambda i: -i["level"])[:POST_ITEMS]
+    title = f"督办通知：{total}项事项（{notices[0].context['as_of']}）"
+    lines = [f"### {escape_markdown(title)}"] + [
+        f"- **{escape_markdown(i['level_name'])}** {escape_markdown(i['title'])}"
+        f"（{escape_markdown(i['unit'])}，到期 {i['due_on']}"
+        + (f"，逾期{i['overdue_workdays']}个工作日" if i["overdue_workdays"] else "") + "）"
+        for i in shown]
+    if total > len(shown):
+        lines.append(f"- ……等共{total}项，详见督办系统")
+    return _queue_post(session, settings, sweep_id, target, title, "\n".join(lines),
+                       not_before)
+
+
+@dataclass
+class _Sources:
+    """What the items of a set of notices are made from, loaded in two queries."""
+
+    names: dict[int, tuple[str, str, str, str]]  # milestone: project, plan, unit, unit code
+    history: dict[int, list[dict[str, str]]]
+
+
+def _sources(session: Session, notices: Sequence[Notification],
+             settings: Settings) -> _Sources:
+    """Names and recent history of the notices' milestones. A notice whose context is broken
+    must not fail this for the others: its own message fails in `_item`."""
     ids = {n.milestone_id for n in notices}
     rows = session.exec(select(Milestone, Project.name, Plan.name, Unit.name, Unit.code)
                         .join(Project, col(Project.id) == Milestone.project_id)
@@ -179,7 +244,8 @@ def _items(session: Session, notices: list[Notification],
                         .where(col(Milestone.id).in_(ids))).all()
     names = {m.id: (project, plan, unit, code) for m, project, plan, unit, code in rows}
     history: dict[int, list[dict[str, str]]] = defaultdict(list)
-    escalated = {n.milestone_id for n in notices if n.context["level"] >= 2}
+    escalated = {n.milestone_id for n in notices if isinstance(n.context, dict)
+                 and isinstance(n.context.get("level"), int) and n.context["level"] >= 2}
     if escalated:
         for event in session.exec(select(Event).where(
                 col(Event.milestone_id).in_(escalated), col(Event.kind).in_(HISTORY_KINDS))
@@ -189,27 +255,51 @@ def _items(session: Session, notices: list[Notification],
                 "what": HISTORY_WORDS.get(event.kind, event.kind) +
                         (f"：{event.reason}" if event.reason and event.reason != "sweep" else ""),
                 "who": "系统" if event.actor.startswith("system:") else event.actor})
-    items = {}
-    for notice in notices:
-        c = notice.context
-        project, plan, unit, code = names[notice.milestone_id]  # type: ignore[index]
-        items[notice.id] = {
-            "kind": notice.kind, "level": c["level"], "level_name": c["level_name"],
+    return _Sources(names, history)  # type: ignore[arg-type]
+
+
+def _item(notice: Notification, sources: _Sources) -> dict[str, Any]:
+    """The template's item for a notice (the link depends on who receives it, so the email
+    adds it)."""
+    c = notice.context
+    project, plan, unit, code = sources.names[notice.milestone_id]  # type: ignore[index]
+    return {"kind": notice.kind, "level": c["level"], "level_name": c["level_name"],
             "reason": c["reason"], "repeat": c["repeat"], "title": c["title"],
             "project": project, "plan": plan, "unit": unit, "unit_code": code,
             "due_on": c["due_on"], "overdue_workdays": c["overdue_workdays"],
-            "commitment": c["commitment"], "history": history[notice.milestone_id][-10:]}  # type: ignore[index]
-    return items
+            "commitment": c["commitment"],
+            "history": sources.history[notice.milestone_id][-10:]}  # type: ignore[index]
 
 
 def queue_email(*, session: Session, settings: Settings, key: str, address: str,
                 recipient: str, person_id: int | None, template: str,
                 context: dict[str, Any], now: datetime,
                 meta: dict[str, Any] | None = None) -> int | None:
-    """Queue one email in the caller's transaction (a confirmation, a bulletin)."""
-    return _queue(session, settings, key=key, channel=Channel.email, address=address,
-                  recipient=recipient, person_id=person_id, template=template, context=context,
-                  not_before=now, meta=meta or {})
+    """Queue one email in the caller's transaction (a confirmation, a bulletin). One that
+    cannot be composed is queued as a dead letter with the reason instead, so that the
+    caller's transaction (an action, a bulletin's other readers) still lands."""
+    try:
+        with session.begin_nested():
+            return _compose(session, settings, key=key, channel=Channel.email,
+                            address=address, recipient=recipient, person_id=person_id,
+                            template=template, context=context, not_before=now,
+                            meta=meta or {})
+    except Exception as exc:
+        if not is_item_fault(exc):
+            raise
+        return _queue_dead(session, settings, key=key, channel=Channel.email, address=address,
+                           recipient=recipient, person_id=person_id, template=template,
+                           reason=_reason(exc), now=now, meta=meta or {})
+
+
+def queue_failed(*, session: Session, settings: Settings, key: str, address: str,
+                 recipient: str, person_id: int | None, template: str, error: Exception,
+                 now: datetime, meta: dict[str, Any] | None = None) -> int | None:
+    """Record, as a dead letter with its reason, an email whose context the caller could not
+    even build (a confirmation about an event whose data is broken)."""
+    return _queue_dead(session, settings, key=key, channel=Channel.email, address=address,
+                       recipient=recipient, person_id=person_id, template=template,
+                       reason=_reason(error), now=now, meta=meta or {})
 
 
 def queue_built(*, session: Session, key: str, address: str, recipient: str,
@@ -225,9 +315,9 @@ def queue_built(*, session: Session, key: str, address: str, recipient: str,
         "meta": meta, "created_at": now})
 
 
-def _queue(session: Session, settings: Settings, *, key: str, channel: Channel, address: str,
-           recipient: str, person_id: int | None, template: str, context: dict[str, Any],
-           not_before: datetime, meta: dict[str, Any]) -> int | None:
+def _compose(session: Session, settings: Settings, *, key: str, channel: Channel,
+             address: str, recipient: str, person_id: int | None, template: str,
+             context: dict[str, Any], not_before: datetime, meta: dict[str, Any]) -> int | None:
     """Render and insert; return the new message's id, or None if the key was already queued."""
     rendered = render(template, context, locale=settings.locale)
     message_id = message_id_for(key, settings.mail_from.email.rsplit("@", 1)[-1])
@@ -240,6 +330,41 @@ def _queue(session: Session, settings: Settings, *, key: str, channel: Channel, 
         "body_text": rendered.text, "body_html": rendered.html, "raw": raw,
         "message_id": message_id, "status": "queued", "attempts": 0,
         "next_attempt_at": not_before, "meta": meta, "created_at": not_before})
+
+
+def _queue_dead(session: Session, settings: Settings, *, key: str, channel: Channel,
+                address: str, recipient: str, person_id: int | None, template: str,
+                reason: str, now: datetime, meta: dict[str, Any]) -> int | None:
+    """Store a message that could not be composed as a dead letter, with nothing to send:
+    the office sees it and why (`duban outbox list --failed`). In a savepoint: if even this
+    row is refused, the failure is only logged and the others go on. None when the key was
+    stored already, or nothing could be."""
+    log.error("message %s to %r could not be composed: %s", key, address, reason)
+    try:
+        with session.begin_nested():
+            message_id = _insert(session, {
+                "key": key[:300], "channel": channel, "address": address[:320],
+                "recipient": recipient[:200], "person_id": person_id, "template": template,
+                "subject": f"（未能生成：{template}）", "body_text": "", "body_html": "",
+                "raw": b"", "message_id": "", "status": MessageStatus.dead, "attempts": 0,
+                "next_attempt_at": now, "last_error": reason[:2000], "meta": meta,
+                "created_at": now})
+            if message_id is not None:
+                record(session, EventKind.message_dead, at=now, actor="system:compose",
+                       reason=reason[:2000], person_id=person_id,
+                       data={"message_id": message_id, "address": address[:320],
+                             "attempts": 0})
+            return message_id
+    except Exception as exc:
+        if not is_item_fault(exc):
+            raise
+        log.error("dead letter %s could not be stored either: %s", key, exc)
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    """A dead letter's reason: the exception's type and text, never a traceback."""
+    return f"composition failed: {type(exc).__name__}: {exc}"[:2000]
 
 
 def _queue_post(session: Session, settings: Settings, sweep_id: str, target: str, title: str,

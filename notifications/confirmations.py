@@ -2,11 +2,13 @@
 
 Queued by services.milestone_actions right after the action, in the transaction that records
 its event, under the key ``confirm:<event id>``: one confirmation per decision, never two. Its
-link signs its person in (notifications/links.py).
+link signs its person in (notifications/links.py). One that cannot be composed is a dead letter
+with the reason, and the decision it tells of stands.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -18,7 +20,7 @@ from models.tables.milestone import Milestone
 from models.tables.person import Person
 from models.tables.plan import Project
 from models.tables.unit import Unit
-from notifications.compose import queue_email
+from notifications.compose import queue_email, queue_failed
 from notifications.links import ItemLinks
 
 TEMPLATES = {EventKind.done_claimed: "done_received",
@@ -37,9 +39,24 @@ def queue_confirmation(*, session: Session, settings: Settings, event: Event) ->
         .join(Project, col(Project.id) == Milestone.project_id)
         .join(Unit, col(Unit.id) == Milestone.unit_id)
         .where(Milestone.id == event.milestone_id)).one()
+    key, meta = f"confirm:{event.id}", {"event": event.id, "milestone": milestone.id}
+    try:
+        context = _context(settings, event, template, person, milestone, project, unit)
+    except (KeyError, TypeError, ValueError) as exc:  # the event's data, not the database
+        return queue_failed(session=session, settings=settings, key=key, address=person.email,
+                            recipient=person.name, person_id=person.id, template=template,
+                            error=exc, now=event.at, meta=meta)
+    return queue_email(session=session, settings=settings, key=key, address=person.email,
+                       recipient=person.name, person_id=person.id, template=template,
+                       context=context, now=event.at, meta=meta)
+
+
+def _context(settings: Settings, event: Event, template: str, person: Person,
+             milestone: Milestone, project: str, unit: str) -> dict[str, Any]:
     on = event.at.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
-    context = {"recipient": person.name, "title": milestone.title, "project": project,
-               "link": ItemLinks.of(settings, event.at).to(person.id, milestone.id)}  # type: ignore[arg-type]
+    link = ItemLinks.of(settings, event.at).to(person.id, milestone.id)  # type: ignore[arg-type]
+    context: dict[str, Any] = {"recipient": person.name, "title": milestone.title,
+                               "project": project, "link": link}
     if template == "done_received":
         context |= {"unit": unit, "claimed_on": on,
                     "evidence": event.read(DoneClaimed).evidence}
@@ -51,10 +68,7 @@ def queue_confirmation(*, session: Session, settings: Settings, event: Event) ->
                     "reason": event.reason}
     else:
         context |= {"closed_on": on, "late": milestone.late}
-    return queue_email(session=session, settings=settings, key=f"confirm:{event.id}",
-                       address=person.email, recipient=person.name, person_id=person.id,
-                       template=template, context=context, now=event.at,
-                       meta={"event": event.id, "milestone": milestone.id})
+    return context
 
 
 def _recipient_id(session: Session, event: Event) -> int | None:

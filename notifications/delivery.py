@@ -6,11 +6,17 @@ Semantics (at least once, with one narrow window):
    conditional UPDATE everywhere, so a row is claimed by one loop only) and counts the attempt.
 2. Send: emails over one SMTP connection (STARTTLS/TLS per settings), posts over one HTTP
    client; with no SMTP server configured, emails are written as .eml files and count as sent.
+   A dropped connection (aiosmtplib's SMTPServerDisconnected, a timeout, a 421) is opened
+   again for the rest, a few times a round. A message whose sending raises anything else is
+   its own fault (an address the client refuses, a row never composed): it is dead, with the
+   reason, and the others go on.
 3. Record outcomes as soon as the far end answers, while the next message is being sent
    (see ``_Recorder``): ``sent``;
    ``failed`` with exponential backoff and jitter for a temporary failure; ``dead`` for a
    permanent one or after ``delivery_max_attempts``, logged as an error and recorded as an
-   event so it shows in the office's lists.
+   event so it shows in the office's lists. An outcome is written only while this loop still
+   holds the claim (``sending``, claimed by it, at the attempt it claimed): a loop that
+   stalled past ``CLAIM_TIMEOUT`` and lost the message to another writes nothing for it.
 A loop killed between the server's acceptance and step 3 leaves the row ``sending``; after
 ``CLAIM_TIMEOUT`` another loop reclaims and sends it again. That window (the outcomes not yet
 written: those of the last ``GATHER_SECONDS`` plus one write) is the only way a message can
@@ -26,6 +32,7 @@ import random
 import socket
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +60,7 @@ DUE = (MessageStatus.queued, MessageStatus.failed)
 # How long outcomes may wait to be written together. It bounds the duplicate window below to
 # the messages sent in that time (a few dozen at most on a fast server).
 GATHER_SECONDS = 0.05
+SMTP_CONNECTIONS = 3  # connections a round may open when the server keeps hanging up
 
 
 @dataclass
@@ -63,6 +71,11 @@ class DeliveryReport:
     dead: int = 0
 
 
+def never_composed(message: Message) -> bool:
+    """A dead letter from composition (notifications.compose): stored with nothing to send."""
+    return not (message.raw if message.channel is Channel.email else message.body_text)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -71,10 +84,11 @@ async def deliver_due(*, engine: Engine, settings: Settings, channels: Channels,
                       worker: str | None = None) -> DeliveryReport:
     """One round: claim what is due, send it, record every outcome."""
     report = DeliveryReport()
+    me = worker or worker_name()
     claimed = await anyio.to_thread.run_sync(
-        lambda: _claim(engine, now, worker or worker_name(), settings.delivery_batch))
+        lambda: _claim(engine, now, me, settings.delivery_batch))
     report.claimed = len(claimed)
-    recorder = _Recorder(engine, settings, channels, now, report)
+    recorder = _Recorder(engine, settings, channels, now, me, report)
     emails = [m for m in claimed if m.channel is Channel.email]
     posts = [m for m in claimed if m.channel is Channel.webhook]
     try:
@@ -94,9 +108,9 @@ class _Recorder:
     database, and the database sees a few writes a second rather than one per message."""
 
     def __init__(self, engine: Engine, settings: Settings, channels: Channels, now: datetime,
-                 report: DeliveryReport) -> None:
+                 worker: str, report: DeliveryReport) -> None:
         self.engine, self.settings, self.channels, self.now = engine, settings, channels, now
-        self.report = report
+        self.worker, self.report = worker, report
         self.pending: list[tuple[Message, Outcome]] = []
         self.wakeup = asyncio.Event()
         self.closing = False
@@ -120,7 +134,8 @@ class _Recorder:
             batch, self.pending = self.pending, []
             if batch:
                 statuses = await anyio.to_thread.run_sync(partial(
-                    _record, self.engine, self.settings, self.channels, batch, self.now))
+                    _record, self.engine, self.settings, self.channels, batch, self.now,
+                    self.worker))
                 for status in statuses:
                     setattr(self.report, status.value, getattr(self.report, status.value) + 1)
             if self.closing and not self.pending:
@@ -151,12 +166,19 @@ def _claim(engine: Engine, now: datetime, worker: str, limit: int) -> list[Messa
 
 
 def _record(engine: Engine, settings: Settings, channels: Channels,
-            outcomes: list[tuple[Message, Outcome]], now: datetime) -> list[MessageStatus]:
-    """One transaction for the outcomes given: one executemany UPDATE, plus an event per
-    dead letter."""
+            outcomes: list[tuple[Message, Outcome]], now: datetime,
+            worker: str) -> list[MessageStatus]:
+    """One transaction for the outcomes given: the claims still ours, then one executemany
+    UPDATE for those, plus an event per dead letter. Answers the statuses written."""
     rows, statuses = [], []
     with Session(writer(engine)) as session:
+        held = _held(session, [m for m, _ in outcomes], worker)
         for message, outcome in outcomes:
+            if message.id not in held:
+                log.warning("message %s: outcome %s not recorded, the claim of %s (attempt %d) "
+                            "was lost to another delivery loop", message.id,
+                            type(outcome).__name__, worker, message.attempts)
+                continue
             status, values = _next_state(settings, channels, message, outcome, now)
             rows.append({"_id": message.id, "status": status, "claimed_by": None,
                          "sent_at": None, "detail": None, "next_attempt_at":
@@ -169,12 +191,28 @@ def _record(engine: Engine, settings: Settings, channels: Channels,
                        data={"message_id": message.id, "address": message.address,
                              "attempts": message.attempts})
             statuses.append(status)
-        table = Message.__table__  # type: ignore[attr-defined]
-        session.execute(table.update().where(table.c.id == sa.bindparam("_id"),
-                                             table.c.status == MessageStatus.sending.value),
-                        rows)
+        if rows:
+            table = Message.__table__  # type: ignore[attr-defined]
+            session.execute(table.update().where(
+                table.c.id == sa.bindparam("_id"), table.c.status == MessageStatus.sending.value,
+                table.c.claimed_by == worker), rows)
         session.commit()
     return statuses
+
+
+def _held(session: Session, messages: list[Message], worker: str) -> set[int]:
+    """The messages whose claim is still this loop's, at the attempt it claimed them at;
+    locked on PostgreSQL (on SQLite the writer holds the database) so that no loop takes
+    one over before the outcome is written."""
+    if not messages:
+        return set()
+    query = select(Message.id, Message.attempts).where(
+        col(Message.id).in_([m.id for m in messages]),
+        Message.status == MessageStatus.sending, Message.claimed_by == worker)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    attempts = {m.id: m.attempts for m in messages}
+    return {i for i, n in session.exec(query).all() if i is not None and attempts[i] == n}
 
 
 def _next_state(settings: Settings, channels: Channels, message: Message, outcome: Outcome,
@@ -199,25 +237,36 @@ def _backoff(attempts: int, base: float) -> timedelta:
 
 async def _send_smtp(messages: list[Message], settings: Settings,
                      done: Callable[[Message, Outcome], None]) -> None:
-    pending = list(messages)
-    try:
-        async with _smtp(settings) as smtp:
-            while pending:
-                message = pending.pop(0)
-                outcome = await _send_one(smtp, message, settings)
-                done(message, outcome)
-                if isinstance(outcome, Failed) and "disconnected" in outcome.reason:
-                    break  # the connection is gone: the rest wait for the next round
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        if isinstance(exc, ssl.SSLCertVerificationError | aiosmtplib.SMTPAuthenticationError):
-            failure = Failed(True, f"SMTP configuration: {exc}")  # retrying cannot help
-        else:
-            failure = Failed(False, f"SMTP server unreachable: {exc}")
-        for message in pending:
-            done(message, failure)
-        pending = []
-    for message in pending:
-        done(message, Failed(False, "SMTP server disconnected"))
+    pending = deque(messages)
+    for _ in range(SMTP_CONNECTIONS):
+        if not pending:
+            return
+        try:
+            async with _smtp(settings) as smtp:
+                await _send_over(smtp, pending, settings, done)
+        except (ssl.SSLCertVerificationError, aiosmtplib.SMTPAuthenticationError) as exc:
+            _all(pending, Failed(True, f"SMTP configuration: {exc}"), done)  # retrying cannot help
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            _all(pending, Failed(False, f"SMTP server unreachable: {exc}"), done)
+    _all(pending, Failed(False, f"SMTP connection lost {SMTP_CONNECTIONS} times in one round"),
+         done)
+
+
+def _all(pending: deque[Message], failure: Failed, done: Callable[[Message, Outcome], None]
+         ) -> None:
+    while pending:
+        done(pending.popleft(), failure)
+
+
+async def _send_over(smtp: aiosmtplib.SMTP, pending: deque[Message], settings: Settings,
+                     done: Callable[[Message, Outcome], None]) -> None:
+    """Send over one connection until none is left or the connection cannot carry more."""
+    while pending:
+        message = pending.popleft()
+        outcome, usable = await _send_one(smtp, message, settings)
+        done(message, outcome)
+        if not usable or not smtp.is_connected:
+            return
 
 
 def _smtp(settings: Settings) -> aiosmtplib.SMTP:
@@ -230,7 +279,11 @@ def _smtp(settings: Settings) -> aiosmtplib.SMTP:
         timeout=settings.smtp_timeout_seconds)
 
 
-async def _send_one(smtp: aiosmtplib.SMTP, message: Message, settings: Settings) -> Outcome:
+async def _send_one(smtp: aiosmtplib.SMTP, message: Message, settings: Settings
+                    ) -> tuple[Outcome, bool]:
+    """The outcome, and whether the connection can carry the next message."""
+    if never_composed(message):
+        return Failed(True, "nothing to send: the message was never composed"), True
     try:
         errors, response = await smtp.sendmail(settings.mail_from.email, [message.address],
                                                message.raw)
@@ -238,28 +291,42 @@ async def _send_one(smtp: aiosmtplib.SMTP, message: Message, settings: Settings)
         codes = [r.code for r in exc.recipients]
         return Failed(not all(400 <= c < 500 for c in codes),
                       "recipient refused: " + "; ".join(f"{r.code} {r.message}"
-                                                        for r in exc.recipients))
-    except aiosmtplib.SMTPServerDisconnected as exc:
-        return Failed(False, f"SMTP server disconnected: {exc}")
+                                                        for r in exc.recipients)), True
     except aiosmtplib.SMTPResponseException as exc:
-        return Failed(not 400 <= exc.code < 500, f"SMTP {exc.code} {exc.message}")
-    except (aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPConnectError) as exc:
-        return Failed(False, f"SMTP server disconnected: {exc}")
+        # 421: the server is closing the connection (RFC 5321 3.8).
+        return Failed(not 400 <= exc.code < 500, f"SMTP {exc.code} {exc.message}"), \
+            exc.code != 421
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+        # Dropped, reset or silent mid-transaction: what the server kept is unknown, so this
+        # one is tried again later, and the rest go over a new connection.
+        return Failed(False, f"SMTP connection lost: {type(exc).__name__}: {exc}"), False
+    except Exception as exc:
+        # Not the server's doing (aiosmtplib refuses an address it cannot send, …): retrying
+        # cannot help. The connection may be mid-transaction: the rest take a new one.
+        log.exception("message %s could not be sent", message.id)
+        return Failed(True, f"cannot send: {type(exc).__name__}: {exc}"), False
     refused = {address: r for address, r in errors.items()}
     if refused:  # one recipient per message: a refusal in `errors` is this message's
         code, text = next(iter(refused.values()))
-        return Failed(not 400 <= code < 500, f"recipient refused: {code} {text}")
-    return Delivered(response)
+        return Failed(not 400 <= code < 500, f"recipient refused: {code} {text}"), True
+    return Delivered(response), True
 
 
 async def _write_eml(messages: list[Message], settings: Settings,
                      done: Callable[[Message, Outcome], None]) -> None:
     """No SMTP server: keep every email as a file, so the embedded default loses nothing."""
     for message in messages:
+        if never_composed(message):
+            done(message, Failed(True, "nothing to send: the message was never composed"))
+            continue
         try:
             path = await anyio.to_thread.run_sync(lambda m=message: _eml_file(m, settings))
         except OSError as exc:
             done(message, Failed(False, f"cannot write: {exc}"))
+            continue
+        except Exception as exc:
+            log.exception("message %s could not be written", message.id)
+            done(message, Failed(True, f"cannot write: {type(exc).__name__}: {exc}"))
             continue
         done(message, Delivered(f"written to {path}"))
 
@@ -284,8 +351,16 @@ async def _post_all(messages: list[Message], channels: Channels,
                 done(message, Failed(True, f"webhook target {message.address!r} is no longer "
                                            "configured in config/channels.yaml"))
                 continue
+            if never_composed(message):
+                done(message, Failed(True, "nothing to send: the message was never composed"))
+                continue
             # Signed with the real clock: DingTalk refuses a signature an hour off its own,
             # whatever day the engine is replaying.
-            done(message, await post(target, message.subject, message.body_text,
-                                     client=client, now_ms=int(time.time() * 1000)))
+            try:
+                outcome = await post(target, message.subject, message.body_text,
+                                     client=client, now_ms=int(time.time() * 1000))
+            except Exception as exc:  # post() answers every transport error as an outcome
+                log.exception("message %s could not be posted", message.id)
+                outcome = Failed(True, f"cannot post: {type(exc).__name__}: {exc}")
+            done(message, outcome)
 

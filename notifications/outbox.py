@@ -15,17 +15,18 @@ from models.store.database import writer
 from models.store.events import record
 from models.tables.message import Message, MessageStatus
 from notifications.compose import compose_due
-from notifications.delivery import deliver_due
+from notifications.delivery import deliver_due, never_composed
 
 MAX_ROUNDS = 50  # one call never loops for ever, whatever keeps arriving
 
 
 async def deliver_round(*, engine: Engine, settings: Settings, channels: Channels,
                         now: datetime) -> dict[str, int]:
-    """Compose finished sweeps into messages, then deliver until nothing due is left."""
+    """Compose finished sweeps into messages, then deliver until nothing due is left. ``dead``
+    counts the messages that could not even be composed, too."""
     composed = compose_due(engine=engine, settings=settings, channels=channels, now=now)
     totals = {"emails_composed": composed.emails, "posts_composed": composed.posts,
-              "claimed": 0, "sent": 0, "failed": 0, "dead": 0}
+              "claimed": 0, "sent": 0, "failed": 0, "dead": composed.dead}
     for _ in range(MAX_ROUNDS):
         report = await deliver_due(engine=engine, settings=settings, channels=channels, now=now)
         for name in ("claimed", "sent", "failed", "dead"):
@@ -61,6 +62,9 @@ def retry(*, engine: Engine, message_id: int, actor: str, now: datetime,
         if message.status not in (MessageStatus.failed, MessageStatus.dead):
             raise NotRetriable(f"message {message_id} is {message.status.value}: only failed "
                                "or dead messages can be retried")
+        if never_composed(message):
+            raise NotRetriable(f"message {message_id} was never composed ({message.last_error}); "
+                               "sending it again would send nothing")
         session.execute(sa.update(Message).where(Message.id == message_id).values(
             status=MessageStatus.queued, next_attempt_at=now, attempts=0))
         record(session, "message.retried", at=now, actor=actor, actor_id=actor_id,

@@ -9,6 +9,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import JSON, Engine, Table, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -54,6 +55,17 @@ def writer(engine: Engine) -> Engine:
     them run beside the writer. On PostgreSQL this changes nothing.
     """
     return engine.execution_options(writes=True)
+
+
+def is_item_fault(exc: Exception) -> bool:
+    """Whether ``exc`` may be the fault of the items at hand rather than of the database: a
+    lost connection, a lock timeout or a serialisation failure is the database's, and must
+    stop the sweep (the next one redoes the batch) rather than set everything aside."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return False
+    # By the DB-API's class names: COPY runs on the driver's cursor, whose errors
+    # (psycopg.OperationalError, …) SQLAlchemy never wraps.
+    return not {"OperationalError", "InterfaceError"} & {c.__name__ for c in type(exc).__mro__}
 
 
 def alembic_config(engine: Engine) -> Config:

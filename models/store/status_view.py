@@ -11,6 +11,7 @@ from models.rules.escalation import reached_level
 from models.rules.rulebook import Rules
 from models.rules.status import milestone_status
 from models.store.milestone_facts import ladder_facts, milestone_facts
+from models.store.set_aside import isolating
 from models.tables.milestone import Milestone
 from models.tables.plan import Plan, Project
 from models.tables.unit import Unit
@@ -34,23 +35,40 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
         query = query.where(Milestone.id == milestone_id)
     rows = session.exec(query).all()
     milestones = [m for m, _, _, _ in rows]
-    facts = milestone_facts(session=session, milestones=milestones, zone=rules.zone)
+    # An item whose events cannot be read (models.store.set_aside) shows as the sweep last
+    # wrote it, rather than taking every other item's lights down with it.
+    facts, _ = isolating(session, "facts", lambda part: milestone_facts(
+        session=session, milestones=part, zone=rules.zone), milestones, _id)
     statuses = {m.id: milestone_status(facts[m.id], today, rules.calendar,  # type: ignore[index]
                                        rules.policy(code).due_soon_workdays)
-                for m, _, code, _ in rows}
-    ladders = ladder_facts(session=session, milestones=milestones,
+                for m, _, code, _ in rows if m.id in facts}
+    ladders = ladder_facts(session=session, milestones=[m for m in milestones
+                                                        if m.id in statuses],
                            due={i: s.due_on for i, s in statuses.items()})
     out = []
     for milestone, project, plan_code, owner in rows:
-        status = statuses[milestone.id]  # type: ignore[index]
-        level = reached_level(status, ladders[milestone.id],  # type: ignore[index]
-                              rules.policy(plan_code))
+        status = statuses.get(milestone.id)  # type: ignore[arg-type]
+        row = {"due_on": milestone.due_on.isoformat(), "state": milestone.state.value,
+               "light": milestone.light.value, "overdue_workdays": 0, "late": milestone.late,
+               "level": milestone.level, "provisional": milestone.provisional}
+        if status is not None:
+            row = {"due_on": status.due_on.isoformat(), "state": status.state.value,
+                   "light": status.light.value, "overdue_workdays": status.overdue_workdays,
+                   "late": status.late, "provisional": status.provisional,
+                   "level": reached_level(status, ladders[milestone.id],  # type: ignore[index]
+                                          rules.policy(plan_code))}
         out.append({
             "milestone_id": milestone.id, "plan": plan_code, "project": project.code,
             "project_name": project.name, "title": milestone.title, "unit": owner.name,
-            "unit_code": owner.code, "due_on": status.due_on.isoformat(),
-            "planned_due_on": milestone.planned_due_on.isoformat(), "state": status.state.value,
-            "light": status.light.value, "overdue_workdays": status.overdue_workdays,
-            "late": status.late, "level": level, "acknowledged_level": milestone.acknowledged_level,
-            "commitment": milestone.commitment.value, "provisional": status.provisional})
+            "unit_code": owner.code, "due_on": row["due_on"],
+            "planned_due_on": milestone.planned_due_on.isoformat(), "state": row["state"],
+            "light": row["light"], "overdue_workdays": row["overdue_workdays"],
+            "late": row["late"], "level": row["level"],
+            "acknowledged_level": milestone.acknowledged_level,
+            "commitment": milestone.commitment.value, "provisional": row["provisional"]})
     return out
+
+
+def _id(milestone: Milestone) -> int:
+    assert milestone.id is not None
+    return milestone.id
