@@ -55,13 +55,13 @@ log = logging.getLogger(__name__)
 STALE_SWEEP = timedelta(hours=1)
 ADDRESSES_PER_TRANSACTION = 200
 POST_ITEMS = 30  # a group-chat post lists the most severe items and counts the rest
-HISTORY_KINDS = ("milestone.status_changed", "milestone.done_claimed", "milestone.returned",
-                 "milestone.acknowledged", "milestone.snoozed", "milestone.extension_requested",
-                 "milestone.extension_decided", "milestone.progress_reported")
-HISTORY_WORDS = {"milestone.status_changed": "状态变化", "milestone.done_claimed": "申报完成",
-                 "milestone.returned": "退回重办", "milestone.acknowledged": "督查室已知悉",
-                 "milestone.snoozed": "暂缓督办", "milestone.extension_requested": "申请延期",
-                 "milestone.extension_decided": "延期审批", "milestone.progress_reported":
+HISTORY_KINDS = (EventKind.status_changed, EventKind.done_claimed, EventKind.returned,
+                 EventKind.acknowledged, EventKind.snoozed, EventKind.extension_requested,
+                 EventKind.extension_decided, EventKind.progress_reported)
+HISTORY_WORDS = {EventKind.status_changed: "状态变化", EventKind.done_claimed: "申报完成",
+                 EventKind.returned: "退回重办", EventKind.acknowledged: "督查室已知悉",
+                 EventKind.snoozed: "暂缓督办", EventKind.extension_requested: "申请延期",
+                 EventKind.extension_decided: "延期审批", EventKind.progress_reported:
                  "报告进展"}
 
 

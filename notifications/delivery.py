@@ -50,6 +50,7 @@ from config.channels import Channels
 from config.settings import Settings
 from models.store.database import writer
 from models.store.events import record
+from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from notifications.outcome import Delivered, Failed, Outcome
 from notifications.webhooks import next_send_time, post
@@ -186,7 +187,7 @@ def _record(engine: Engine, settings: Settings, channels: Channels,
             if status is MessageStatus.dead:
                 log.error("message %s to %s given up after %d attempt(s): %s", message.id,
                           message.address, message.attempts, values["last_error"])
-                record(session, "message.dead", at=now, actor="system:delivery",
+                record(session, EventKind.message_dead, at=now, actor="system:delivery",
                        reason=str(values["last_error"]), person_id=message.person_id,
                        data={"message_id": message.id, "address": message.address,
                              "attempts": message.attempts})
@@ -218,7 +219,7 @@ def _held(session: Session, messages: list[Message], worker: str) -> set[int]:
 def _next_state(settings: Settings, channels: Channels, message: Message, outcome: Outcome,
                 now: datetime) -> tuple[MessageStatus, dict[str, object]]:
     if isinstance(outcome, Delivered):
-        return MessageStatus.sent, {"sent_at": datetime.now(now.tzinfo),
+        return MessageStatus.sent, {"sent_at": now,
                                     "detail": outcome.detail[:500], "last_error": None}
     if outcome.permanent or message.attempts >= settings.delivery_max_attempts:
         return MessageStatus.dead, {"last_error": outcome.reason[:2000]}

@@ -13,6 +13,7 @@ from config.channels import Channels
 from config.settings import Settings
 from models.store.database import writer
 from models.store.events import record
+from models.tables.event_kinds import EventKind
 from models.tables.message import Message, MessageStatus
 from notifications.compose import compose_due
 from notifications.delivery import deliver_due, never_composed
@@ -67,7 +68,7 @@ def retry(*, engine: Engine, message_id: int, actor: str, now: datetime,
                                "sending it again would send nothing")
         session.execute(sa.update(Message).where(Message.id == message_id).values(
             status=MessageStatus.queued, next_attempt_at=now, attempts=0))
-        record(session, "message.retried", at=now, actor=actor, actor_id=actor_id,
+        record(session, EventKind.message_retried, at=now, actor=actor, actor_id=actor_id,
                person_id=message.person_id,
                data={"message_id": message_id, "previous_status": message.status,
                      "last_error": message.last_error})
