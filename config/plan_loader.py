@@ -87,7 +87,7 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
             message = "unknown field (a typo?)"
         elif error["type"] == "missing":
             message = "required field is missing"
-        elif "input" in error and not isinstance(error["input"], dict | list):
+        elif not isinstance(error["input"], dict | list):
             message += f" (got {error['input']!r})"
         problems.append((loc, message))
     return problems

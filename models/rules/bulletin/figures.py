@@ -30,6 +30,7 @@ Definitions (the office's, written down once here):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from functools import cached_property
@@ -82,14 +83,17 @@ class Figures:
                                           list[ExtensionGranted]]]:
         """Each unit's items, sorted out once: a scope of 3,000 units asks for each."""
         lists: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
-        for index, items in enumerate((self.red_items, self.completed, self.extensions)):
+        groups: tuple[Sequence[RedItem | CompletedItem | ExtensionGranted], ...] = (
+            self.red_items, self.completed, self.extensions)
+        for index, items in enumerate(groups):
             for item in items:
                 lists.setdefault(item.unit_code, ([], [], []))[index].append(item)
         return lists
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types (dates as YYYY-MM-DD), in a stable order."""
-        return _plain(asdict(self))
+        plain: dict[str, Any] = _plain(asdict(self))
+        return plain
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Figures:
