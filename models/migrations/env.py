@@ -7,6 +7,7 @@ default SQLite file) and run alembic with `-c alembic.ini` from the repository r
 from __future__ import annotations
 
 from alembic import context
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table)
@@ -16,7 +17,8 @@ from models.store.database import VERSION_TABLE, make_engine
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
-def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
+def include_name(name: str | None, type_: NameFilterType,
+                 parent_names: NameFilterParentNames) -> bool:
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 

@@ -23,6 +23,7 @@ from models.rules.status import OPEN_STATES, milestone_status
 from models.store.events import record
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.status_writes import write_status
+from models.tables.columns import saved_id
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind, ExtensionRequested
 from models.tables.milestone import Milestone, MilestoneState
@@ -91,10 +92,10 @@ class _Act:
 
     def __init__(self, session: Session, rules: Rules, milestone_id: int, actor: str,
                  actor_id: int | None, now: datetime, expected_version: int | None) -> None:
-        row = session.exec(select(Milestone, Plan.code, Plan.id)
+        row = session.exec(select(Milestone, Plan.code, col(Plan.id))
                            .join(Project, col(Project.id) == Milestone.project_id)
                            .join(Plan, col(Plan.id) == Project.plan_id)
-                           .where(Milestone.id == milestone_id)).first()
+                           .where(col(Milestone.id) == milestone_id)).first()
         if row is None:
             raise ActionRefused(f"no milestone with id {milestone_id}")
         self.milestone, self.plan_code, self.plan_id = row
@@ -124,18 +125,18 @@ class _Act:
         milestone = self.milestone
         policy = self.rules.policy(self.plan_code)
         facts = milestone_facts(session=self.session, milestones=[milestone],
-                                zone=self.rules.zone)[milestone.id]  # type: ignore[index]
+                                zone=self.rules.zone)[saved_id(milestone)]
         status = milestone_status(facts, self.today, self.rules.calendar,
                                   policy.due_soon_workdays)
         ladder = ladder_facts(session=self.session, milestones=[milestone],
-                              due={milestone.id: status.due_on})[milestone.id]  # type: ignore
+                              due={saved_id(milestone): status.due_on})[saved_id(milestone)]
         level = reached_level(status, replace(ladder, **office_fields), policy)
         # An open item is looked at by the next sweep, which owns the ladder.
         next_check = self.today if status.is_open else None
         if not write_status(session=self.session, milestone=milestone, status=status,
                             level=level, next_check_on=next_check, now=self.now,
                             actor=self.actor, why=why, extra=office_fields):
-            raise Changed(milestone.id)
+            raise Changed(saved_id(milestone))
         return milestone
 
 

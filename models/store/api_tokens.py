@@ -34,7 +34,7 @@ def issue_token(*, session: Session, person: Person, label: str, actor: str,
                 now: datetime) -> str:
     """A new token for ``person``: the only time it exists in clear is this return value."""
     token = PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(digest=token_digest(token), person_id=person.id,  # type: ignore[arg-type]
+    session.add(ApiToken(digest=token_digest(token), person_id=saved_id(person),
                          label=label, created_at=now))
     record(session, EventKind.person_api_token_issued, at=now, actor=actor, person_id=person.id,
            data={"label": label})

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
 from config.plan_file import Commitment
 from models.rules.bulletin.history import (
@@ -63,7 +64,7 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
             raise UnknownPlan(f"unknown plan {plan!r} (plans: {known})")
 
     def in_scope(query: Any) -> Any:
-        return query if plan_row is None else query.where(Plan.id == plan_row.id)
+        return query if plan_row is None else query.where(col(Plan.id) == plan_row.id)
 
     first_import = dict(session.exec(in_scope(
         select(Plan.id, func.min(Event.at)).join(Plan, col(Plan.id) == Event.plan_id)
@@ -98,13 +99,14 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
     milestones = [m for m in milestones if m.known_since is None or m.known_since < until]
 
     events: dict[int, list[Happened]] = defaultdict(list)
-    query = (select(Event.milestone_id, Event.kind, Event.at, Event.actor_id, Event.reason,
-                    Event.data)
-             .where(col(Event.kind).in_(KINDS), col(Event.at) < until,
-                    col(Event.milestone_id).is_not(None))
-             .order_by(Event.at, Event.id))
+    query: Select[*tuple[Any, ...]] = (
+        Select(col(Event.milestone_id), col(Event.kind), col(Event.at), col(Event.actor_id),
+               col(Event.reason), col(Event.data))
+        .where(col(Event.kind).in_(KINDS), col(Event.at) < until,
+               col(Event.milestone_id).is_not(None))
+        .order_by(col(Event.at), col(Event.id)))
     if plan_row is not None:
-        query = query.where(Event.plan_id == plan_row.id)
+        query = query.where(col(Event.plan_id) == plan_row.id)
     for milestone_id, kind, at, actor_id, reason, data in session.exec(query):
         events[milestone_id].append(Happened(
             kind=EventKind(kind), at=at, on=rules.today(at), actor_id=actor_id,
@@ -112,8 +114,8 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
 
     steps: dict[int, list[tuple[int, Any, Any]]] = defaultdict(list)
     for milestone_id, level, as_of, due_on in session.exec(in_scope(
-            select(EscalationStep.milestone_id, EscalationStep.level, EscalationStep.as_of,
-                   EscalationStep.due_on)
+            select(col(EscalationStep.milestone_id), col(EscalationStep.level),
+                   col(EscalationStep.as_of), col(EscalationStep.due_on))
             .join(Milestone, col(Milestone.id) == EscalationStep.milestone_id)
             .join(Project, col(Project.id) == Milestone.project_id)
             .join(Plan, col(Plan.id) == Project.plan_id)
@@ -174,7 +176,7 @@ def _indicators(session: Session, in_scope: Any, until: datetime) -> list[Indica
         .join(Project, col(Project.id) == Indicator.project_id, isouter=True)
         .join(Unit, col(Unit.id) == Project.unit_id, isouter=True)
         .where(col(Indicator.retired_at).is_(None) | (col(Indicator.retired_at) >= until))
-        .order_by(Plan.code, Indicator.seq))).all()
+        .order_by(col(Plan.code), col(Indicator.seq)))).all()
     ids = [indicator.id for indicator, _, _ in rows]
     targets: dict[int, dict[int, tuple[float | None, str | None]]] = defaultdict(dict)
     qualifiers: dict[int, dict[int, Any]] = defaultdict(dict)
@@ -187,14 +189,15 @@ def _indicators(session: Session, in_scope: Any, until: datetime) -> list[Indica
         for r in session.exec(select(IndicatorReading).where(
                 col(IndicatorReading.indicator_id).in_(ids),
                 col(IndicatorReading.value).is_not(None),
-                (IndicatorReading.source == ReadingSource.plan)
+                (col(IndicatorReading.source) == ReadingSource.plan)
                 | (col(IndicatorReading.created_at) < until))
-                .order_by(IndicatorReading.as_of, IndicatorReading.id)):
-            readings[r.indicator_id].append((r.as_of, r.value))  # type: ignore[arg-type]
+                .order_by(col(IndicatorReading.as_of), col(IndicatorReading.id))):
+            if r.value is not None:  # always, by the query; the column is nullable
+                readings[r.indicator_id].append((r.as_of, r.value))
     return [IndicatorRecord(
-        id=i.id, plan=plan_code, code=i.code, seq=i.seq, name=i.name,  # type: ignore[arg-type]
+        id=i.id, plan=plan_code, code=i.code, seq=i.seq, name=i.name,
         unit_name=unit_name, measure=i.measure, binding=i.commitment == Commitment.binding,
         direction=i.direction.value, baseline_year=i.baseline_year,
-        baseline_value=i.baseline_value, targets=targets[i.id],  # type: ignore[index]
-        target_qualifiers=qualifiers[i.id], readings=readings[i.id])  # type: ignore[index]
+        baseline_value=i.baseline_value, targets=targets[i.id],
+        target_qualifiers=qualifiers[i.id], readings=readings[i.id])
         for i, plan_code, unit_name in rows]

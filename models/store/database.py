@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import JSON, Engine, Table, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    import psycopg
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "duban_alembic_version"  # not alembic_version: Prefect uses that name
@@ -22,14 +27,14 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     parsed = make_url(url)
     serializer = {"json_serializer": lambda o: json.dumps(o, ensure_ascii=False)}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **serializer, **kwargs)  # type: ignore[arg-type]
+        return create_engine(url, pool_pre_ping=True, **serializer, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                           **serializer, **kwargs)  # type: ignore[arg-type]
+                           **serializer, **kwargs)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy's "begin" below issue BEGIN itself (see ``writer``).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -39,7 +44,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("writes", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -80,7 +85,7 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
-def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def bulk_insert(session: Session, table: TableClause, rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: COPY on PostgreSQL, executemany else.
 
     A first sweep queues millions of rows; row-by-row INSERTs cost most of its time on
@@ -93,7 +98,9 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     columns = list(rows[0])
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
     names = ", ".join(f'"{c}"' for c in columns)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    # On PostgreSQL the driver connection is psycopg's (the pool's DBAPI type does not say so).
+    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
+    cursor = driver.cursor()
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_columns

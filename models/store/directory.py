@@ -53,6 +53,6 @@ class Directory:
             return self._by_role_unit[(Role.leader, unit_id)] or \
                 self._by_role_unit[(Role.leader, None)]
         key = (Role.owner if role == "owner" else "unit_head", unit_id)
-        people = self._by_role_unit[key]  # type: ignore[index]
+        people = self._by_role_unit[key]
         contact = self._contacts.get(unit_id)
         return people or ([contact] if contact else [])

@@ -27,7 +27,7 @@ def ids_with_history(session: Session, column: str, ids: list[int]) -> set[int]:
     if not ids:
         return set()
     subject = getattr(Event, column)
-    rows = session.exec(  # type: ignore[call-overload]
+    rows = session.exec(
         select(subject, Event.kind).where(subject.in_(ids)).distinct()
     ).all()
     return {row[0] for row in rows if not is_import_kind(row[1])}

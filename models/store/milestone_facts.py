@@ -45,6 +45,6 @@ def ladder_facts(*, session: Session, milestones: list[Milestone], due: dict[int
     for row in rows:
         if row.due_on == due.get(row.milestone_id):
             sent[row.milestone_id].append(Sent(row.level, row.repeat, row.as_of))
-    return {m.id: LadderFacts(m.commitment, m.major, tuple(sent[m.id]),  # type: ignore[index]
-                              m.acknowledged_level, m.snoozed_until)
+    return {saved_id(m): LadderFacts(m.commitment, m.major, tuple(sent[saved_id(m)]),
+                                     m.acknowledged_level, m.snoozed_until)
             for m in milestones}

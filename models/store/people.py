@@ -59,7 +59,7 @@ def save_person(*, session: Session, person_in: PersonIn, actor: str, now: datet
         unit_id = unit.id
     if person_in.role is Role.owner and unit_id is None:
         raise UnknownUnit("an owner must belong to a unit: give its unit code")
-    values = {"name": person_in.name, "role": person_in.role, "unit_id": unit_id,
+    values: dict[str, Any] = {"name": person_in.name, "role": person_in.role, "unit_id": unit_id,
               "phone": person_in.phone, "heads_unit": person_in.heads_unit}
     person = session.exec(select(Person).where(Person.email == person_in.email)).first()
     if person is None:
@@ -131,13 +131,15 @@ def parse_people_csv(text: str, source: str) -> list[PersonIn]:
     if unknown or not {"name", "email", "role"} <= set(headings):
         raise PeopleCsvInvalid([f"{source}:1: expected the columns name,email,role[,unit,phone,"
                                 f"heads_unit]; got {','.join(reader.fieldnames or [])}"])
-    people, problems, seen = [], [], {}
+    people: list[PersonIn] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}  # email → the line it was first on
     for line, raw in enumerate(reader, start=2):
-        row = {heading: (value or "").strip() for heading, value in zip(headings, raw.values(),
-                                                                         strict=False)}
+        row: dict[str, Any] = {heading: (value or "").strip() for heading, value
+                               in zip(headings, raw.values(), strict=False)}
         row["role"] = ROLE_WORDS.get(row["role"], row["role"])
         if "heads_unit" in row:
-            row["heads_unit"] = row["heads_unit"].lower() in _TRUE  # type: ignore[assignment]
+            row["heads_unit"] = row["heads_unit"].lower() in _TRUE
         try:
             person = PersonIn.model_validate(row)
         except ValidationError as exc:

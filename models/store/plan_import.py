@@ -115,7 +115,7 @@ class _Importer:
 
     def _sync_plan(self) -> Plan:
         header = self.file.plan
-        values = {"name": header.name, "issuer": header.issuer,
+        values: dict[str, Any] = {"name": header.name, "issuer": header.issuer,
                   "document_number": header.document_number, "issued_on": header.issued_on,
                   "start_year": header.start_year, "end_year": header.end_year,
                   "source": header.source}
@@ -133,7 +133,8 @@ class _Importer:
         for seq, entry in enumerate(self.file.projects, start=1):
             if entry.unit not in self.units:
                 continue  # refused in _sync_units already
-            values = {"seq": seq, "name": entry.name, "description": entry.description,
+            values: dict[str, Any] = {"seq": seq, "name": entry.name,
+                                      "description": entry.description,
                       "unit_id": self.units[entry.unit].id, "category": entry.category,
                       "floor_area_m2": entry.floor_area_m2,
                       "investment_wan_yuan": entry.investment_wan_yuan, "beds": entry.beds,
@@ -159,11 +160,11 @@ class _Importer:
             unit = self.units.get(item.unit or entry.unit)
             if unit is None:
                 continue
-            values = {"seq": seq, "title": item.target, "unit_id": unit.id,
+            values: dict[str, Any] = {"seq": seq, "title": item.target, "unit_id": unit.id,
                       "commitment": item.commitment or entry.commitment or Commitment.expected}
             milestone = existing.pop(key, None)
             if milestone is None:
-                milestone = self._create(Milestone(project_id=project.id, key=key,
+                milestone = self._create(Milestone(project_id=saved_id(project), key=key,
                                                    planned_due_on=item.due_on, due_on=item.due_on,
                                                    **values))
                 self._event(EventKind.milestone_created, milestone_id=milestone.id, **ids,
@@ -175,7 +176,7 @@ class _Importer:
                     milestone.next_check_on = None  # its unit or commitment may change its ladder
         self._drop(list(existing.values()), "milestone", "milestone_id",
                    lambda m: f"{plan.code} project {project.code} milestone {m.key} ({m.title})",
-                   **ids)
+                   extra_busy=None, **ids)
 
     def _drop_projects(self, plan: Plan, gone: list[Project]) -> None:
         """A project goes with its milestones, so the history of any of them keeps it."""
@@ -200,7 +201,8 @@ class _Importer:
                                                  "project_id": project.id if project else None}
             indicator = existing.pop(entry.code, None)
             if indicator is None:
-                indicator = self._create(Indicator(plan_id=plan.id, code=entry.code, **values))
+                indicator = self._create(Indicator(plan_id=saved_id(plan), code=entry.code,
+                                                   **values))
                 changes = self._sync_series(indicator, entry)
                 self._event(EventKind.indicator_created, plan_id=plan.id, indicator_id=indicator.id,
                             data=_snapshot(indicator) | changes)
@@ -229,10 +231,10 @@ class _Importer:
             IndicatorReading.source == ReadingSource.plan)}
         for name, rows, cells, make in (
             ("targets", targets, entry.targets,
-             lambda year: IndicatorTarget(indicator_id=indicator.id, year=year)),
+             lambda year: IndicatorTarget(indicator_id=saved_id(indicator), year=year)),
             ("actuals", readings, entry.actuals,
-             lambda year: IndicatorReading(indicator_id=indicator.id, as_of=date(year, 12, 31),
-                                           source=ReadingSource.plan)),
+             lambda year: IndicatorReading(indicator_id=saved_id(indicator),
+                                           as_of=date(year, 12, 31), source=ReadingSource.plan)),
         ):
             diff: dict[str, list[Any]] = {}
             for year, cell in cells.items():
@@ -290,7 +292,7 @@ class _Importer:
     def _changed(self, row: Any, changes: dict[str, Any], subject: str, **ids: int | None) -> None:
         if getattr(row, "retired_at", None) is not None:
             row.retired_at = None
-            self._event(f"{subject}.restored", **ids)
+            self._event(f"{subject}.restored", data=None, **ids)
         if changes:
             row.updated_at = self.now
             self._event(f"{subject}.updated", data={"changes": changes}, **ids)

@@ -13,7 +13,7 @@ from models.tables.unit import Unit
 
 
 def plan_summaries(*, session: Session) -> list[dict[str, Any]]:
-    plans = session.exec(select(Plan).order_by(Plan.start_year, Plan.code)).all()
+    plans = session.exec(select(Plan).order_by(col(Plan.start_year), col(Plan.code))).all()
     out = []
     for plan in plans:
         projects = session.exec(select(Project.id).where(Project.plan_id == plan.id)).all()
@@ -32,18 +32,18 @@ def plan_detail(*, session: Session, code: str) -> dict[str, Any] | None:
         return None
     units = {u.id: u for u in session.exec(select(Unit)).all()}
     projects = session.exec(select(Project).where(Project.plan_id == plan.id)
-                            .order_by(Project.seq)).all()
+                            .order_by(col(Project.seq))).all()
     milestones = session.exec(select(Milestone).where(
         col(Milestone.project_id).in_([p.id for p in projects]))
-        .order_by(Milestone.project_id, Milestone.seq)).all()
+        .order_by(col(Milestone.project_id), col(Milestone.seq))).all()
     indicators = session.exec(select(Indicator).where(Indicator.plan_id == plan.id)
-                              .order_by(Indicator.seq)).all()
+                              .order_by(col(Indicator.seq))).all()
     indicator_ids = [i.id for i in indicators]
     targets = session.exec(select(IndicatorTarget).where(
-        col(IndicatorTarget.indicator_id).in_(indicator_ids)).order_by(IndicatorTarget.year)).all()
+        col(IndicatorTarget.indicator_id).in_(indicator_ids)).order_by(col(IndicatorTarget.year))).all()
     readings = session.exec(select(IndicatorReading).where(
         col(IndicatorReading.indicator_id).in_(indicator_ids))
-        .order_by(IndicatorReading.as_of, IndicatorReading.id)).all()
+        .order_by(col(IndicatorReading.as_of), col(IndicatorReading.id))).all()
     project_codes = {p.id: p.code for p in projects}
 
     def unit(unit_id: int) -> dict[str, str]:

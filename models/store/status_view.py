@@ -26,7 +26,7 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
              .join(Plan, col(Plan.id) == Project.plan_id)
              .join(Unit, col(Unit.id) == Milestone.unit_id)
              .where(col(Milestone.retired_at).is_(None))
-             .order_by(Plan.code, Project.seq, Milestone.seq))
+             .order_by(col(Plan.code), col(Project.seq), col(Milestone.seq)))
     if plan:
         query = query.where(Plan.code == plan)
     if unit:

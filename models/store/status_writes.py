@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.rules.status import Status
 from models.tables.event import Event
@@ -32,12 +32,12 @@ def write_status(*, session: Session, milestone: Milestone, status: Status, leve
     if all(getattr(milestone, k) == v for k, v in values.items()):
         return True
     before, version = (milestone.state, milestone.light), milestone.version
-    result = session.execute(
+    result = session.exec(
         update(Milestone)
-        .where(Milestone.id == milestone.id, Milestone.version == version)
+        .where(col(Milestone.id) == milestone.id, col(Milestone.version) == version)
         .values(**values, version=version + 1, updated_at=now)
         .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         return False
     if before != (status.state, status.light):
         session.add(Event(**status_event(milestone, status, now, actor, why)))

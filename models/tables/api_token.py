@@ -15,7 +15,7 @@ from models.tables.columns import utcnow
 
 
 class ApiToken(SQLModel, table=True):
-    __tablename__ = "api_token"  # type: ignore[assignment]
+    __tablename__ = "api_token"
 
     digest: str = Field(primary_key=True, max_length=64)
     person_id: int = Field(foreign_key="person.id", index=True)

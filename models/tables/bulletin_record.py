@@ -21,7 +21,7 @@ from models.tables.columns import enum_column, json_column, utcnow
 
 
 class BulletinRecord(SQLModel, table=True):
-    __tablename__ = "bulletin"  # type: ignore[assignment]
+    __tablename__ = "bulletin"
     __table_args__ = (UniqueConstraint("scope", "period_first", "period_last", "edition",
                                        name="uq_bulletin_scope_period_edition"),)
 

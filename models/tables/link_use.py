@@ -14,7 +14,7 @@ from models.tables.columns import utcnow
 
 
 class LinkUse(SQLModel, table=True):
-    __tablename__ = "link_use"  # type: ignore[assignment]
+    __tablename__ = "link_use"
 
     nonce: str = Field(primary_key=True, max_length=64)
     person_id: int = Field(foreign_key="person.id")

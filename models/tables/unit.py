@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
@@ -38,7 +39,7 @@ class Unit(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-def placeholder_contact(code: str, name: str) -> dict[str, object]:
+def placeholder_contact(code: str, name: str) -> dict[str, Any]:
     # .invalid is reserved (RFC 2606): mail to it can never reach anyone by accident.
     return {"contact_name": f"{name}联系人（待补充）",
             "contact_email": f"{code}@placeholder.invalid",

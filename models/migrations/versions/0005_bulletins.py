@@ -6,7 +6,7 @@ Revision ID: 0005
 Revises: 0004
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = '0005'
