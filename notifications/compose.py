@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from config.channels import Channels
 from config.settings import Settings
@@ -80,10 +81,10 @@ def compose_due(*, engine: Engine, settings: Settings, channels: Channels,
             select(Notification.sweep_id).join(SweepRun, col(SweepRun.id) == Notification.sweep_id)
             .where(col(Notification.message_id).is_(None),
                    sa.or_(col(SweepRun.finished_at).is_not(None),
-                          SweepRun.started_at < now - STALE_SWEEP))
+                          col(SweepRun.started_at) < now - STALE_SWEEP))
             .distinct()).all()
     for sweep_id in sweeps:
-        _compose_sweep(engine, sweep_id, settings, channels, now, report)  # type: ignore[arg-type]
+        _compose_sweep(engine, sweep_id, settings, channels, now, report)  # type: ignore[arg-type]  # joined to a SweepRun: never None
     return report
 
 
@@ -110,7 +111,7 @@ def _compose_emails(session: Session, sweep_id: str, addresses: list[str], setti
                     now: datetime, report: ComposeReport) -> None:
     notices = session.exec(select(Notification).where(
         Notification.sweep_id == sweep_id, col(Notification.address).in_(addresses),
-        col(Notification.message_id).is_(None)).order_by(Notification.id)).all()
+        col(Notification.message_id).is_(None)).order_by(col(Notification.id))).all()
     if not notices:
         return
     sources = _sources(session, notices, settings)
@@ -237,11 +238,13 @@ def _sources(session: Session, notices: Sequence[Notification],
     """Names and recent history of the notices' milestones. A notice whose context is broken
     must not fail this for the others: its own message fails in `_item`."""
     ids = {n.milestone_id for n in notices}
-    rows = session.exec(select(Milestone, Project.name, Plan.name, Unit.name, Unit.code)
-                        .join(Project, col(Project.id) == Milestone.project_id)
-                        .join(Plan, col(Plan.id) == Project.plan_id)
-                        .join(Unit, col(Unit.id) == Milestone.unit_id)
-                        .where(col(Milestone.id).in_(ids))).all()
+    # What select() builds for more than the four entities it is typed for.
+    rows: Sequence[Any] = session.exec(
+        Select(Milestone, col(Project.name), col(Plan.name), col(Unit.name), col(Unit.code))
+        .join(Project, col(Project.id) == Milestone.project_id)
+        .join(Plan, col(Plan.id) == Project.plan_id)
+        .join(Unit, col(Unit.id) == Milestone.unit_id)
+        .where(col(Milestone.id).in_(ids))).all()
     names = {m.id: (project, plan, unit, code) for m, project, plan, unit, code in rows}
     history: dict[int, list[dict[str, str]]] = defaultdict(list)
     escalated = {n.milestone_id for n in notices if isinstance(n.context, dict)
@@ -249,8 +252,8 @@ def _sources(session: Session, notices: Sequence[Notification],
     if escalated:
         for event in session.exec(select(Event).where(
                 col(Event.milestone_id).in_(escalated), col(Event.kind).in_(HISTORY_KINDS))
-                .order_by(Event.at, Event.id)).all():
-            history[event.milestone_id].append({  # type: ignore[index]
+                .order_by(col(Event.at), col(Event.id))).all():
+            history[event.milestone_id].append({
                 "on": event.at.astimezone(ZoneInfo(settings.timezone)).date().isoformat(),
                 "what": HISTORY_WORDS.get(event.kind, event.kind) +
                         (f"：{event.reason}" if event.reason and event.reason != "sweep" else ""),
@@ -381,7 +384,7 @@ def _queue_post(session: Session, settings: Settings, sweep_id: str, target: str
 
 def _insert(session: Session, row: dict[str, Any]) -> int | None:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = Message.__table__  # type: ignore[attr-defined]
+    table = table_of(Message)
     return session.execute(dialect.insert(table).values(**row)
                            .on_conflict_do_nothing(index_elements=["key"])
                            .returning(table.c.id)).scalar_one_or_none()

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
+from models.tables.columns import saved_id
 from models.tables.event import Event
 from models.tables.event_kinds import DoneClaimed, EventKind, ExtensionDecided
 from models.tables.milestone import Milestone

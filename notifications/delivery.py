@@ -144,12 +144,12 @@ class _Recorder:
 
 
 def _claim(engine: Engine, now: datetime, worker: str, limit: int) -> list[Message]:
-    due = sa.or_(sa.and_(col(Message.status).in_(DUE), Message.next_attempt_at <= now),
-                 sa.and_(Message.status == MessageStatus.sending,
-                         Message.claimed_at < now - CLAIM_TIMEOUT))  # type: ignore[operator]
+    due = sa.or_(sa.and_(col(Message.status).in_(DUE), col(Message.next_attempt_at) <= now),
+                 sa.and_(col(Message.status) == MessageStatus.sending,
+                         col(Message.claimed_at) < now - CLAIM_TIMEOUT))
     with Session(writer(engine), expire_on_commit=False) as session:
-        query = select(Message.id).where(due).order_by(Message.next_attempt_at,
-                                                        Message.id).limit(limit)
+        query = select(Message.id).where(due).order_by(col(Message.next_attempt_at),
+                                                        col(Message.id)).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = list(session.exec(query).all())
@@ -159,9 +159,9 @@ def _claim(engine: Engine, now: datetime, worker: str, limit: int) -> list[Messa
             sa.update(Message).where(col(Message.id).in_(ids), due)
             .values(status=MessageStatus.sending, claimed_by=worker, claimed_at=now,
                     attempts=Message.attempts + 1)
-            .returning(Message.id)).scalars().all()
+            .returning(col(Message.id))).scalars().all()
         messages = list(session.exec(select(Message).where(col(Message.id).in_(claimed))
-                                     .order_by(Message.id)).all())
+                                     .order_by(col(Message.id))).all())
         session.commit()
         return messages
 
@@ -321,7 +321,7 @@ async def _write_eml(messages: list[Message], settings: Settings,
             done(message, Failed(True, "nothing to send: the message was never composed"))
             continue
         try:
-            path = await anyio.to_thread.run_sync(lambda m=message: _eml_file(m, settings))
+            path = await anyio.to_thread.run_sync(partial(_eml_file, message, settings))
         except OSError as exc:
             done(message, Failed(False, f"cannot write: {exc}"))
             continue

@@ -17,6 +17,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from typing import cast
 
 from notifications.render import Rendered
 
@@ -69,7 +70,8 @@ def build_email(*, rendered: Rendered, sender_name: str, sender_address: str, to
     msg.set_content(rendered.text, cte="base64")
     msg.add_alternative(rendered.html, subtype="html", cte="base64")
     if images:
-        html = msg.get_payload()[1]  # type: ignore[index]
+        # The email package types parts as Message; under an EmailPolicy they are EmailMessage.
+        html = cast(EmailMessage, msg.get_payload(1))
         for cid, png in images.items():
             html.add_related(png, "image", "png", cid=f"<{cid}>")
     for name, mime, content in attachments or ():

@@ -78,7 +78,7 @@ def cn_date(value: str | date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def href(value: str) -> str:
+def href(value: object) -> str:
     """Only http(s) links go into an email: a ``javascript:`` link would be a trap."""
     if not isinstance(value, str) or not value.startswith(LINK_SCHEMES):
         raise ValueError(f"link must be an http(s) URL, got {value!r}")

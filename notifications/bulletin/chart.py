@@ -134,7 +134,8 @@ def _rows(figures: Figures, ranked: list[UnitRow], shown: list[int | Gap],
 def _bars(axes: Axes, rows: list[_Row]) -> None:
     font = _font(TEXT)
     bars = [(y, row) for y, row in enumerate(rows) if row.value is not None]
-    axes.barh([y for y, _ in bars], [row.value for _, row in bars], height=0.7,
+    axes.barh([y for y, _ in bars], [row.value for _, row in bars if row.value is not None],
+              height=0.7,
               color=[row.colour for _, row in bars],
               edgecolor=[MINE if row.mine else row.colour for _, row in bars],
               linewidth=[1.4 if row.mine else 0 for _, row in bars], zorder=2)

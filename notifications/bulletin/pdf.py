@@ -50,7 +50,7 @@ def bulletin_pdf(figures: Figures, *, chart_png: bytes | None) -> bytes:
     """The PDF of ``figures``, with ``chart_png`` (the progress chart) under the headline."""
     page = render_part(TEMPLATE, "html", print_context(figures, chart_png))
     identifier = hashlib.sha256(page.encode()).hexdigest()[:32].encode()
-    pdf = HTML(string=page).write_pdf(pdf_identifier=identifier)
+    pdf: bytes | None = HTML(string=page).write_pdf(pdf_identifier=identifier)
     assert pdf is not None
     return pdf
 

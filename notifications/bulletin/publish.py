@@ -63,7 +63,8 @@ def generate(*, session: Session, rules: Rules, settings: Settings, plan: str | 
     stored = session.exec(select(BulletinRecord).where(
         BulletinRecord.scope == figures.scope, BulletinRecord.period_first == period.first,
         BulletinRecord.period_last == period.last, BulletinRecord.edition == edition)).first()
-    row = stored or BulletinRecord(scope=figures.scope, period_first=period.first,
+    row = stored or BulletinRecord(  # type: ignore[call-arg]  # its content is set below
+                                   scope=figures.scope, period_first=period.first,
                                    period_last=period.last, edition=edition,
                                    period_kind=period.kind, generated_by=actor)
     same = stored is not None and stored.figures == figures.to_json()
@@ -98,22 +99,22 @@ def recipients(session: Session, figures: Figures) -> list[Recipient]:
     if figures.edition is Edition.internal:
         people = session.exec(select(Person).where(
             col(Person.role).in_([Role.office, Role.leader]), col(Person.active).is_(True))
-            .order_by(Person.id)).all()
+            .order_by(col(Person.id))).all()
         return [Recipient(p.name, p.email, p.id, None) for p in people]
     codes = [u.unit_code for u in figures.units]
     units = {u.code: u for u in session.exec(select(Unit).where(col(Unit.code).in_(codes)))}
-    heads: dict[int, list[Person]] = {}
+    heads: dict[int | None, list[Person]] = {}
     for person in session.exec(select(Person).where(
             col(Person.heads_unit).is_(True), col(Person.active).is_(True),
-            col(Person.unit_id).in_([u.id for u in units.values()])).order_by(Person.id)):
-        heads.setdefault(person.unit_id, []).append(person)  # type: ignore[arg-type]
+            col(Person.unit_id).in_([u.id for u in units.values()])).order_by(col(Person.id))):
+        heads.setdefault(person.unit_id, []).append(person)
     out = []
     for code in codes:
         unit = units[code]
-        for person in heads.get(unit.id, []):  # type: ignore[arg-type]
+        for person in heads.get(unit.id, []):
             out.append(Recipient(person.name, person.email, person.id, code))
         if not unit.contact_placeholder and unit.contact_email not in {
-                p.email for p in heads.get(unit.id, [])}:  # type: ignore[arg-type]
+                p.email for p in heads.get(unit.id, [])}:
             out.append(Recipient(unit.contact_name or unit.name, unit.contact_email, None, code))
     return out
 
