@@ -20,6 +20,7 @@ from models.rules.bulletin.editions import Edition
 from models.rules.bulletin.periods import Period, PeriodKind, period_ending_before
 from models.rules.rulebook import Rules
 from models.store.database import writer
+from models.tables.columns import saved_id
 from models.tables.plan import Plan
 from notifications.bulletin.publish import generate, send
 
@@ -46,7 +47,7 @@ def issue(*, engine: Engine, rules: Rules, settings: Settings, plan: str | None,
             queued = send(session=session, settings=settings, bulletin=bulletin, resend=resend,
                           actor=actor, now=now) if send_it else 0
             session.commit()
-            done.append(Issued(bulletin.id, bulletin.scope, edition.value,  # type: ignore
+            done.append(Issued(saved_id(bulletin), bulletin.scope, edition.value,
                                period, replaced, queued))
     return done
 

@@ -8,10 +8,14 @@ once still record each escalation step once (see flows/sweep.py). In this mode d
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 from uuid import UUID
 
 from config.policy import Cron
+
+T = TypeVar("T")
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SWEEP_DEPLOYMENT = "supervise-all"
@@ -43,27 +47,37 @@ def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY,
             client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
         except ObjectAlreadyExists:
             pass
-    supervise_all = flow.from_source(source=str(source),
-                                     entrypoint="flows/supervise.py:supervise_all")
-    sweep_id = supervise_all.deploy(  # type: ignore[union-attr]
+    supervise_all = _synchronously(flow.from_source(
+        source=str(source), entrypoint="flows/supervise.py:supervise_all"))
+    sweep_id = _synchronously(supervise_all.deploy(
         name=SWEEP_DEPLOYMENT, work_pool_name=pool,
         schedules=[PrefectCron(cron_expression(cron), timezone=timezone)],
         concurrency_limit=1, build=False, push=False, print_next_steps=False,
         ignore_warnings=True,
-        description="督办巡检：更新红黄绿灯、逐级升级督办并排队发送通知。")
+        description="督办巡检：更新红黄绿灯、逐级升级督办并排队发送通知。"))
     # Several delivery runs at once are safe (rows are claimed with SKIP LOCKED); two at most.
-    deliver = flow.from_source(source=str(source), entrypoint="flows/deliver.py:deliver_outbox")
-    deliver.deploy(  # type: ignore[union-attr]
+    deliver = _synchronously(flow.from_source(source=str(source),
+                                              entrypoint="flows/deliver.py:deliver_outbox"))
+    deliver.deploy(
         name=DELIVERY_DEPLOYMENT, work_pool_name=pool,
         schedules=[PrefectCron("* * * * *", timezone=timezone)], concurrency_limit=2,
         build=False, push=False, print_next_steps=False, ignore_warnings=True,
         description="发送通知：把巡检结果汇总成邮件和群消息并发送。")
     if bulletin_cron is not None:
-        bulletins = flow.from_source(source=str(source),
-                                     entrypoint="flows/bulletin_flow.py:weekly_bulletins")
-        bulletins.deploy(  # type: ignore[union-attr]
+        bulletins = _synchronously(flow.from_source(
+            source=str(source), entrypoint="flows/bulletin_flow.py:weekly_bulletins"))
+        bulletins.deploy(
             name=BULLETIN_DEPLOYMENT, work_pool_name=pool,
             schedules=[PrefectCron(cron_expression(bulletin_cron), timezone=timezone)],
             concurrency_limit=1, build=False, push=False, print_next_steps=False,
             ignore_warnings=True, description="督办晾晒通报：上周各单位进展排名，生成并发送。")
     return sweep_id
+
+
+def _synchronously(value: T | Coroutine[Any, Any, T]) -> T:
+    """Prefect's ``async_dispatch`` methods return their value when called from sync code, as
+    here; they are typed for both callers."""
+    if isinstance(value, Coroutine):
+        value.close()
+        raise TypeError("a Prefect method returned a coroutine in sync code")
+    return value

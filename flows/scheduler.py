@@ -131,7 +131,8 @@ class _Scheduler(BackgroundScheduler):
         with self._jobstores_lock:
             if self.state == STATE_STOPPED:
                 return None
-            return super()._process_jobs()  # type: ignore[no-any-return]
+            wait: float | None = super()._process_jobs()
+            return wait
 
 
 def build_scheduler(*, database_url: str, timezone: str, sweep_cron: Cron,

@@ -39,6 +39,7 @@ from models.store.directory import Directory, Recipient
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.status_writes import status_event
+from models.tables.columns import saved_id, table_of
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
 from models.tables.milestone import Milestone
@@ -48,8 +49,8 @@ from services.runtime import Clock
 
 ACTOR = "system:sweep"
 NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
-EVENTS, NOTICES = Event.__table__, Notification.__table__  # type: ignore[attr-defined]
-ESCALATIONS = EscalationStep.__table__  # type: ignore[attr-defined]
+EVENTS, NOTICES = table_of(Event), table_of(Notification)
+ESCALATIONS = table_of(EscalationStep)
 STEPS_IN = sa.table("step_in", *(sa.column(c) for c in ESCALATIONS.c.keys() if c != "id"))
 
 
@@ -111,7 +112,7 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
             batch = _candidates(session, today, last_id, project_id, batch_size)
             if not batch:
                 break
-            last_id = batch[-1][0].id
+            last_id = saved_id(batch[-1][0])
             _evaluate(session, batch, rules, today, now, directory, report)
             session.rollback() if dry_run else session.commit()
     with Session(writer(engine)) as session:
@@ -135,13 +136,14 @@ def _candidates(session: Session, today: date, after_id: int, project_id: int | 
              .join(Plan, col(Plan.id) == Project.plan_id)
              .where(col(Milestone.state).in_(list(OPEN_STATES)),
                     col(Milestone.retired_at).is_(None), col(Milestone.id) > after_id,
-                    or_(col(Milestone.next_check_on).is_(None), Milestone.next_check_on <= today))
-             .order_by(Milestone.id).limit(limit))
+                    or_(col(Milestone.next_check_on).is_(None),
+                        col(Milestone.next_check_on) <= today))
+             .order_by(col(Milestone.id)).limit(limit))
     if project_id is not None:
-        query = query.where(Milestone.project_id == project_id)
+        query = query.where(col(Milestone.project_id) == project_id)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Milestone)  # type: ignore[arg-type]
-    return [tuple(row) for row in session.exec(query).all()]  # type: ignore[misc]
+        query = query.with_for_update(skip_locked=True, of=Milestone)
+    return [(milestone, project, plan) for milestone, project, plan in session.exec(query).all()]
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -39,7 +40,7 @@ class Directory:
         self._office = [r for (role, _), rs in self._by_role_unit.items()
                         if role == Role.office for r in rs]
 
-    def recipients(self, roles: list[str], unit_id: int) -> list[Recipient]:
+    def recipients(self, roles: Sequence[str], unit_id: int) -> list[Recipient]:
         found: dict[str, Recipient] = {}
         for role in roles:
             for recipient in self._for_role(role, unit_id):
