@@ -62,7 +62,8 @@ def _act(do: Any, permission: Action, milestones: list[int], by: str | None, as_
                 fail(escape(f"milestone {milestone_id}: {exc}; nothing was changed{batch}"),
                      code=2)
         db.commit()
-        results = [{"milestone_id": row.id, "state": row.state, "light": row.light,
+        results: list[dict[str, Any]] = [
+                   {"milestone_id": row.id, "state": row.state, "light": row.light,
                     "due_on": row.due_on, "level": row.level,
                     "acknowledged_level": row.acknowledged_level,
                     "snoozed_until": row.snoozed_until, "major": row.major} for row in rows]

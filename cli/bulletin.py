@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -77,20 +78,24 @@ def list_(plan: Annotated[str | None, typer.Option(help="plan code, or * for eve
           json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
           ) -> None:
     """Stored bulletins, newest period first."""
-    from sqlmodel import col, select
+    from sqlmodel import col
+    from sqlmodel.sql.expression import Select
 
     from models.tables.bulletin_record import BulletinRecord
 
     context.require_database()
     with context.session() as db:
-        query = select(BulletinRecord.id, BulletinRecord.scope, BulletinRecord.scope_name,
-                       BulletinRecord.period_kind, BulletinRecord.period_first,
-                       BulletinRecord.period_last, BulletinRecord.edition,
-                       BulletinRecord.generated_at, BulletinRecord.sends).order_by(
-            col(BulletinRecord.period_last).desc(), BulletinRecord.scope, BulletinRecord.edition)
+        # What select() builds for more than the four columns it is typed for.
+        query: Select[*tuple[Any, ...]] = Select(
+            col(BulletinRecord.id), col(BulletinRecord.scope), col(BulletinRecord.scope_name),
+            col(BulletinRecord.period_kind), col(BulletinRecord.period_first),
+            col(BulletinRecord.period_last), col(BulletinRecord.edition),
+            col(BulletinRecord.generated_at), col(BulletinRecord.sends)).order_by(
+            col(BulletinRecord.period_last).desc(), col(BulletinRecord.scope),
+            col(BulletinRecord.edition))
         if plan is not None:
             query = query.where(BulletinRecord.scope == plan)
-        rows = db.exec(query).all()
+        rows: Sequence[Any] = db.exec(query).all()  # Rows, read by column name
     if json:
         emit_json([{"id": r.id, "scope": r.scope, "scope_name": r.scope_name,
                     "period": {"kind": r.period_kind, "first": r.period_first,

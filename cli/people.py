@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,8 +35,9 @@ def add(name: Annotated[str, typer.Option(help="full name")],
     from models.store.people import PersonIn, UnknownUnit, save_person
 
     try:
-        person_in = PersonIn(name=name, email=email, role=role, unit=unit, phone=phone,
-                             heads_unit=heads_unit)
+        person_in = PersonIn.model_validate({"name": name, "email": email, "role": role,
+                                             "unit": unit, "phone": phone,
+                                             "heads_unit": heads_unit})
     except ValidationError as exc:
         fail("；".join(f"--{e['loc'][0]}: {e['msg']}" for e in exc.errors()), code=2)
     with context.session() as db:
@@ -90,7 +91,9 @@ def list_(role: Annotated[str | None, typer.Option()] = None,
             query = query.where(Person.role == role)
         if unit:
             query = query.where(Unit.code == unit)
-        rows = [{"name": p.name, "email": p.email, "role": p.role, "unit": u.code if u else None,
+        rows: list[dict[str, Any]] = [
+                {"name": p.name, "email": p.email, "role": p.role,
+                 "unit": u.code if u else None,
                  "phone": p.phone, "heads_unit": p.heads_unit, "active": p.active}
                 for p, u in db.exec(query).all()]
     if json:

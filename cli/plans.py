@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -135,12 +135,12 @@ def show(plan: Annotated[str, typer.Argument(help="plan code")], json: Json = Fa
         for i in detail["indicators"]))
 
 
-def _cell(item: dict) -> str:  # type: ignore[type-arg]
+def _cell(item: dict[str, Any]) -> str:
     if item["text"] is not None:
         return str(item["text"])
     value = item["value"]
     return "" if value is None else f"{value:g}"
 
 
-def _baseline(baseline: dict | None) -> str:  # type: ignore[type-arg]
+def _baseline(baseline: dict[str, Any] | None) -> str:
     return "" if baseline is None else f"{baseline['year']}：{_cell(baseline)}"

@@ -31,12 +31,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.rules.permissions import Action
-from models.store.actions import ActionRefused, commit_retrying, pending_extension
+from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
 from models.store.api_tokens import token_person
 from models.store.status_view import milestone_lights
+from models.tables.columns import saved_id
 from models.tables.event import Event
 from models.tables.milestone import Light, Milestone, MilestoneState
 from models.tables.person import Person
@@ -79,7 +80,7 @@ CHANGES = ON_ITEM | {409: {"model": Problem, "description": "Stale version or wr
 
 def create_api(web: Web) -> FastAPI:
     api = FastAPI(title="督办 Duban API", version="1", description=DESCRIPTION, redoc_url=None)
-    api.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    api.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]  # Starlette types handlers for any Exception
     bearer = HTTPBearer(auto_error=False, scheme_name="token",
                         description="A personal API token: `duban people token EMAIL`.")
 
@@ -110,7 +111,7 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
         """Who the token acts as."""
         with web.reader() as db:
             unit = db.get(Unit, me.unit_id) if me.unit_id is not None else None
-        return Me(id=me.id, name=me.name, email=me.email, role=me.role,  # type: ignore[arg-type]
+        return Me(id=me.id, name=me.name, email=me.email, role=me.role,
                   unit=UnitRef(code=unit.code, name=unit.name) if unit else None,
                   heads_unit=me.heads_unit)
 
@@ -172,7 +173,7 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     return routes
 
 
-def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[..., object],
+def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[..., Recorded],
          version: int | None, **specific: Any) -> MilestoneDetail:
     """Check who may, run ``do`` (an action of models.store.actions) with the arguments every action
     takes plus ``specific``, commit, and answer the milestone as it now is."""
@@ -213,8 +214,8 @@ def _detail(web: Web, db: Session, milestone: Milestone, now: datetime) -> Miles
     if row is None:
         raise HTTPException(404, f"milestone {milestone.id} is retired from its plan")
     history = db.exec(select(Event).where(Event.milestone_id == milestone.id)
-                      .order_by(Event.id)).all()  # type: ignore[arg-type]
-    request = pending_extension(db, milestone.id)  # type: ignore[arg-type]
+                      .order_by(col(Event.id))).all()
+    request = pending_extension(db, saved_id(milestone))
     return MilestoneDetail(
         **row, version=milestone.version, major=milestone.major,
         snoozed_until=milestone.snoozed_until,

@@ -39,7 +39,7 @@ def _iso_day(value: Any) -> Any:
 Day = Annotated[date, BeforeValidator(_iso_day)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Version = Annotated[int | None, Field(
-    None, ge=1, description="The milestone's `version` as you last read it. If it changed "
+    ge=1, description="The milestone's `version` as you last read it. If it changed "
     "since, nothing is done and the answer is 409: read the milestone again.")]
 
 
@@ -140,7 +140,7 @@ class MilestoneDetail(MilestoneOut):
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: Version
+    version: Version = None
 
 
 class DoneIn(Body):

@@ -22,6 +22,7 @@ from sqlmodel import select
 
 from models.rules.item_links import LinkInvalid, read_link_token
 from models.rules.passwords import hash_password, verify_password
+from models.tables.columns import saved_id
 from models.tables.link_use import LinkUse
 from models.tables.person import Person
 from web.context import STALE_FORM, Web, csrf_ok
@@ -121,7 +122,7 @@ def router(web: Web, limiter: LoginLimiter) -> APIRouter:
                 if signed_in is not None and signed_in.id == person.id:
                     return item
                 return web.error(request, 403, "链接已使用", LINK_USED)
-            db.add(LinkUse(nonce=claims.nonce, person_id=person.id,
+            db.add(LinkUse(nonce=claims.nonce, person_id=saved_id(person),
                            milestone_id=claims.milestone_id, used_at=web.now()))
             try:
                 db.commit()

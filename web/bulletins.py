@@ -30,6 +30,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from models.rules.bulletin.editions import Edition
 from models.rules.bulletin.figures import Figures
@@ -78,12 +79,14 @@ def router(web: Web) -> APIRouter:
             if plan not in (None, EVERY, *(p.code for p in plans)):
                 return web.page(request, "bulletins.html", 400,
                                 problem=f"没有代码为“{plan}”的规划。", **page)
-            query = select(BulletinRecord.id, BulletinRecord.scope_name,
-                           BulletinRecord.period_kind, BulletinRecord.period_first,
-                           BulletinRecord.period_last, BulletinRecord.edition,
-                           BulletinRecord.generated_at).order_by(
+            # What select() builds for more than the four columns it is typed for.
+            query: Select[*tuple[Any, ...]] = Select(
+                col(BulletinRecord.id), col(BulletinRecord.scope_name),
+                col(BulletinRecord.period_kind), col(BulletinRecord.period_first),
+                col(BulletinRecord.period_last), col(BulletinRecord.edition),
+                col(BulletinRecord.generated_at)).order_by(
                 col(BulletinRecord.period_last).desc(), col(BulletinRecord.period_first).desc(),
-                BulletinRecord.scope, BulletinRecord.edition)
+                col(BulletinRecord.scope), col(BulletinRecord.edition))
             if plan is not None:
                 query = query.where(BulletinRecord.scope == plan)
             if not internal:

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session
 
 from models.rules.permissions import Action, allowed
-from models.store.actions import ActionRefused, Changed, commit_retrying
+from models.store.actions import ActionRefused, Changed, Recorded, commit_retrying
 from models.store.database import writer
 from models.tables.milestone import Milestone
 from models.tables.person import Person
@@ -112,7 +112,7 @@ class Web:
     # ── acting on a milestone ────────────────────────────────────────────────────────────
 
     def act(self, request: Request, milestone_id: int, action: Action, csrf: str,
-            do: Callable[..., object], version: int | None,
+            do: Callable[..., Recorded], version: int | None,
             after: Callable[[Session, Person], None] | None = None,
             **specific: Any) -> Response:
         """Check who may, check the form, then run ``do`` (an action of models.store.actions) with

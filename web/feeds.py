@@ -28,6 +28,7 @@ from models.rules.permissions import Action
 from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES
 from models.store.status_view import milestone_lights
+from models.tables.columns import saved_id
 from models.tables.milestone import MilestoneState
 from models.tables.person import Person
 from models.tables.unit import Unit
@@ -79,7 +80,8 @@ def unit_calendar(*, unit_name: str, rows: list[dict[str, Any]], rules: Rules, b
     for row in rows:
         if row["state"] in SHOWN_STATES:
             calendar.add_component(_event(row, rules, base_url, host, stamp))
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 def _event(row: dict[str, Any], rules: Rules, base_url: str, host: str,
@@ -120,8 +122,8 @@ def router(web: Web) -> APIRouter:
     base_url = str(web.settings.base_url).rstrip("/")
 
     def feed_url(person: Person, unit: Unit) -> str:
-        key = make_feed_key(secret=web.secret, person_id=person.id,  # type: ignore[arg-type]
-                            unit_id=unit.id)  # type: ignore[arg-type]
+        key = make_feed_key(secret=web.secret, person_id=saved_id(person),
+                            unit_id=saved_id(unit))
         return f"{base_url}/units/{unit.code}/calendar.ics?key={key}"
 
     def feed_reader(request: Request, db: Session, unit: Unit, key: str | None) -> Person | str:

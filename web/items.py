@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, overload
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,6 +27,7 @@ from models.rules.status import OPEN_STATES, Decision
 from models.store.actions import (
     REOPENABLE,
     WAIVABLE,
+    Recorded,
     acknowledge,
     claim_done,
     close_out,
@@ -43,6 +44,7 @@ from models.store.actions import (
 from models.store.readings import report_indicator_value
 from models.store.status_view import milestone_lights
 from models.tables.attachment import Attachment
+from models.tables.columns import saved_id
 from models.tables.event import Event
 from models.tables.indicator import Indicator
 from models.tables.milestone import Milestone, MilestoneState
@@ -65,6 +67,10 @@ class FormInvalid(ValueError):
 
 # ── reading the forms ───────────────────────────────────────────────────────────────────────
 
+@overload
+def form_date(text: str, field: str, *, required: Literal[True] = True) -> date: ...
+@overload
+def form_date(text: str, field: str, *, required: bool) -> date | None: ...
 def form_date(text: str, field: str, *, required: bool = True) -> date | None:
     text = text.strip()
     if not text:
@@ -135,7 +141,7 @@ def page_facts(db: Session, milestone: Milestone) -> dict[str, Any]:
     the project's indicators."""
     history = db.exec(select(Event).where(Event.milestone_id == milestone.id)
                       .order_by(col(Event.at).desc(), col(Event.id).desc())).all()
-    pending = pending_extension(db, milestone.id)  # type: ignore[arg-type]
+    pending = pending_extension(db, saved_id(milestone))
     people = db.exec(select(Person).where(
         col(Person.id).in_([e.actor_id for e in history if e.actor_id is not None])
         | col(Person.email).in_([e.actor for e in history if e.actor_id is None]))).all()
@@ -184,7 +190,7 @@ def router(web: Web) -> APIRouter:
                             **facts)
 
     def act(request: Request, milestone_id: int, action: Action, csrf: str,
-            version: int | None, do: Callable[..., object],
+            version: int | None, do: Callable[..., Recorded],
             after: Callable[[Session, Person], None] | None = None) -> Response:
         """``web.act``, with an unreadable field or file shown as what it is."""
         try:
@@ -204,7 +210,7 @@ def router(web: Web) -> APIRouter:
         folder = web.settings.data_dir / "attachments"
         stored: list[attachments.Stored] = []
 
-        def claim(**common: Any) -> object:
+        def claim(**common: Any) -> Recorded:
             if not note:
                 raise FormInvalid("请填写“完成情况说明”，或上传佐证材料。")
             return claim_done(evidence=note, **common)
@@ -234,7 +240,7 @@ def router(web: Web) -> APIRouter:
     @routes.post("/milestones/{milestone_id}/progress")
     def progress(request: Request, milestone_id: int, percent: Text = "", note: Text = "",
                  version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             share = form_number(percent, "完成进度（%）", low=0, high=100)
             if share is None and not note.strip():
                 raise FormInvalid("请填写“完成进度（%）”或“进度说明”。")
@@ -244,7 +250,7 @@ def router(web: Web) -> APIRouter:
     @routes.post("/milestones/{milestone_id}/indicator")
     def indicator(request: Request, milestone_id: int, indicator_id: Text = "",
                   value: Text = "", version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             if not indicator_id.strip().isdigit():
                 raise FormInvalid("请选择“指标”。")
             reached = form_number(value, "指标值")
@@ -257,7 +263,7 @@ def router(web: Web) -> APIRouter:
     @routes.post("/milestones/{milestone_id}/extension")
     def extension(request: Request, milestone_id: int, proposed: Text = "", reason: Text = "",
                   version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return request_extension(proposed=form_date(proposed, "建议截止日期"),
                                      reason=form_reason(reason, "延期理由"), **common)
         return act(request, milestone_id, Action.request_extension, csrf, version, do)
@@ -265,7 +271,7 @@ def router(web: Web) -> APIRouter:
     @routes.post("/milestones/{milestone_id}/extension/approve")
     def approve(request: Request, milestone_id: int, new_due_on: Text = "", reason: Text = "",
                 version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return decide_extension(approved=True, reason=reason.strip() or None,
                                     new_due_on=form_date(new_due_on, "新截止日期",
                                                          required=False), **common)
@@ -274,7 +280,7 @@ def router(web: Web) -> APIRouter:
     @routes.post("/milestones/{milestone_id}/extension/reject")
     def reject(request: Request, milestone_id: int, reason: Text = "",
                version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return decide_extension(approved=False, reason=form_reason(reason, "不同意的理由"),
                                     **common)
         return act(request, milestone_id, Action.decide_extension, csrf, version, do)
@@ -282,14 +288,14 @@ def router(web: Web) -> APIRouter:
     @routes.post("/milestones/{milestone_id}/acknowledge")
     def acknowledged(request: Request, milestone_id: int, reason: Text = "",
                      version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return acknowledge(reason=reason.strip() or None, **common)
         return act(request, milestone_id, Action.acknowledge, csrf, version, do)
 
     @routes.post("/milestones/{milestone_id}/snooze")
     def snoozed(request: Request, milestone_id: int, until: Text = "", reason: Text = "",
                 version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return snooze(until=form_date(until, "暂缓至"), reason=form_reason(reason, "暂缓理由"),
                           **common)
         return act(request, milestone_id, Action.snooze, csrf, version, do)
@@ -297,21 +303,21 @@ def router(web: Web) -> APIRouter:
     @routes.post("/milestones/{milestone_id}/reopen")
     def reopened(request: Request, milestone_id: int, reason: Text = "",
                  version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return reopen(reason=form_reason(reason, "重新打开的理由"), **common)
         return act(request, milestone_id, Action.reopen, csrf, version, do)
 
     @routes.post("/milestones/{milestone_id}/waive")
     def waived(request: Request, milestone_id: int, reason: Text = "",
                version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return waive(reason=form_reason(reason, "豁免理由"), **common)
         return act(request, milestone_id, Action.waive, csrf, version, do)
 
     @routes.post("/milestones/{milestone_id}/major")
     def major(request: Request, milestone_id: int, major: Text = "", reason: Text = "",
               version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             if major not in ("1", "0"):
                 raise FormInvalid("请选择列为或取消“重大事项”。")
             return mark_major(major=major == "1", reason=form_reason(reason, "理由"), **common)
@@ -320,14 +326,14 @@ def router(web: Web) -> APIRouter:
     @routes.post("/milestones/{milestone_id}/close")
     def close(request: Request, milestone_id: int, reason: Text = "",
               version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return close_out(reason=reason.strip() or None, **common)
         return act(request, milestone_id, Action.close, csrf, version, do)
 
     @routes.post("/milestones/{milestone_id}/return")
     def send_back(request: Request, milestone_id: int, reason: Text = "",
                   version: Version = None, csrf: Text = "") -> Response:
-        def do(**common: Any) -> object:
+        def do(**common: Any) -> Recorded:
             return return_for_redo(reason=form_reason(reason, "退回原因"), **common)
         return act(request, milestone_id, Action.return_for_redo, csrf, version, do)
 
