@@ -27,17 +27,19 @@ def sweep_indicators(*, session: Session, rules: Rules, now: datetime,
     targets: dict[int, list[Target]] = defaultdict(list)
     for t in session.exec(select(IndicatorTarget).where(col(IndicatorTarget.indicator_id).in_(ids),
                                                         col(IndicatorTarget.value).is_not(None))):
-        targets[t.indicator_id].append(Target(t.year, t.value, t.qualifier))  # type: ignore[arg-type]
+        if t.value is not None:  # always, by the query; the column is nullable
+            targets[t.indicator_id].append(Target(t.year, t.value, t.qualifier))
     readings: dict[int, list[Reading]] = defaultdict(list)
     for r in session.exec(select(IndicatorReading).where(
             col(IndicatorReading.indicator_id).in_(ids), col(IndicatorReading.value).is_not(None))):
-        readings[r.indicator_id].append(Reading(r.as_of, r.value))  # type: ignore[arg-type]
+        if r.value is not None:  # always, by the query
+            readings[r.indicator_id].append(Reading(r.as_of, r.value))
     changes = []
     for indicator in indicators:
         light = indicator_light(baseline_year=indicator.baseline_year,
                                 baseline_value=indicator.baseline_value,
-                                targets=targets[indicator.id],  # type: ignore[index]
-                                readings=readings[indicator.id],  # type: ignore[index]
+                                targets=targets[saved_id(indicator)],
+                                readings=readings[saved_id(indicator)],
                                 direction=indicator.direction, today=today)
         if light == indicator.light:
             continue
