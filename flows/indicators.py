@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from models.rules.indicator_light import Reading, Target, indicator_light
 from models.rules.rulebook import Rules
 from models.store.events import record
+from models.tables.columns import saved_id
 from models.tables.event_kinds import EventKind
 from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
 

@@ -24,9 +24,9 @@ from models.tables.unit import Unit
 from notifications.compose import queue_email, queue_failed
 from notifications.links import ItemLinks
 
-TEMPLATES = {EventKind.done_claimed: "done_received",
-             EventKind.extension_decided: "extension_decided",
-             EventKind.closed: "item_closed"}
+TEMPLATES: dict[str, str] = {EventKind.done_claimed: "done_received",
+                              EventKind.extension_decided: "extension_decided",
+                              EventKind.closed: "item_closed"}
 
 
 def queue_confirmation(*, session: Session, settings: Settings, event: Event) -> int | None:

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from models.store.events import record
 from models.tables.api_token import ApiToken
+from models.tables.columns import saved_id
 from models.tables.event_kinds import EventKind
 from models.tables.person import Person
 

@@ -36,6 +36,7 @@ from models.rules.bulletin.history import (
     value_at,
 )
 from models.rules.rulebook import Rules
+from models.tables.columns import saved_id
 from models.tables.escalation import EscalationStep
 from models.tables.event import Event
 from models.tables.event_kinds import FACT_KINDS, EventKind
@@ -66,9 +67,9 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
     def in_scope(query: Any) -> Any:
         return query if plan_row is None else query.where(col(Plan.id) == plan_row.id)
 
-    first_import = dict(session.exec(in_scope(
-        select(Plan.id, func.min(Event.at)).join(Plan, col(Plan.id) == Event.plan_id)
-        .where(Event.kind == EventKind.plan_created).group_by(Plan.id))).all())
+    first_import: dict[int, datetime] = dict(session.exec(in_scope(
+        select(col(Plan.id), func.min(Event.at)).join(Plan, col(Plan.id) == Event.plan_id)
+        .where(Event.kind == EventKind.plan_created).group_by(col(Plan.id)))).all())
     created = dict(session.exec(in_scope(
         select(Event.milestone_id, Event.at).join(Plan, col(Plan.id) == Event.plan_id)
         .where(Event.kind == EventKind.milestone_created))).all())
@@ -77,16 +78,20 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
         since = created.get(milestone_id, row_created)
         return None if since == first_import.get(plan_id) else since
 
+    # Select: what select() builds, for more columns than it is typed for, or for rows keyed
+    # by ids (which SQLModel types as Optional, for rows not yet saved).
     rows = session.exec(in_scope(
-        select(Milestone.id, Plan.id, Plan.code, Project.id, Project.name, Milestone.title,
-               Unit.code, Unit.name, Milestone.planned_due_on, Milestone.commitment,
-               Milestone.created_at, Milestone.retired_at)
+        Select(col(Milestone.id), col(Plan.id), col(Plan.code), col(Project.id),
+               col(Project.name), col(Milestone.title), col(Unit.code), col(Unit.name),
+               col(Milestone.planned_due_on), col(Milestone.commitment),
+               col(Milestone.created_at), col(Milestone.retired_at))
         .join(Project, col(Project.id) == Milestone.project_id)
         .join(Plan, col(Plan.id) == Project.plan_id)
         .join(Unit, col(Unit.id) == Milestone.unit_id)
-        .order_by(Plan.code, Project.seq, Milestone.seq))).all()
-    units = {unit_id: (code, name) for unit_id, code, name in session.exec(
-        select(Unit.id, Unit.code, Unit.name))}
+        .order_by(col(Plan.code), col(Project.seq), col(Milestone.seq)))).all()
+    unit_names: Select[*tuple[Any, ...]] = Select(col(Unit.id), col(Unit.code), col(Unit.name))
+    units: dict[int, tuple[str, str]] = {
+        unit_id: (code, name) for unit_id, code, name in session.exec(unit_names)}
     revised = _revisions(session, in_scope, units)
     milestones = [MilestoneRecord(
         id=m_id, plan=plan_code, project=project, title=title, unit_code=unit_code,
@@ -122,11 +127,12 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
             .where(col(EscalationStep.as_of) < rules.today(until)))):
         steps[milestone_id].append((level, as_of, due_on))
 
+    person_names: Select[*tuple[Any, ...]] = Select(col(Person.id), col(Person.name))
     names = {person_id: value_at(name, _in_order(revised.get(("person", person_id), [])),
                                  "name", until)
-             for person_id, name in session.exec(select(Person.id, Person.name))}
+             for person_id, name in session.exec(person_names)}
     scope_name = "全部规划" if plan_row is None else value_at(
-        plan_row.name, _in_order(revised.get(("plan", plan_row.id), [])), "name", until)
+        plan_row.name, _in_order(revised.get(("plan", saved_id(plan_row)), [])), "name", until)
     return History(scope=plan or ALL_PLANS, scope_name=scope_name,
                    until=until, milestones=milestones, events=dict(events), steps=dict(steps),
                    indicators=_indicators(session, in_scope, until), names=names,
@@ -145,11 +151,13 @@ def _revisions(session: Session, in_scope: Any, units: dict[int, tuple[str, str]
                          ) -> dict[tuple[str, int], list[tuple[int, Revision]]]:
     """Every revision of a name or assignment the figures read, by (subject, id), each with
     its event's id so that revisions of one instant keep the order they were made in."""
-    subjects = {"milestone": Event.milestone_id, "project": Event.project_id,
-                "unit": Event.unit_id, "plan": Event.plan_id, "person": Event.person_id}
+    subjects = {"milestone": col(Event.milestone_id), "project": col(Event.project_id),
+                "unit": col(Event.unit_id), "plan": col(Event.plan_id),
+                "person": col(Event.person_id)}
     revised: dict[tuple[str, int], list[tuple[int, Revision]]] = defaultdict(list)
     for subject, column in subjects.items():
-        query = select(Event.id, Event.at, column, Event.data).where(
+        query: Select[*tuple[Any, ...]] = Select(
+            col(Event.id), col(Event.at), column, col(Event.data)).where(
             Event.kind == f"{subject}.updated", col(column).is_not(None))
         if subject in ("milestone", "project", "plan"):
             query = in_scope(query.join(Plan, col(Plan.id) == Event.plan_id))

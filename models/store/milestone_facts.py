@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from models.rules.escalation import LadderFacts, Sent
 from models.rules.milestone_facts import facts_from_events
 from models.rules.status import MilestoneFacts
+from models.tables.columns import saved_id
 from models.tables.escalation import EscalationStep
 from models.tables.event import Event
 from models.tables.event_kinds import FACT_KINDS
@@ -24,14 +25,13 @@ def milestone_facts(*, session: Session, milestones: list[Milestone], zone: Zone
     ids = [m.id for m in milestones]
     events = session.exec(select(Event).where(col(Event.milestone_id).in_(ids),
                                               col(Event.kind).in_(FACT_KINDS))
-                          .order_by(Event.at, Event.id)).all() if ids else []
+                          .order_by(col(Event.at), col(Event.id))).all() if ids else []
     by_milestone: dict[int, list[tuple[str, date, dict[str, Any]]]] = defaultdict(list)
     for event in events:
         assert event.milestone_id is not None
         by_milestone[event.milestone_id].append((event.kind, event.at.astimezone(zone).date(),
                                                  event.data))
-    return {m.id: facts_from_events(m.planned_due_on,  # type: ignore[index]
-                                    by_milestone.get(m.id, ()))  # type: ignore[arg-type]
+    return {saved_id(m): facts_from_events(m.planned_due_on, by_milestone.get(saved_id(m), []))
             for m in milestones}
 
 

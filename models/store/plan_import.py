@@ -31,6 +31,7 @@ from config.plan_file import Commitment, IndicatorEntry, ProjectEntry
 from config.plan_loader import LoadedPlan
 from models.rules.quantity import parse_cell
 from models.store.events import ids_with_history, record
+from models.tables.columns import saved_id
 from models.tables.event_kinds import EventKind
 from models.tables.indicator import (
     Direction,
@@ -142,7 +143,7 @@ class _Importer:
             project = existing.pop(entry.code, None)
             ids = {"plan_id": plan.id}
             if project is None:
-                project = self._create(Project(plan_id=plan.id, code=entry.code, **values))
+                project = self._create(Project(plan_id=saved_id(plan), code=entry.code, **values))
                 self._event(EventKind.project_created, project_id=project.id, **ids,
                             data=_snapshot(project))
             else:

@@ -223,7 +223,8 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.bulletin_generated: BulletinGenerated,
     EventKind.bulletin_regenerated: BulletinGenerated,
     EventKind.bulletin_sent: BulletinSent,
-} | dict.fromkeys(IMPORT_KINDS, Imported)
+    **dict.fromkeys(IMPORT_KINDS, Imported),
+}
 
 
 class EventInvalid(ValueError):

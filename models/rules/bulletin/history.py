@@ -38,7 +38,8 @@ def value_at(current: T, revisions: Sequence[Revision], name: str, end: datetime
     or after ``end``, else today's. ``revisions`` in the order they were made."""
     for revision in revisions:
         if revision.field == name and revision.at >= end:
-            return revision.old  # type: ignore[no-any-return]
+            old: T = revision.old  # the imports logged it from the same field
+            return old
     return current
 
 

@@ -56,7 +56,8 @@ def indicator_rows(history: History, period: Period) -> list[IndicatorRow]:
             target_text=this_year[1] if this_year else None,
             trajectory_value=trajectory_value(
                 baseline_year=ind.baseline_year, baseline_value=ind.baseline_value,
-                targets=targets, day=min(end, date(year, 12, 31)) if this_year else end),
+                targets=targets,
+                day=min(end, date(year, 12, 31)) if this_year and year is not None else end),
             latest_value=latest.value if latest else None,
             latest_on=latest.as_of if latest else None,
             light=light.value if light else None))

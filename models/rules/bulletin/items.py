@@ -98,6 +98,7 @@ def completed_items(history: History, now: dict[int, Standing], completed: set[i
     items = []
     for milestone_id in completed:
         seen = now[milestone_id]
+        assert seen.status.claimed_on is not None  # completed holds only claimed items
         claim = next((h for h in reversed(history.events.get(milestone_id, ()))
                       if h.kind == EventKind.done_claimed and h.on == seen.status.claimed_on),
                      None)
@@ -105,7 +106,7 @@ def completed_items(history: History, now: dict[int, Standing], completed: set[i
             milestone_id=milestone_id, plan=seen.record.plan, project=seen.record.project,
             title=seen.record.title, unit_code=seen.record.unit_code,
             unit_name=seen.record.unit_name, due_on=seen.status.due_on,
-            claimed_on=seen.status.claimed_on,  # type: ignore[arg-type]
+            claimed_on=seen.status.claimed_on,
             on_time=not seen.status.late,  # an item completed before it was due is on time
             evidence=None if public or claim is None else claim.read(DoneClaimed).evidence,
             claimed_by=None if public or claim is None or claim.actor_id is None
