@@ -252,7 +252,7 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
            sweep_id: str) -> dict[int, list[tuple[Step, list[Recipient], str, int]]]:
     """The decisions' updates and events, and their steps under the unique key: the steps
     this sweep inserted (with their ids), by milestone; only those queue notices."""
-    table = Milestone.__table__  # type: ignore[attr-defined]
+    table = table_of(Milestone)
     updates = [d.update for d in decisions if d.update is not None]
     events = [d.event for d in decisions if d.event is not None]
     if updates:

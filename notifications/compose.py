@@ -38,6 +38,7 @@ from config.channels import Channels
 from config.settings import Settings
 from models.store.database import is_item_fault, writer
 from models.store.events import record
+from models.tables.columns import table_of
 from models.tables.escalation import Notification
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
@@ -151,7 +152,7 @@ def _compose_emails(session: Session, sweep_id: str, addresses: list[str], setti
 def _queue_digest(session: Session, settings: Settings, key: str, address: str,
                   person_id: int | None, mine: list[Notification], sources: _Sources,
                   links: ItemLinks, now: datetime, meta: dict[str, Any]) -> int | None:
-    entries = sorted((_item(n, sources) | {"link": links.to(person_id, n.milestone_id)}  # type: ignore[arg-type]
+    entries = sorted((_item(n, sources) | {"link": links.to(person_id, n.milestone_id)}  # type: ignore[arg-type]  # a digest's notices are about milestones
                       for n in mine), key=lambda i: (-i["level"], i["due_on"]))
     recipient = mine[0].context["recipient"]
     context = {"recipient": recipient, "as_of": mine[0].context["as_of"],
@@ -229,8 +230,8 @@ def _compose_post(session: Session, sweep_id: str, target: str, units: Sequence[
 class _Sources:
     """What the items of a set of notices are made from, loaded in two queries."""
 
-    names: dict[int, tuple[str, str, str, str]]  # milestone: project, plan, unit, unit code
-    history: dict[int, list[dict[str, str]]]
+    names: dict[int | None, tuple[str, str, str, str]]  # milestone: project, plan, unit, code
+    history: dict[int | None, list[dict[str, str]]]  # by the notices' milestone_id
 
 
 def _sources(session: Session, notices: Sequence[Notification],
@@ -246,7 +247,7 @@ def _sources(session: Session, notices: Sequence[Notification],
         .join(Unit, col(Unit.id) == Milestone.unit_id)
         .where(col(Milestone.id).in_(ids))).all()
     names = {m.id: (project, plan, unit, code) for m, project, plan, unit, code in rows}
-    history: dict[int, list[dict[str, str]]] = defaultdict(list)
+    history: dict[int | None, list[dict[str, str]]] = defaultdict(list)
     escalated = {n.milestone_id for n in notices if isinstance(n.context, dict)
                  and isinstance(n.context.get("level"), int) and n.context["level"] >= 2}
     if escalated:
@@ -258,20 +259,20 @@ def _sources(session: Session, notices: Sequence[Notification],
                 "what": HISTORY_WORDS.get(event.kind, event.kind) +
                         (f"：{event.reason}" if event.reason and event.reason != "sweep" else ""),
                 "who": "系统" if event.actor.startswith("system:") else event.actor})
-    return _Sources(names, history)  # type: ignore[arg-type]
+    return _Sources(names, history)
 
 
 def _item(notice: Notification, sources: _Sources) -> dict[str, Any]:
     """The template's item for a notice (the link depends on who receives it, so the email
     adds it)."""
     c = notice.context
-    project, plan, unit, code = sources.names[notice.milestone_id]  # type: ignore[index]
+    project, plan, unit, code = sources.names[notice.milestone_id]
     return {"kind": notice.kind, "level": c["level"], "level_name": c["level_name"],
             "reason": c["reason"], "repeat": c["repeat"], "title": c["title"],
             "project": project, "plan": plan, "unit": unit, "unit_code": code,
             "due_on": c["due_on"], "overdue_workdays": c["overdue_workdays"],
             "commitment": c["commitment"],
-            "history": sources.history[notice.milestone_id][-10:]}  # type: ignore[index]
+            "history": sources.history[notice.milestone_id][-10:]}
 
 
 def queue_email(*, session: Session, settings: Settings, key: str, address: str,

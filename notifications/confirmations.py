@@ -55,7 +55,7 @@ def queue_confirmation(*, session: Session, settings: Settings, event: Event) ->
 def _context(settings: Settings, event: Event, template: str, person: Person,
              milestone: Milestone, project: str, unit: str) -> dict[str, Any]:
     on = event.at.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
-    link = ItemLinks.of(settings, event.at).to(person.id, milestone.id)  # type: ignore[arg-type]
+    link = ItemLinks.of(settings, event.at).to(person.id, saved_id(milestone))
     context: dict[str, Any] = {"recipient": person.name, "title": milestone.title,
                                "project": project, "link": link}
     if template == "done_received":

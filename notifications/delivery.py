@@ -193,7 +193,7 @@ def _record(engine: Engine, settings: Settings, channels: Channels,
                              "attempts": message.attempts})
             statuses.append(status)
         if rows:
-            table = Message.__table__  # type: ignore[attr-defined]
+            table = table_of(Message)
             session.execute(table.update().where(
                 table.c.id == sa.bindparam("_id"), table.c.status == MessageStatus.sending.value,
                 table.c.claimed_by == worker), rows)

@@ -66,7 +66,7 @@ def retry(*, engine: Engine, message_id: int, actor: str, now: datetime,
         if never_composed(message):
             raise NotRetriable(f"message {message_id} was never composed ({message.last_error}); "
                                "sending it again would send nothing")
-        session.execute(sa.update(Message).where(Message.id == message_id).values(
+        session.execute(sa.update(Message).where(col(Message.id) == message_id).values(
             status=MessageStatus.queued, next_attempt_at=now, attempts=0))
         record(session, EventKind.message_retried, at=now, actor=actor, actor_id=actor_id,
                person_id=message.person_id,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import JSON, Engine, Table, create_engine, event
+from sqlalchemy import JSON, Connection, Engine, TableClause, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry

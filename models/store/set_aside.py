@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from models.rules.status import OPEN_STATES
 from models.store.database import bulk_insert, is_item_fault
+from models.tables.columns import saved_id, table_of
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind, validated
 from models.tables.milestone import Milestone
@@ -30,8 +31,8 @@ from models.tables.milestone import Milestone
 log = logging.getLogger(__name__)
 EVALUATION_FAILED = EventKind.evaluation_failed
 MESSAGE_CHARS = 500  # the error's text in the event: enough to name it, never a dump
-EVENTS = Event.__table__  # type: ignore[attr-defined]
-MILESTONES = Milestone.__table__  # type: ignore[attr-defined]
+EVENTS = table_of(Event)
+MILESTONES = table_of(Milestone)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -127,7 +128,7 @@ def set_aside_milestones(*, session: Session) -> list[dict[str, Any]]:
         .order_by(col(Event.id))).all()
     latest: dict[int, tuple[Event, Milestone]] = {}
     for event, milestone in rows:
-        latest[milestone.id] = (event, milestone)  # type: ignore[index]
+        latest[saved_id(milestone)] = (event, milestone)
     return [{"milestone_id": m.id, "title": m.title, "unit_id": m.unit_id, "failed_at": e.at,
              "as_of": e.data.get("as_of"), "stage": e.data.get("stage"),
              "error": e.data.get("error"), "message": e.data.get("message"),

@@ -12,6 +12,7 @@ from models.rules.rulebook import Rules
 from models.rules.status import milestone_status
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.set_aside import isolating
+from models.tables.columns import saved_id
 from models.tables.milestone import Milestone
 from models.tables.plan import Plan, Project
 from models.tables.unit import Unit
@@ -39,7 +40,7 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
     # wrote it, rather than taking every other item's lights down with it.
     facts, _ = isolating(session, "facts", lambda part: milestone_facts(
         session=session, milestones=part, zone=rules.zone), milestones, _id)
-    statuses = {m.id: milestone_status(facts[m.id], today, rules.calendar,  # type: ignore[index]
+    statuses = {m.id: milestone_status(facts[m.id], today, rules.calendar,
                                        rules.policy(code).due_soon_workdays)
                 for m, _, code, _ in rows if m.id in facts}
     ladders = ladder_facts(session=session, milestones=[m for m in milestones
@@ -47,7 +48,7 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
                            due={i: s.due_on for i, s in statuses.items()})
     out = []
     for milestone, project, plan_code, owner in rows:
-        status = statuses.get(milestone.id)  # type: ignore[arg-type]
+        status = statuses.get(saved_id(milestone))
         row = {"due_on": milestone.due_on.isoformat(), "state": milestone.state.value,
                "light": milestone.light.value, "overdue_workdays": 0, "late": milestone.late,
                "level": milestone.level, "provisional": milestone.provisional}
@@ -55,7 +56,7 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
             row = {"due_on": status.due_on.isoformat(), "state": status.state.value,
                    "light": status.light.value, "overdue_workdays": status.overdue_workdays,
                    "late": status.late, "provisional": status.provisional,
-                   "level": reached_level(status, ladders[milestone.id],  # type: ignore[index]
+                   "level": reached_level(status, ladders[saved_id(milestone)],
                                           rules.policy(plan_code))}
         out.append({
             "milestone_id": milestone.id, "plan": plan_code, "project": project.code,
