@@ -60,11 +60,11 @@ POST_ITEMS = 30  # a group-chat post lists the most severe items and counts the 
 HISTORY_KINDS = (EventKind.status_changed, EventKind.done_claimed, EventKind.returned,
                  EventKind.acknowledged, EventKind.snoozed, EventKind.extension_requested,
                  EventKind.extension_decided, EventKind.progress_reported)
-HISTORY_WORDS = {EventKind.status_changed: "状态变化", EventKind.done_claimed: "申报完成",
-                 EventKind.returned: "退回重办", EventKind.acknowledged: "督查室已知悉",
-                 EventKind.snoozed: "暂缓督办", EventKind.extension_requested: "申请延期",
-                 EventKind.extension_decided: "延期审批", EventKind.progress_reported:
-                 "报告进展"}
+HISTORY_WORDS: dict[str, str] = {  # keyed by EventKind, looked up by an event's kind
+    EventKind.status_changed: "状态变化", EventKind.done_claimed: "申报完成",
+    EventKind.returned: "退回重办", EventKind.acknowledged: "督查室已知悉",
+    EventKind.snoozed: "暂缓督办", EventKind.extension_requested: "申请延期",
+    EventKind.extension_decided: "延期审批", EventKind.progress_reported: "报告进展"}
 
 
 @dataclass

@@ -50,6 +50,7 @@ from config.channels import Channels
 from config.settings import Settings
 from models.store.database import writer
 from models.store.events import record
+from models.tables.columns import table_of
 from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from notifications.outcome import Delivered, Failed, Outcome
