@@ -41,7 +41,8 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
                evidence="已开工", actor=OWNER, actor_id=owner.id, now=NOW)
     session.add(Message(key="digest:dead", channel=Channel.email, address="li.na@duban.example",
                         recipient="李娜", template="digest", subject="督办提醒：1 项逾期",
-                        body_text="…", body_html="", message_id="<dead@duban.example>",
+                        body_text="…", body_html="", raw=b"Subject: ...\r\n\r\n...",
+                        message_id="<dead@duban.example>",
                         status=MessageStatus.dead, attempts=5,
                         last_error="550 5.1.1 mailbox unavailable"))
     session.commit()
