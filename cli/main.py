@@ -38,6 +38,7 @@ app.add_typer(people.app, name="people", help="People: office staff, owners, lea
 app.add_typer(bulletin.app, name="bulletin", help="The 晾晒 bulletins: generate, list, show.")
 app.add_typer(outbox.app, name="outbox", help="Queued, sent and failed messages.")
 app.command("init")(setup.init)
+app.command("demo")(setup.demo)
 app.command("run")(setup.run)
 app.command("status")(supervision.status)
 app.command("sweep")(supervision.sweep)

@@ -18,7 +18,54 @@ SEED_PLANS = Path(__file__).resolve().parent.parent / "config" / "plans"
 
 
 def init() -> None:
-    """Create or upgrade the database; import the seed plans if no plan is loaded."""
+    """Create or upgrade the database; import the seed plans if no plan is loaded; make the
+    first office account when there is none and print its one-time sign-in link."""
+    _init()
+    _offer_first_sign_in()
+
+
+def demo() -> None:
+    """Add demo people (【演示】, example.org addresses) to every unit, for trying Duban out:
+    their digests land in data/outbox; prints a one-time sign-in link for one demo owner."""
+    from models.rules.item_links import START_PAGE
+    from models.store.first_hour import add_demo_people
+    from notifications.links import ItemLinks
+
+    context.require_database()
+    now = context.now()
+    with context.session() as db:
+        people = add_demo_people(session=db, actor=context.actor(), now=now)
+        db.commit()
+        rows = [(p.id, p.name, p.email, p.role.value) for p in people]
+        owner = next(p for p in people if p.role.value == "owner" and not p.heads_unit)
+        link = ItemLinks.of(context.settings(), now).to(owner.id, START_PAGE)
+    for person_id, name, email, role in rows:
+        console.print(f"{person_id}\t{email}\t{role}\t{name}", highlight=False)
+    console.print(f"已添加 {len(rows)} 位演示人员（example.org 地址，邮件只写入发件箱文件夹）。",
+                  highlight=False)
+    console.print(f"以演示负责人 {owner.email} 登录（一次有效）：{link}", highlight=False)
+
+
+def _offer_first_sign_in() -> None:
+    """While the first office account has no password, a fresh one-time link to sign it in."""
+    from models.rules.item_links import START_PAGE
+    from models.store.first_hour import first_office
+    from notifications.links import ItemLinks
+
+    now = context.now()
+    with context.session() as db:
+        person = first_office(session=db, actor="system:init", now=now)
+        db.commit()
+        if person is None:
+            return
+        link = ItemLinks.of(context.settings(), now).to(person.id, START_PAGE)
+        email = person.email
+    console.print(f"首个督办办公室账号 {email}：用此链接登录（一次有效，14 天内）：{link}\n"
+                  "登录后在“人员”页为自己设置密码、添加同事；或用 duban people add / password。",
+                  highlight=False)
+
+
+def _init() -> None:
     from sqlmodel import select
 
     from cli.plans import describe_changes, import_files
@@ -63,7 +110,7 @@ def run(once: Annotated[bool, typer.Option(
 def _run_holding_the_lock(*, once: bool, web: bool) -> None:
     from cli.plans import list_
 
-    init()
+    _init()
     list_()
     # After init: Alembic's start-up chatter stays out of the log.
     _log_in_local_time(context.settings().zone)
@@ -81,6 +128,7 @@ def _run_holding_the_lock(*, once: bool, web: bool) -> None:
         shown = f"{when:%Y-%m-%d %H:%M}" if when else "无"
         console.print(f"调度器已启动，下次巡检：{shown}（{schedule}）。按 Ctrl+C 停止。",
                       highlight=False)
+        _offer_first_sign_in()  # the last line of start-up, below the web app's address
 
     try:
         serve(database_url=settings.database, data_dir=settings.data_dir,

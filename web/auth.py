@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from models.rules.item_links import LinkInvalid, read_link_token
+from models.rules.item_links import START_PAGE, LinkInvalid, read_link_token
 from models.rules.passwords import hash_password, verify_password
 from models.tables.columns import saved_id
 from models.tables.link_use import LinkUse
@@ -112,7 +112,8 @@ def router(web: Web, limiter: LoginLimiter) -> APIRouter:
             return web.error(request, 403, "链接无法打开", LINK_REFUSALS[invalid.reason])
         if len(claims.nonce) > 64:
             return web.error(request, 403, "链接无法打开", LINK_REFUSALS["tampered"])
-        item = RedirectResponse(f"/milestones/{claims.milestone_id}", status_code=303)
+        item = RedirectResponse("/" if claims.milestone_id == START_PAGE
+                                else f"/milestones/{claims.milestone_id}", status_code=303)
         with web.writer() as db:
             person = db.get(Person, claims.person_id)
             if person is None or not person.active:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 SALT = "duban-item-link"
+START_PAGE = 0  # the "milestone" of a link that signs its person in to the start page
 
 Reason = Literal["expired", "tampered"]
 
