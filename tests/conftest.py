@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
+from typer.testing import Result
 
 import models  # noqa: F401
 from models.store.database import make_engine, migrate
@@ -46,6 +47,33 @@ def seed_documents() -> Path:
             pytest.fail(reason)
         pytest.skip(reason)
     return SEED_DOCUMENTS
+
+
+Duban = Callable[..., Result]
+
+
+@pytest.fixture
+def duban(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Duban]:
+    """`duban ARGS…` in-process on this test's database, data directory and no config file,
+    mail to the outbox folder; each call builds its runtime afresh, as a new command would."""
+    from typer.testing import CliRunner
+
+    from cli import context
+    from cli.main import app
+
+    monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("DUBAN_SMTP_HOST", "")
+    monkeypatch.delenv("DUBAN_ACTOR", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        context.runtime.cache_clear()
+        return runner.invoke(app, list(args))
+
+    yield invoke
+    context.runtime.cache_clear()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ own bulletin. Mail goes through the real outbox to a real SMTP server on loopbac
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -16,10 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from typer.testing import CliRunner
 
-from cli import context
-from cli.main import app
 from config.channels import load_channels
 from config.plan_loader import LoadedPlan, parse_plan_text
 from config.settings import Settings
@@ -136,22 +132,6 @@ async def test_the_bulletin_arrives_whole_over_smtp(engine: sa.Engine, session: 
 
 
 # ── the command line ────────────────────────────────────────────────────────────────────────
-
-@pytest.fixture
-def duban(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
-    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("DUBAN_SMTP_HOST", "")
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        context.runtime.cache_clear()
-        return runner.invoke(app, list(args))
-
-    yield invoke
-    context.runtime.cache_clear()
-
 
 def test_generate_list_and_show_from_the_command_line(duban, engine: sa.Engine,
                                                       session: Session, tmp_path: Path) -> None:

@@ -4,16 +4,13 @@ to the web's permissions; several ids change together or not at all."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from cli import context
-from cli.main import app
 from models.tables.event import Event
 from models.tables.message import Message
 from models.tables.person import Person
@@ -32,20 +29,9 @@ def world(session: Session) -> World:
 
 
 @pytest.fixture
-def duban(database_url: str, world: World, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Duban]:
-    monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
-    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.delenv("DUBAN_ACTOR", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        context.runtime.cache_clear()
-        return runner.invoke(app, list(args))
-
-    yield invoke
-    context.runtime.cache_clear()
+def duban(duban: Duban, world: World) -> Duban:
+    """The command line over the small world (conftest's `duban`)."""
+    return duban
 
 
 def events(engine: sa.Engine, kind: str) -> list[Event]:

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from cli import context
 from models.store.first_hour import DEMO_MARK, FIRST_OFFICE_EMAIL
 from models.tables.person import Person, Role
-from tests.test_cli import Duban, duban  # noqa: F401 (a fixture)
+from tests.conftest import Duban
 from web.app import create_app
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/l/[\w.\-]+)")
