@@ -130,7 +130,11 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
     deployed = subprocess.run([str(BIN / "duban"), "deploy", "--pool", "duban-test"], env=env,
                               cwd=REPO, capture_output=True, text=True, timeout=120)
     assert deployed.returncode == 0, deployed.stderr
-    assert "0 9 * * mon-fri（Asia/Shanghai）" in deployed.stdout
+    for name, schedule in (("supervise_all/supervise-all", "0 9 * * mon-fri"),
+                           ("deliver_outbox/deliver-outbox", "* * * * *"),
+                           ("weekly_bulletins/weekly-bulletins", "0 9 * * mon")):
+        assert f"已部署 {name}（" in deployed.stdout
+        assert f"计划 {schedule}（Asia/Shanghai）" in deployed.stdout
 
     run = subprocess.run(
         [str(BIN / "prefect"), "deployment", "run", "supervise_all/supervise-all",
