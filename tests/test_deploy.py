@@ -150,6 +150,12 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
         assert {(world.construction, 3), (world.fire_check, 3)} <= {
             (s.milestone_id, s.level) for s in steps}
         assert {s.as_of for s in steps} == {date(2025, 10, 21)}
+    outcomes = httpx.post(f"{prefect_server.api}/artifacts/filter", timeout=10, json={
+        "artifacts": {"key": {"any_": ["sweep-outcomes"]}}})
+    [artifact] = outcomes.json()
+    # Which machine and worker swept, outside the logs.
+    assert socket.gethostname() in artifact["description"]
+    assert "worker ProcessWorker" in artifact["description"]
     assert not prefect_server.tracebacks()
 
 
