@@ -111,17 +111,18 @@ def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
 
 def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (type process)")] = "duban",
            ) -> None:
-    """Register the sweep as a Prefect deployment on PREFECT_API_URL's server (scale-out)."""
+    """Register the sweep, outbox delivery and weekly bulletin as Prefect deployments on
+    PREFECT_API_URL's server (scale-out)."""
     import os
 
     if not os.environ.get("PREFECT_API_URL"):
         fail("PREFECT_API_URL is not set: point it at the Prefect server, e.g. "
              "http://prefect.example:4200/api (see README, scale-out)", code=2)
-    from flows.deploy import SWEEP_DEPLOYMENT, cron_expression
     from flows.deploy import deploy as register
 
-    cron = context.rules().policies.default.schedule.sweep
-    deployment_id = register(pool=pool, cron=cron, timezone=context.settings().timezone,
-                             bulletin_cron=context.rules().policies.default.schedule.bulletin)
-    console.print(f"已部署 supervise_all/{SWEEP_DEPLOYMENT}（{deployment_id}）到工作池 {pool}，"
-                  f"计划 {cron_expression(cron)}（{context.settings().timezone}）", highlight=False)
+    timezone = context.settings().timezone
+    schedule = context.rules().policies.default.schedule
+    for deployed in register(pool=pool, cron=schedule.sweep, timezone=timezone,
+                             bulletin_cron=schedule.bulletin):
+        console.print(f"已部署 {deployed.name}（{deployed.id}）到工作池 {pool}，"
+                      f"计划 {deployed.schedule}（{timezone}）", highlight=False)

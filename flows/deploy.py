@@ -9,6 +9,7 @@ once still record each escalation step once (see flows/sweep.py). In this mode d
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -21,6 +22,14 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 SWEEP_DEPLOYMENT = "supervise-all"
 DELIVERY_DEPLOYMENT = "deliver-outbox"
 BULLETIN_DEPLOYMENT = "weekly-bulletins"
+EVERY_MINUTE = "* * * * *"  # the outbox delivery
+
+
+@dataclass(frozen=True)
+class Deployed:
+    name: str      # flow/deployment, as `prefect deployment run` takes it
+    id: UUID
+    schedule: str  # standard cron, in the deployment's time zone
 
 
 def cron_expression(cron: Cron) -> str:
@@ -29,9 +38,9 @@ def cron_expression(cron: Cron) -> str:
 
 
 def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY,
-           bulletin_cron: Cron | None = None) -> UUID:
+           bulletin_cron: Cron | None = None) -> list[Deployed]:
     """Create the process work pool if needed and (re)register the sweep, delivery and weekly
-    bulletin deployments; returns the sweep's.
+    bulletin deployments; returns them, the sweep first.
 
     ``source`` is where workers find the code: the same path on every worker machine (a
     checkout of this repository with its .venv), or a git URL.
@@ -55,23 +64,27 @@ def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY,
         concurrency_limit=1, build=False, push=False, print_next_steps=False,
         ignore_warnings=True,
         description="督办巡检：更新红黄绿灯、逐级升级督办并排队发送通知。"))
+    deployed = [Deployed(f"supervise_all/{SWEEP_DEPLOYMENT}", sweep_id, cron_expression(cron))]
     # Several delivery runs at once are safe (rows are claimed with SKIP LOCKED); two at most.
     deliver = _synchronously(flow.from_source(source=str(source),
                                               entrypoint="flows/deliver.py:deliver_outbox"))
-    deliver.deploy(
+    deliver_id = _synchronously(deliver.deploy(
         name=DELIVERY_DEPLOYMENT, work_pool_name=pool,
-        schedules=[PrefectCron("* * * * *", timezone=timezone)], concurrency_limit=2,
+        schedules=[PrefectCron(EVERY_MINUTE, timezone=timezone)], concurrency_limit=2,
         build=False, push=False, print_next_steps=False, ignore_warnings=True,
-        description="发送通知：把巡检结果汇总成邮件和群消息并发送。")
+        description="发送通知：把巡检结果汇总成邮件和群消息并发送。"))
+    deployed.append(Deployed(f"deliver_outbox/{DELIVERY_DEPLOYMENT}", deliver_id, EVERY_MINUTE))
     if bulletin_cron is not None:
         bulletins = _synchronously(flow.from_source(
             source=str(source), entrypoint="flows/bulletin_flow.py:weekly_bulletins"))
-        bulletins.deploy(
+        bulletins_id = _synchronously(bulletins.deploy(
             name=BULLETIN_DEPLOYMENT, work_pool_name=pool,
             schedules=[PrefectCron(cron_expression(bulletin_cron), timezone=timezone)],
             concurrency_limit=1, build=False, push=False, print_next_steps=False,
-            ignore_warnings=True, description="督办晾晒通报：上周各单位进展排名，生成并发送。")
-    return sweep_id
+            ignore_warnings=True, description="督办晾晒通报：上周各单位进展排名，生成并发送。"))
+        deployed.append(Deployed(f"weekly_bulletins/{BULLETIN_DEPLOYMENT}", bulletins_id,
+                                 cron_expression(bulletin_cron)))
+    return deployed
 
 
 def _synchronously(value: T | Coroutine[Any, Any, T]) -> T:

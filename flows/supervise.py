@@ -1,18 +1,21 @@
 """Prefect flows around the sweep. Imported only where a flow runs: Prefect is slow to import.
 
 The sweep works on sets in the database (see flows.sweep); the flow adds orchestration, retries,
-and a table artifact of per-project outcomes for the Prefect UI. No task per milestone.
+and an artifact of per-project outcomes for the Prefect UI, naming the machine that ran it.
+No task per milestone.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import date
 from functools import partial
 from typing import Any
 
 import anyio
 from prefect import flow, get_run_logger
-from prefect.artifacts import acreate_table_artifact
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from flows.sweep import SweepReport, run_sweep
 from services.runtime import current
@@ -43,15 +46,38 @@ async def _sweep(as_of: date | None, dry_run: bool, project_id: int | None) -> d
     return report.as_dict()
 
 
+def where_it_ran() -> str:
+    """This process's host and pid, and the Prefect worker that started it when one did: with
+    several workers, the one place outside their logs that says which machine swept."""
+    place = f"{socket.gethostname()}（进程 {os.getpid()}）"
+    # Set by Prefect's workers in the environment of the runs they start (workers/base.py).
+    worker = os.environ.get("PREFECT__WORKER_NAME")
+    return f"{place}，worker {worker}" if worker else place
+
+
 async def _publish(report: SweepReport) -> None:
+    """Log the sweep's totals and leave an artifact on its run.
+
+    A sweep that touched some project publishes the per-project table under the key
+    ``sweep-outcomes``, whose latest version the Prefect UI shows. A sweep that touched none
+    (most runs: only items due for a look are read) publishes a markdown note on its own run,
+    without the key: a table of "—" under the key would hide the last sweep that did change
+    something, while the note still says that this run happened, where, and that nothing
+    changed.
+    """
     get_run_logger().info(
         "sweep %s as of %s: %d evaluated, %d changed, %d escalations, %d notices",
         report.sweep_id, report.as_of, report.evaluated, report.changed, report.escalated,
         report.notifications)
+    title = f"督办巡检 {report.as_of.isoformat()}{'（预演）' if report.dry_run else ''}"
+    ran_on = where_it_ran()
+    if not report.projects:
+        await acreate_markdown_artifact(
+            markdown=f"**{title}**：没有需要检查的节点，无任何变化。\n\n运行于 {ran_on}。",
+            description=f"{title} · 无变化 · {ran_on}")
+        return
     rows = [{"project": code, **{k: counts.get(k, 0)
                                  for k in ("evaluated", "changed", "escalations")}}
             for code, counts in sorted(report.projects.items())]
-    await acreate_table_artifact(key="sweep-outcomes",
-                                 table=rows or [{"project": "—", "evaluated": 0}],
-                                 description=f"督办巡检 {report.as_of.isoformat()}"
-                                             f"{'（预演）' if report.dry_run else ''}")
+    await acreate_table_artifact(key="sweep-outcomes", table=rows,
+                                 description=f"{title} · 运行于 {ran_on}")

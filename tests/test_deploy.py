@@ -1,6 +1,7 @@
 """Scale-out for real: a Prefect server on PostgreSQL, `duban deploy`, a process worker, a sweep.
 
-Slow (a server and a worker start), so it is one test that walks the whole path.
+Slow (a server and a worker start each time), so there are two tests, each walking a whole
+path: a sweep run by hand on a worker, and a run the server schedules by itself.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -34,9 +38,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class PrefectServer:
+    env: dict[str, str] = field(repr=False)  # what every client of this server runs with
+    log: Path            # the server's stdout and stderr
+
+    @property
+    def api(self) -> str:
+        return self.env["PREFECT_API_URL"]
+
+    def tracebacks(self) -> str:
+        """The server's log from its first traceback on, or "" when it logged none: its loop
+        services (the scheduler among them) report failures only there."""
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        return text[text.find("Traceback"):] if "Traceback" in text else ""
+
+
+def wait_until(condition: Any, *, seconds: float, what: str, interval: float = 1.0) -> Any:
+    """Poll ``condition`` until it returns something truthy, failing after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if value := condition():
+            return value
+        assert time.monotonic() < deadline, f"{what} within {seconds:.0f} s"
+        time.sleep(interval)
+
+
 @pytest.fixture
-def prefect_server(tmp_path: Path, postgres_url: str) -> Iterator[dict[str, str]]:
-    """`prefect server start` on a PostgreSQL database of its own (never the app's)."""
+def prefect_server(tmp_path: Path, postgres_url: str) -> Iterator[PrefectServer]:
+    """`prefect server start` on a PostgreSQL database of its own (never the app's), its
+    scheduler looping every few seconds instead of every minute so tests need not wait."""
     name = f"prefect_test_{secrets.token_hex(4)}"
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -47,41 +78,63 @@ def prefect_server(tmp_path: Path, postgres_url: str) -> Iterator[dict[str, str]
            "PREFECT_API_DATABASE_CONNECTION_URL": database.render_as_string(hide_password=False),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            "PREFECT_SERVER_UI_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
+           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
+           "PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS": "2",
            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = PrefectServer(env, tmp_path / "prefect-server.log")
+    with server.log.open("wb") as log:
+        process = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host",
+                                    "127.0.0.1", "--port", str(port)], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 150
-        while True:
-            assert server.poll() is None, "the Prefect server exited"
-            assert time.monotonic() < deadline, "the Prefect server did not come up"
+        def healthy() -> bool:
+            assert process.poll() is None, f"the Prefect server exited:\n{server.log.read_text()}"
             try:
-                if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"{server.api}/health", timeout=2).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        yield env
+                return False
+
+        wait_until(healthy, seconds=150, what="the Prefect server came up", interval=0.5)
+        yield server
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        process.terminate()
+        process.wait(timeout=60)
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
         admin.dispose()
 
 
+def duban_env(server: PrefectServer, database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {**server.env, "DUBAN_DATABASE_URL": database_url,
+            "DUBAN_DATA_DIR": str(tmp_path / "data"), "DUBAN_CONFIG": str(tmp_path / "none.toml")}
+
+
+def flow_runs(server: PrefectServer, deployment: str) -> list[dict[str, Any]]:
+    """Every flow run of ``deployment`` ("flow/name"), soonest first, as the API shows them."""
+    found = httpx.get(f"{server.api}/deployments/name/{deployment}", timeout=10)
+    found.raise_for_status()
+    runs = httpx.post(f"{server.api}/flow_runs/filter", timeout=10, json={
+        "deployments": {"id": {"any_": [found.json()["id"]]}},
+        "sort": "EXPECTED_START_TIME_ASC"})
+    runs.raise_for_status()
+    result: list[dict[str, Any]] = runs.json()
+    return result
+
+
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_a_deployed_sweep_runs_on_a_worker(prefect_server: dict[str, str], database_url: str,
+def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, database_url: str,
                                            engine: sa.Engine, session: Session,
                                            tmp_path: Path) -> None:
     world = build_world(session)
-    env = {**prefect_server, "DUBAN_DATABASE_URL": database_url,
-           "DUBAN_DATA_DIR": str(tmp_path / "data"), "DUBAN_CONFIG": str(tmp_path / "none.toml")}
+    env = duban_env(prefect_server, database_url, tmp_path)
     deployed = subprocess.run([str(BIN / "duban"), "deploy", "--pool", "duban-test"], env=env,
                               cwd=REPO, capture_output=True, text=True, timeout=120)
     assert deployed.returncode == 0, deployed.stderr
-    assert "0 9 * * mon-fri（Asia/Shanghai）" in deployed.stdout
+    for name, schedule in (("supervise_all/supervise-all", "0 9 * * mon-fri"),
+                           ("deliver_outbox/deliver-outbox", "* * * * *"),
+                           ("weekly_bulletins/weekly-bulletins", "0 9 * * mon")):
+        assert f"已部署 {name}（" in deployed.stdout
+        assert f"计划 {schedule}（Asia/Shanghai）" in deployed.stdout
 
     run = subprocess.run(
         [str(BIN / "prefect"), "deployment", "run", "supervise_all/supervise-all",
@@ -97,3 +150,62 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: dict[str, str], datab
         assert {(world.construction, 3), (world.fire_check, 3)} <= {
             (s.milestone_id, s.level) for s in steps}
         assert {s.as_of for s in steps} == {date(2025, 10, 21)}
+    outcomes = httpx.post(f"{prefect_server.api}/artifacts/filter", timeout=10, json={
+        "artifacts": {"key": {"any_": ["sweep-outcomes"]}}})
+    [artifact] = outcomes.json()
+    # Which machine and worker swept, outside the logs.
+    assert socket.gethostname() in artifact["description"]
+    assert "worker ProcessWorker" in artifact["description"]
+    assert not prefect_server.tracebacks()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_the_server_schedules_runs_by_itself_and_a_worker_completes_them(
+        prefect_server: PrefectServer, database_url: str, session: Session,
+        tmp_path: Path) -> None:
+    """Nothing is triggered by hand: after `duban deploy` the server's scheduler creates the
+    runs of all three deployments, and a long-running worker picks up the minutely delivery
+    when it falls due and runs it to Completed, writing the notices a sweep queued."""
+    build_world(session)
+    env = duban_env(prefect_server, database_url, tmp_path)
+    swept = subprocess.run([str(BIN / "duban"), "sweep", "--as-of", "2025-10-21"], env=env,
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert swept.returncode == 0, swept.stderr
+    deployed = subprocess.run([str(BIN / "duban"), "deploy", "--pool", "duban-test"], env=env,
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert deployed.returncode == 0, deployed.stderr
+
+    worker_log = tmp_path / "worker.log"
+    with worker_log.open("wb") as log:
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "duban-test", "--limit", "2"],
+            env={**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, cwd=tmp_path, stdout=log,
+            stderr=subprocess.STDOUT)
+    try:
+        def completed_delivery() -> dict[str, Any] | None:
+            assert worker.poll() is None, f"the worker exited:\n{worker_log.read_text()}"
+            failure = prefect_server.tracebacks()
+            assert not failure, failure[:3000]
+            return next((r for r in flow_runs(prefect_server, "deliver_outbox/deliver-outbox")
+                         if r["state_type"] == "COMPLETED"), None)
+
+        # The delivery falls due at the next minute; then the worker polls and spawns it.
+        delivery = wait_until(completed_delivery, seconds=180,
+                              what="a scheduled deliver-outbox run completed", interval=2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+    assert delivery["auto_scheduled"] and delivery["created_by"]["type"] == "SCHEDULE"
+    assert list((tmp_path / "data" / "outbox").glob("*/*.eml")), "the delivery wrote no mail"
+    assert "Traceback" not in worker_log.read_text(encoding="utf-8", errors="replace")
+    shanghai = ZoneInfo("Asia/Shanghai")
+    for deployment, weekdays in (("supervise_all/supervise-all", range(5)),
+                                 ("weekly_bulletins/weekly-bulletins", [0])):
+        runs = flow_runs(prefect_server, deployment)
+        assert runs, f"the server scheduled no run of {deployment}"
+        for run in runs:
+            start = datetime.fromisoformat(run["expected_start_time"]).astimezone(shanghai)
+            assert run["state_type"] == "SCHEDULED" and run["auto_scheduled"]
+            assert (start.hour, start.minute, start.weekday() in weekdays) == (9, 0, True)
+    assert not prefect_server.tracebacks()

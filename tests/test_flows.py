@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -66,6 +67,34 @@ def test_supervise_all_runs_as_a_flow_and_publishes_outcomes(service: None,
 
     artifacts = {a.key: a for a in asyncio.run(latest_artifact())}
     assert "demo-2025-2026/1" in str(artifacts["sweep-outcomes"].data)
+    assert socket.gethostname() in (artifacts["sweep-outcomes"].description or "")
+
+
+def test_a_sweep_with_nothing_to_look_at_leaves_the_last_outcomes_table_in_place(
+        service: None, session: Session) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.supervise import supervise_all
+
+    build_world(session)
+    busy = asyncio.run(supervise_all(as_of=date(2025, 10, 21), return_state=True))
+    # The same day again: every item was pushed past today, so nothing is due for a look.
+    idle = asyncio.run(supervise_all(as_of=date(2025, 10, 21), return_state=True))
+    assert idle.result()["evaluated"] == 0
+
+    async def artifacts():
+        async with get_client() as client:
+            latest = {a.key: a for a in await client.read_latest_artifacts()}
+            of_idle = await client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[idle.state_details.flow_run_id])))
+            return latest, of_idle
+
+    latest, of_idle = asyncio.run(artifacts())
+    assert latest["sweep-outcomes"].flow_run_id == busy.state_details.flow_run_id
+    [note] = of_idle
+    assert note.key is None and note.type == "markdown"
+    assert "无任何变化" in str(note.data) and socket.gethostname() in str(note.data)
 
 
 def test_supervise_project_touches_only_that_project(service: None, session: Session) -> None:
