@@ -10,22 +10,21 @@ Semantics (at least once, with one narrow window):
    again for the rest, a few times a round. A message whose sending raises anything else is
    its own fault (an address the client refuses, a row never composed): it is dead, with the
    reason, and the others go on.
-3. Record outcomes as soon as the far end answers, while the next message is being sent
-   (see ``_Recorder``): ``sent``;
+3. Record each outcome as soon as the far end answers, committed before the next message is
+   sent (see ``_Recorder``): ``sent``;
    ``failed`` with exponential backoff and jitter for a temporary failure; ``dead`` for a
    permanent one or after ``delivery_max_attempts``, logged as an error and recorded as an
    event so it shows in the office's lists. An outcome is written only while this loop still
    holds the claim (``sending``, claimed by it, at the attempt it claimed): a loop that
    stalled past ``CLAIM_TIMEOUT`` and lost the message to another writes nothing for it.
 A loop killed between the server's acceptance and step 3 leaves the row ``sending``; after
-``CLAIM_TIMEOUT`` another loop reclaims and sends it again. That window (the outcomes not yet
-written: those of the last ``GATHER_SECONDS`` plus one write) is the only way a message can
-go out twice; the stable Message-ID lets mail systems drop the copy.
+``CLAIM_TIMEOUT`` another loop reclaims and sends it again. That window, the one message in
+flight on the loop's one connection, is the only way a message can go out twice; the stable
+Message-ID lets mail systems drop the copy.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
@@ -33,7 +32,7 @@ import socket
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -50,7 +49,6 @@ from config.channels import Channels
 from config.settings import Settings
 from models.store.database import writer
 from models.store.events import record
-from models.tables.columns import table_of
 from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from notifications.outcome import Delivered, Failed, Outcome
@@ -59,10 +57,8 @@ from notifications.webhooks import next_send_time, post
 log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=10)
 DUE = (MessageStatus.queued, MessageStatus.failed)
-# How long outcomes may wait to be written together. It bounds the duplicate window below to
-# the messages sent in that time (a few dozen at most on a fast server).
-GATHER_SECONDS = 0.05
 SMTP_CONNECTIONS = 3  # connections a round may open when the server keeps hanging up
+Done = Callable[[Message, Outcome], Awaitable[None]]  # records an outcome before the next send
 
 
 @dataclass
@@ -93,55 +89,29 @@ async def deliver_due(*, engine: Engine, settings: Settings, channels: Channels,
     recorder = _Recorder(engine, settings, channels, now, me, report)
     emails = [m for m in claimed if m.channel is Channel.email]
     posts = [m for m in claimed if m.channel is Channel.webhook]
-    try:
-        if emails:
-            await (_send_smtp(emails, settings, recorder.add) if settings.smtp_host
-                   else _write_eml(emails, settings, recorder.add))
-        if posts:
-            await _post_all(posts, channels, recorder.add)
-    finally:
-        await recorder.close()
+    if emails:
+        await (_send_smtp(emails, settings, recorder.add) if settings.smtp_host
+               else _write_eml(emails, settings, recorder.add))
+    if posts:
+        await _post_all(posts, channels, recorder.add)
     return report
 
 
 class _Recorder:
-    """Writes outcomes from one background task, each write taking every outcome that has
-    arrived since the last (and within ``GATHER_SECONDS``). Sending never waits for the
-    database, and the database sees a few writes a second rather than one per message."""
+    """Commits each outcome as soon as the far end has answered, before the next message is
+    sent: a kill then leaves at most the one message in flight unrecorded."""
 
     def __init__(self, engine: Engine, settings: Settings, channels: Channels, now: datetime,
                  worker: str, report: DeliveryReport) -> None:
         self.engine, self.settings, self.channels, self.now = engine, settings, channels, now
         self.worker, self.report = worker, report
-        self.pending: list[tuple[Message, Outcome]] = []
-        self.wakeup = asyncio.Event()
-        self.closing = False
-        self.task = asyncio.create_task(self._run())
 
-    def add(self, message: Message, outcome: Outcome) -> None:
-        self.pending.append((message, outcome))
-        self.wakeup.set()
-
-    async def close(self) -> None:
-        self.closing = True
-        self.wakeup.set()
-        await self.task
-
-    async def _run(self) -> None:
-        while True:
-            await self.wakeup.wait()
-            self.wakeup.clear()
-            if not self.closing:  # let a few more outcomes arrive: fewer, larger writes
-                await asyncio.sleep(GATHER_SECONDS)
-            batch, self.pending = self.pending, []
-            if batch:
-                statuses = await anyio.to_thread.run_sync(partial(
-                    _record, self.engine, self.settings, self.channels, batch, self.now,
-                    self.worker))
-                for status in statuses:
-                    setattr(self.report, status.value, getattr(self.report, status.value) + 1)
-            if self.closing and not self.pending:
-                return
+    async def add(self, message: Message, outcome: Outcome) -> None:
+        status = await anyio.to_thread.run_sync(partial(
+            _record, self.engine, self.settings, self.channels, message, outcome, self.now,
+            self.worker))
+        if status is not None:
+            setattr(self.report, status.value, getattr(self.report, status.value) + 1)
 
 
 def _claim(engine: Engine, now: datetime, worker: str, limit: int) -> list[Message]:
@@ -167,54 +137,37 @@ def _claim(engine: Engine, now: datetime, worker: str, limit: int) -> list[Messa
         return messages
 
 
-def _record(engine: Engine, settings: Settings, channels: Channels,
-            outcomes: list[tuple[Message, Outcome]], now: datetime,
-            worker: str) -> list[MessageStatus]:
-    """One transaction for the outcomes given: the claims still ours, then one executemany
-    UPDATE for those, plus an event per dead letter. Answers the statuses written."""
-    rows, statuses = [], []
-    with Session(writer(engine)) as session:
-        held = _held(session, [m for m, _ in outcomes], worker)
-        for message, outcome in outcomes:
-            if message.id not in held:
-                log.warning("message %s: outcome %s not recorded, the claim of %s (attempt %d) "
-                            "was lost to another delivery loop", message.id,
-                            type(outcome).__name__, worker, message.attempts)
-                continue
-            status, values = _next_state(settings, channels, message, outcome, now)
-            rows.append({"_id": message.id, "status": status, "claimed_by": None,
-                         "sent_at": None, "detail": None, "next_attempt_at":
-                         message.next_attempt_at, "last_error": None} | values)
-            if status is MessageStatus.dead:
-                log.error("message %s to %s given up after %d attempt(s): %s", message.id,
-                          message.address, message.attempts, values["last_error"])
+def _record(engine: Engine, settings: Settings, channels: Channels, message: Message,
+            outcome: Outcome, now: datetime, worker: str) -> MessageStatus | None:
+    """One transaction: a single-row UPDATE conditional on the claim still being this loop's
+    (``sending``, claimed by it, at the attempt it claimed), plus an event for a dead letter.
+    Answers the status written, or None when the claim was lost and nothing was written."""
+    status, values = _next_state(settings, channels, message, outcome, now)
+    update = sa.update(Message).where(
+        col(Message.id) == message.id, col(Message.status) == MessageStatus.sending,
+        col(Message.claimed_by) == worker, col(Message.attempts) == message.attempts,
+    ).values({"status": status, "claimed_by": None, "sent_at": None, "detail": None,
+              "last_error": None} | values)
+    # A plain connection, not a Session: this runs once per message sent, and the ORM's
+    # bookkeeping would cost more than the UPDATE.
+    with writer(engine).connect() as connection:
+        if connection.execute(update).rowcount != 1:
+            connection.rollback()
+            log.warning("message %s: outcome %s not recorded, the claim of %s (attempt %d) "
+                        "was lost to another delivery loop", message.id,
+                        type(outcome).__name__, worker, message.attempts)
+            return None
+        if status is MessageStatus.dead:
+            log.error("message %s to %s given up after %d attempt(s): %s", message.id,
+                      message.address, message.attempts, values["last_error"])
+            with Session(connection) as session:
                 record(session, EventKind.message_dead, at=now, actor="system:delivery",
                        reason=str(values["last_error"]), person_id=message.person_id,
                        data={"message_id": message.id, "address": message.address,
                              "attempts": message.attempts})
-            statuses.append(status)
-        if rows:
-            table = table_of(Message)
-            session.execute(table.update().where(
-                table.c.id == sa.bindparam("_id"), table.c.status == MessageStatus.sending.value,
-                table.c.claimed_by == worker), rows)
-        session.commit()
-    return statuses
-
-
-def _held(session: Session, messages: list[Message], worker: str) -> set[int]:
-    """The messages whose claim is still this loop's, at the attempt it claimed them at;
-    locked on PostgreSQL (on SQLite the writer holds the database) so that no loop takes
-    one over before the outcome is written."""
-    if not messages:
-        return set()
-    query = select(Message.id, Message.attempts).where(
-        col(Message.id).in_([m.id for m in messages]),
-        Message.status == MessageStatus.sending, Message.claimed_by == worker)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    attempts = {m.id: m.attempts for m in messages}
-    return {i for i, n in session.exec(query).all() if i is not None and attempts[i] == n}
+                session.flush()
+        connection.commit()
+    return status
 
 
 def _next_state(settings: Settings, channels: Channels, message: Message, outcome: Outcome,
@@ -238,7 +191,7 @@ def _backoff(attempts: int, base: float) -> timedelta:
 
 
 async def _send_smtp(messages: list[Message], settings: Settings,
-                     done: Callable[[Message, Outcome], None]) -> None:
+                     done: Done) -> None:
     pending = deque(messages)
     for _ in range(SMTP_CONNECTIONS):
         if not pending:
@@ -247,26 +200,28 @@ async def _send_smtp(messages: list[Message], settings: Settings,
             async with _smtp(settings) as smtp:
                 await _send_over(smtp, pending, settings, done)
         except (ssl.SSLCertVerificationError, aiosmtplib.SMTPAuthenticationError) as exc:
-            _all(pending, Failed(True, f"SMTP configuration: {exc}"), done)  # retrying cannot help
+            # Retrying cannot help.
+            await _all(pending, Failed(True, f"SMTP configuration: {exc}"), done)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            _all(pending, Failed(False, f"SMTP server unreachable: {exc}"), done)
-    _all(pending, Failed(False, f"SMTP connection lost {SMTP_CONNECTIONS} times in one round"),
-         done)
+            await _all(pending, Failed(False, f"SMTP server unreachable: {exc}"), done)
+    await _all(pending, Failed(False, f"SMTP connection lost {SMTP_CONNECTIONS} times in one "
+                                      "round"), done)
 
 
-def _all(pending: deque[Message], failure: Failed, done: Callable[[Message, Outcome], None]
-         ) -> None:
+async def _all(pending: deque[Message], failure: Failed, done: Done) -> None:
     while pending:
-        done(pending.popleft(), failure)
+        await done(pending.popleft(), failure)
 
 
 async def _send_over(smtp: aiosmtplib.SMTP, pending: deque[Message], settings: Settings,
-                     done: Callable[[Message, Outcome], None]) -> None:
-    """Send over one connection until none is left or the connection cannot carry more."""
+                     done: Done) -> None:
+    """Send over one connection until none is left or the connection cannot carry more. Each
+    outcome is committed before the next message goes out: the server never holds two
+    accepted messages whose outcomes a kill could lose."""
     while pending:
         message = pending.popleft()
         outcome, usable = await _send_one(smtp, message, settings)
-        done(message, outcome)
+        await done(message, outcome)
         if not usable or not smtp.is_connected:
             return
 
@@ -315,22 +270,22 @@ async def _send_one(smtp: aiosmtplib.SMTP, message: Message, settings: Settings
 
 
 async def _write_eml(messages: list[Message], settings: Settings,
-                     done: Callable[[Message, Outcome], None]) -> None:
+                     done: Done) -> None:
     """No SMTP server: keep every email as a file, so the embedded default loses nothing."""
     for message in messages:
         if never_composed(message):
-            done(message, Failed(True, "nothing to send: the message was never composed"))
+            await done(message, Failed(True, "nothing to send: the message was never composed"))
             continue
         try:
             path = await anyio.to_thread.run_sync(partial(_eml_file, message, settings))
         except OSError as exc:
-            done(message, Failed(False, f"cannot write: {exc}"))
+            await done(message, Failed(False, f"cannot write: {exc}"))
             continue
         except Exception as exc:
             log.exception("message %s could not be written", message.id)
-            done(message, Failed(True, f"cannot write: {type(exc).__name__}: {exc}"))
+            await done(message, Failed(True, f"cannot write: {type(exc).__name__}: {exc}"))
             continue
-        done(message, Delivered(f"written to {path}"))
+        await done(message, Delivered(f"written to {path}"))
 
 
 def _eml_file(message: Message, settings: Settings) -> Path:
@@ -343,18 +298,17 @@ def _eml_file(message: Message, settings: Settings) -> Path:
     return path
 
 
-async def _post_all(messages: list[Message], channels: Channels,
-                    done: Callable[[Message, Outcome], None]) -> None:
+async def _post_all(messages: list[Message], channels: Channels, done: Done) -> None:
     targets = {t.name: t for t in channels.webhooks}
     async with httpx.AsyncClient(timeout=10) as client:
         for message in messages:
             target = targets.get(message.address)
             if target is None:
-                done(message, Failed(True, f"webhook target {message.address!r} is no longer "
-                                           "configured in config/channels.yaml"))
+                await done(message, Failed(True, f"webhook target {message.address!r} is no "
+                                                 "longer configured in config/channels.yaml"))
                 continue
             if never_composed(message):
-                done(message, Failed(True, "nothing to send: the message was never composed"))
+                await done(message, Failed(True, "nothing to send: the message was never composed"))
                 continue
             # Signed with the real clock: DingTalk refuses a signature an hour off its own,
             # whatever day the engine is replaying.
@@ -364,5 +318,5 @@ async def _post_all(messages: list[Message], channels: Channels,
             except Exception as exc:  # post() answers every transport error as an outcome
                 log.exception("message %s could not be posted", message.id)
                 outcome = Failed(True, f"cannot post: {type(exc).__name__}: {exc}")
-            done(message, outcome)
+            await done(message, outcome)
 

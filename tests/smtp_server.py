@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -18,6 +19,7 @@ class Mailbox:
     received: list[EmailMessage] = field(default_factory=list)
     scripted: dict[str, list[str]] = field(default_factory=dict)
     rcpt_seen: Counter[str] = field(default_factory=Counter)
+    arrival: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         self.rcpt_seen[address] += 1
@@ -30,8 +32,15 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.received.append(message_from_bytes(envelope.content, policy=policy.default))
+        with self.arrival:
+            self.received.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.arrival.notify_all()
         return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Whether ``count`` messages have arrived within ``timeout`` seconds."""
+        with self.arrival:
+            return self.arrival.wait_for(lambda: len(self.received) >= count, timeout)
 
     def ids(self) -> list[str]:
         return [m["Message-ID"] for m in self.received]
