@@ -31,6 +31,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from config.policy import POLICY_FILE
+
 ENV_PREFIX = "DUBAN_"
 
 
@@ -54,6 +56,8 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(30.0, gt=0, le=600)
     mail_from: NameEmail = NameEmail("项目督办办公室", "duban@localhost")
     as_of: date | None = Field(None, description="replay the engine at this day (YYYY-MM-DD)")
+    policy_file: Path = Field(POLICY_FILE, description="the supervision policy (ladder, "
+                              "windows, schedules); default: config/policy.yaml")
     secret_key: SecretStr = Field(SecretStr(""), description="signs sessions and email links; "
                                   "empty: a random key kept in data_dir/secret.key")
     office_name: str = Field("项目督办办公室", min_length=1, max_length=100,

@@ -85,7 +85,7 @@ def build(settings: Settings | None = None, *, engine: Engine | None = None,
     """A runtime from the configuration (or the parts given). Raises one of
     ``CONFIGURATION_ERRORS`` naming the bad setting or file."""
     settings = settings if settings is not None else load_settings()
-    rules = rules if rules is not None else load_rules(settings.zone)
+    rules = rules if rules is not None else load_rules(settings.zone, settings.policy_file)
     if clock is None:
         clock = FixedClock(rules.as_of(settings.as_of)) if settings.as_of else system_clock
     return Runtime(settings=settings, engine=engine or make_engine(settings.database),

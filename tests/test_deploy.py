@@ -12,9 +12,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from config.policy import POLICY_FILE
 from models.tables.escalation import EscalationStep
 from tests.conftest import POSTGRES_URL
 from tests.world import build_world
@@ -171,6 +172,17 @@ def test_the_server_schedules_runs_by_itself_and_a_worker_completes_them(
     swept = subprocess.run([str(BIN / "duban"), "sweep", "--as-of", "2025-10-21"], env=env,
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     assert swept.returncode == 0, swept.stderr
+    # The office's policy with the sweep due two minutes from now (the bulletin as shipped):
+    # the server must schedule that run itself and a worker run it.
+    shanghai = ZoneInfo("Asia/Shanghai")
+    due = (datetime.now(shanghai) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    policy = tmp_path / "policy.yaml"
+    shipped = "  sweep: {day_of_week: mon-fri, hour: 9, minute: 0}"
+    assert shipped in POLICY_FILE.read_text(encoding="utf-8")
+    policy.write_text(POLICY_FILE.read_text(encoding="utf-8").replace(shipped, (
+        f"  sweep: {{day_of_week: {due:%a}, hour: {due.hour}, minute: {due.minute}}}").lower()),
+        encoding="utf-8")
+    env["DUBAN_POLICY_FILE"] = str(policy)
     deployed = subprocess.run([str(BIN / "duban"), "deploy", "--pool", "duban-test"], env=env,
                               cwd=REPO, capture_output=True, text=True, timeout=120)
     assert deployed.returncode == 0, deployed.stderr
@@ -182,30 +194,35 @@ def test_the_server_schedules_runs_by_itself_and_a_worker_completes_them(
             env={**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, cwd=tmp_path, stdout=log,
             stderr=subprocess.STDOUT)
     try:
-        def completed_delivery() -> dict[str, Any] | None:
-            assert worker.poll() is None, f"the worker exited:\n{worker_log.read_text()}"
-            failure = prefect_server.tracebacks()
-            assert not failure, failure[:3000]
-            return next((r for r in flow_runs(prefect_server, "deliver_outbox/deliver-outbox")
-                         if r["state_type"] == "COMPLETED"), None)
+        def completed(deployment: str) -> Callable[[], dict[str, Any] | None]:
+            def found() -> dict[str, Any] | None:
+                assert worker.poll() is None, f"the worker exited:\n{worker_log.read_text()}"
+                failure = prefect_server.tracebacks()
+                assert not failure, failure[:3000]
+                return next((r for r in flow_runs(prefect_server, deployment)
+                             if r["state_type"] == "COMPLETED"), None)
+            return found
 
-        # The delivery falls due at the next minute; then the worker polls and spawns it.
-        delivery = wait_until(completed_delivery, seconds=180,
+        # The delivery falls due at the next minute, the sweep at the one after; the worker
+        # polls and spawns each.
+        delivery = wait_until(completed("deliver_outbox/deliver-outbox"), seconds=180,
                               what="a scheduled deliver-outbox run completed", interval=2)
+        sweep = wait_until(completed("supervise_all/supervise-all"), seconds=240,
+                           what="the sweep's scheduled run completed", interval=2)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
 
-    assert delivery["auto_scheduled"] and delivery["created_by"]["type"] == "SCHEDULE"
+    for run in (delivery, sweep):
+        assert run["auto_scheduled"] and run["created_by"]["type"] == "SCHEDULE"
+    started = datetime.fromisoformat(sweep["expected_start_time"]).astimezone(shanghai)
+    assert started == due
     assert list((tmp_path / "data" / "outbox").glob("*/*.eml")), "the delivery wrote no mail"
     assert "Traceback" not in worker_log.read_text(encoding="utf-8", errors="replace")
-    shanghai = ZoneInfo("Asia/Shanghai")
-    for deployment, weekdays in (("supervise_all/supervise-all", range(5)),
-                                 ("weekly_bulletins/weekly-bulletins", [0])):
-        runs = flow_runs(prefect_server, deployment)
-        assert runs, f"the server scheduled no run of {deployment}"
-        for run in runs:
-            start = datetime.fromisoformat(run["expected_start_time"]).astimezone(shanghai)
-            assert run["state_type"] == "SCHEDULED" and run["auto_scheduled"]
-            assert (start.hour, start.minute, start.weekday() in weekdays) == (9, 0, True)
+    runs = flow_runs(prefect_server, "weekly_bulletins/weekly-bulletins")
+    assert runs, "the server scheduled no weekly bulletin"
+    for run in runs:
+        start = datetime.fromisoformat(run["expected_start_time"]).astimezone(shanghai)
+        assert run["state_type"] == "SCHEDULED" and run["auto_scheduled"]
+        assert (start.hour, start.minute, start.weekday()) == (9, 0, 0)
     assert not prefect_server.tracebacks()
