@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from config.fields import Text
+
 
 class Commitment(StrEnum):
     """How firmly a plan commits to a target; the tables store it, the ladder reads it."""
@@ -61,10 +63,7 @@ Line = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
     AfterValidator(_no_control_chars), AfterValidator(_single_line),
 ]
-Paragraph = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
-    AfterValidator(_no_control_chars),
-]
+Paragraph = Annotated[Text, AfterValidator(_no_control_chars)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
 
 

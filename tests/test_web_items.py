@@ -34,7 +34,7 @@ from tests.test_web_app import OFFICE, OTHER_OWNER, OWNER, PASSWORD, SECRET
 from tests.world import PLAN, RULES, World, build_world, give_passwords
 from web import attachments
 from web.app import create_app
-from web.items import FormInvalid, form_date, form_number
+from web.forms import FormInvalid, form_date, form_number
 
 MAX_BYTES = 64 * 1024
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

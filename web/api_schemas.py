@@ -2,7 +2,8 @@
 
 Request bodies forbid unknown fields, so a misspelt field is refused by name instead of being
 ignored. Dates are ISO days only (``2026-12-31``): pydantic would otherwise read a number as
-seconds since 1970 and turn a typo into a date.
+seconds since 1970 and turn a typo into a date. A text is config.fields' ``Text``, as in plan
+files. The pages read their forms with these same bodies (web/forms.py).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from config.fields import Text
 from config.plan_file import Commitment
 from models.tables.milestone import Light, MilestoneState
 from models.tables.person import Role
@@ -37,7 +38,6 @@ def _iso_day(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Version = Annotated[int | None, Field(
     ge=1, description="The milestone's `version` as you last read it. If it changed "
     "since, nothing is done and the answer is 409: read the milestone again.")]

@@ -5,16 +5,29 @@ person is signed out), (2) asks `allowed(...)` for the action on the item's unit
 compares the form's CSRF token with the session's, (4) calls the action in `models.store.actions`
 in a write transaction and redirects (303) to the item page, or shows why it was refused.
 A GET never changes a milestone; following an email link only signs its person in once.
-The routes live in modules named for what they serve; `web.context.Web` is what they share.
+The routes live at module level in modules named for what they serve; `web.context.Web` is
+what they share, `web.dependencies` how a route gets it, its session and the checked person.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.runtime import Runtime
-from web import attachments, auth, bulletins, feeds, items, lists, office, overview
+from web import (
+    attachments,
+    auth,
+    bulletins,
+    dependencies,
+    feeds,
+    forms,
+    items,
+    lists,
+    office,
+    overview,
+)
 from web.api import create_api
 from web.context import Web
 from web.limits import BodyLimit
@@ -31,15 +44,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=attachments.MAX_FILES * settings.attachment_max_bytes
                        + 1024 * 1024)
     web = Web(runtime)
-    limiter = auth.LoginLimiter(auth.MAX_FAILED_LOGINS, auth.FAILED_LOGIN_WINDOW_SECONDS)
-    app.state.login_limiter = limiter
-    app.include_router(auth.router(web, limiter))
-    app.include_router(lists.router(web))
-    app.include_router(office.router(web))
-    app.include_router(overview.router(web))
-    app.include_router(items.router(web))
-    app.include_router(attachments.router(web))
-    app.include_router(feeds.router(web))
-    app.include_router(bulletins.router(web))
+    app.state.web = web  # what web.dependencies.WebDep gives every route
+    app.state.login_limiter = auth.LoginLimiter(auth.MAX_FAILED_LOGINS,
+                                                auth.FAILED_LOGIN_WINDOW_SECONDS)
+    dependencies.install(app)
+    app.add_exception_handler(RequestValidationError, forms.answer_invalid)
+    for module in (auth, lists, office, overview, items, attachments, feeds, bulletins):
+        app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
     return app

@@ -30,13 +30,13 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from sqlmodel import select
 
 from models.rules.permissions import Action
 from models.tables.attachment import Attachment
 from models.tables.milestone import Milestone
-from web.context import Web
+from web.dependencies import CurrentUser, Refused, SessionDep, WebDep
 
 MAX_FILES = 5
 MAX_NAME = 200  # Attachment.name
@@ -204,27 +204,21 @@ def discard(folder: Path, keys: Sequence[str]) -> None:
 
 # ── serving ─────────────────────────────────────────────────────────────────────────────────
 
-def router(web: Web) -> APIRouter:
-    routes = APIRouter()
+router = APIRouter()
 
-    @routes.get("/attachments/{stored_as}")
-    def download(request: Request, stored_as: str) -> Response:
-        with web.reader() as db:
-            me = web.current(request, db)
-            if me is None:
-                return RedirectResponse("/login", status_code=303)
-            attachment = db.exec(select(Attachment)
-                                 .where(Attachment.stored_as == stored_as)).first()
-            milestone = db.get(Milestone, attachment.milestone_id) if attachment else None
-            if attachment is None or milestone is None:
-                return web.error(request, 404, "未找到", "没有这个附件。", me)
-            if not web.may(me, Action.view_item, milestone.unit_id):
-                return web.error(request, 403, "无权查看", "您无权查看此附件。", me)
-        path = web.settings.data_dir / "attachments" / attachment.stored_as
-        if not path.is_file():
-            return web.error(request, 404, "未找到", "附件文件已不在存储目录中，请联系督查室。", me)
-        return FileResponse(path, media_type=attachment.content_type, headers={
-            "Content-Disposition": content_disposition(attachment.name),
-            "X-Content-Type-Options": "nosniff", "Cache-Control": "private"})
 
-    return routes
+@router.get("/attachments/{stored_as}")
+def download(request: Request, stored_as: str, web: WebDep, db: SessionDep,
+             me: CurrentUser) -> Response:
+    attachment = db.exec(select(Attachment).where(Attachment.stored_as == stored_as)).first()
+    milestone = db.get(Milestone, attachment.milestone_id) if attachment else None
+    if attachment is None or milestone is None:
+        raise Refused(404, "未找到", "没有这个附件。", me)
+    if not web.may(me, Action.view_item, milestone.unit_id):
+        raise Refused(403, "无权查看", "您无权查看此附件。", me)
+    path = web.settings.data_dir / "attachments" / attachment.stored_as
+    if not path.is_file():
+        raise Refused(404, "未找到", "附件文件已不在存储目录中，请联系督查室。", me)
+    return FileResponse(path, media_type=attachment.content_type, headers={
+        "Content-Disposition": content_disposition(attachment.name),
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private"})

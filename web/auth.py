@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -25,7 +25,7 @@ from models.rules.passwords import hash_password, verify_password
 from models.tables.columns import saved_id
 from models.tables.link_use import LinkUse
 from models.tables.person import Person
-from web.context import STALE_FORM, Web, csrf_ok
+from web.dependencies import FormChecked, Refused, WebDep, WriterDep
 
 LINK_MAX_AGE_SECONDS = 14 * 24 * 3600
 MAX_FAILED_LOGINS = 5
@@ -62,75 +62,74 @@ def _decoy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def router(web: Web, limiter: LoginLimiter) -> APIRouter:
-    routes = APIRouter()
+def _limiter(request: Request) -> LoginLimiter:
+    limiter: LoginLimiter = request.app.state.login_limiter
+    return limiter
 
-    @routes.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request) -> HTMLResponse:
-        return web.page(request, "login.html", email="")
 
-    @routes.post("/login", response_class=HTMLResponse)
-    def login(request: Request, email: Annotated[str, Form()] = "",
-              password: Annotated[str, Form()] = "",
-              csrf: Annotated[str, Form()] = "") -> Response:
-        if not csrf_ok(request, csrf):
-            return web.error(request, 403, "请求无效", "表单已过期，请刷新页面后重新登录。")
-        email = email.strip().lower()
-        if limiter.blocked(email):
-            return web.page(request, "login.html", 429, email=email,
-                            message="登录失败次数过多，请 15 分钟后再试。")
-        with web.writer() as db:
-            person = db.exec(select(Person).where(Person.email == email)).first()
-            stored = person.password_hash if person and person.active else None
-            ok, new_hash = verify_password(password, stored or _decoy_hash())
-            if not (ok and person is not None and stored):
-                limiter.failed(email)
-                return web.page(request, "login.html", 401, email=email,
-                                message="邮箱或密码不正确。")
-            if new_hash:
-                person.password_hash = new_hash
-                db.add(person)
-                db.commit()
-            limiter.succeeded(email)
-            web.sign_in(request, person)
-        return RedirectResponse("/", status_code=303)
+Limiter = Annotated[LoginLimiter, Depends(_limiter)]
+router = APIRouter()
 
-    @routes.post("/logout")
-    def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
-        if not csrf_ok(request, csrf):
-            return web.error(request, 403, "请求无效", STALE_FORM)
-        request.session.clear()
-        return RedirectResponse("/login", status_code=303)
 
-    @routes.get("/l/{token}", response_class=HTMLResponse)
-    def follow_link(request: Request, token: str) -> Response:
-        try:
-            claims = read_link_token(secret=web.secret, token=token,
-                                     max_age_seconds=LINK_MAX_AGE_SECONDS,
-                                     now=web.now().timestamp())
-        except LinkInvalid as invalid:
-            return web.error(request, 403, "链接无法打开", LINK_REFUSALS[invalid.reason])
-        if len(claims.nonce) > 64:
-            return web.error(request, 403, "链接无法打开", LINK_REFUSALS["tampered"])
-        item = RedirectResponse("/" if claims.milestone_id == START_PAGE
-                                else f"/milestones/{claims.milestone_id}", status_code=303)
-        with web.writer() as db:
-            person = db.get(Person, claims.person_id)
-            if person is None or not person.active:
-                return web.error(request, 403, "链接无法打开", "此链接对应的账号已停用。")
-            signed_in = web.current(request, db)
-            if db.get(LinkUse, claims.nonce) is not None:
-                if signed_in is not None and signed_in.id == person.id:
-                    return item
-                return web.error(request, 403, "链接已使用", LINK_USED)
-            db.add(LinkUse(nonce=claims.nonce, person_id=saved_id(person),
-                           milestone_id=claims.milestone_id, used_at=web.now()))
-            try:
-                db.commit()
-            except IntegrityError:  # the same link, followed twice at once
-                db.rollback()
-                return web.error(request, 403, "链接已使用", LINK_USED)
-            web.sign_in(request, person)
-        return item
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, web: WebDep) -> HTMLResponse:
+    return web.page(request, "login.html", email="")
 
-    return routes
+
+@router.post("/login", response_class=HTMLResponse,
+             dependencies=[Depends(FormChecked("表单已过期，请刷新页面后重新登录。"))])
+def login(request: Request, web: WebDep, db: WriterDep, limiter: Limiter,
+          email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "") -> Response:
+    email = email.strip().lower()
+    if limiter.blocked(email):
+        return web.page(request, "login.html", 429, email=email,
+                        message="登录失败次数过多，请 15 分钟后再试。")
+    person = db.exec(select(Person).where(Person.email == email)).first()
+    stored = person.password_hash if person and person.active else None
+    ok, new_hash = verify_password(password, stored or _decoy_hash())
+    if not (ok and person is not None and stored):
+        limiter.failed(email)
+        return web.page(request, "login.html", 401, email=email, message="邮箱或密码不正确。")
+    if new_hash:
+        person.password_hash = new_hash
+        db.add(person)
+        db.commit()
+    limiter.succeeded(email)
+    web.sign_in(request, person)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/logout", dependencies=[Depends(FormChecked())])
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/l/{token}", response_class=HTMLResponse)
+def follow_link(request: Request, token: str, web: WebDep, db: WriterDep) -> Response:
+    try:
+        claims = read_link_token(secret=web.secret, token=token,
+                                 max_age_seconds=LINK_MAX_AGE_SECONDS, now=web.now().timestamp())
+    except LinkInvalid as invalid:
+        raise Refused(403, "链接无法打开", LINK_REFUSALS[invalid.reason]) from None
+    if len(claims.nonce) > 64:
+        raise Refused(403, "链接无法打开", LINK_REFUSALS["tampered"])
+    item = RedirectResponse("/" if claims.milestone_id == START_PAGE
+                            else f"/milestones/{claims.milestone_id}", status_code=303)
+    person = db.get(Person, claims.person_id)
+    if person is None or not person.active:
+        raise Refused(403, "链接无法打开", "此链接对应的账号已停用。")
+    signed_in = web.current(request, db)
+    if db.get(LinkUse, claims.nonce) is not None:
+        if signed_in is not None and signed_in.id == person.id:
+            return item
+        raise Refused(403, "链接已使用", LINK_USED)
+    db.add(LinkUse(nonce=claims.nonce, person_id=saved_id(person),
+                   milestone_id=claims.milestone_id, used_at=web.now()))
+    try:
+        db.commit()
+    except IntegrityError:  # the same link, followed twice at once
+        db.rollback()
+        raise Refused(403, "链接已使用", LINK_USED) from None
+    web.sign_in(request, person)
+    return item

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
@@ -45,6 +45,7 @@ from notifications.bulletin.page import bulletin_html
 from notifications.bulletin.publish import PDF_TYPE, XLSX_TYPE
 from web.attachments import content_disposition
 from web.context import Web
+from web.dependencies import CurrentUser, Refused, SessionDep, WebDep
 
 EVERY = "*"  # a bulletin's scope across every plan, and the whole bulletin's ?unit=
 KINDS = {PeriodKind.week: "周报", PeriodKind.month: "月报", PeriodKind.custom: "自定义"}
@@ -61,103 +62,89 @@ def document_body(document: str) -> str:
     return document[start:document.rindex("</body>")]
 
 
-def router(web: Web) -> APIRouter:
-    routes = APIRouter()
+router = APIRouter()
 
-    @routes.get("/bulletins", response_class=HTMLResponse)
-    def bulletins(request: Request) -> Response:
-        with web.reader() as db:
-            me = web.current(request, db)
-            if me is None:
-                return RedirectResponse("/login", status_code=303)
-            plans = db.exec(select(Plan).order_by(Plan.code)).all()
-            plan = request.query_params.get("plan", "").strip() or None
-            internal = web.may(me, Action.view_item, None)
-            page: dict[str, Any] = {"me": me, "plans": plans, "plan": plan, "every": EVERY,
-                                    "internal": internal, "kinds": KINDS,
-                                    "editions": EDITIONS, "rows": []}
-            if plan not in (None, EVERY, *(p.code for p in plans)):
-                return web.page(request, "bulletins.html", 400,
-                                problem=f"没有代码为“{plan}”的规划。", **page)
-            # What select() builds for more than the four columns it is typed for.
-            query: Select[*tuple[Any, ...]] = Select(
-                col(BulletinRecord.id), col(BulletinRecord.scope_name),
-                col(BulletinRecord.period_kind), col(BulletinRecord.period_first),
-                col(BulletinRecord.period_last), col(BulletinRecord.edition),
-                col(BulletinRecord.generated_at)).order_by(
-                col(BulletinRecord.period_last).desc(), col(BulletinRecord.period_first).desc(),
-                col(BulletinRecord.scope), col(BulletinRecord.edition))
-            if plan is not None:
-                query = query.where(BulletinRecord.scope == plan)
-            if not internal:
-                query = query.where(BulletinRecord.edition == Edition.public)
-            return web.page(request, "bulletins.html", **page | {"rows": db.exec(query).all()})
 
-    def opened(request: Request, db: Session, bulletin_id: int,
-               *columns: Any) -> tuple[Person, Any] | Response:
-        """The signed-in person and the bulletin's ``columns`` (only those: the files are
-        large), or the answer saying why not."""
-        me = web.current(request, db)
-        if me is None:
-            return RedirectResponse("/login", status_code=303)
-        row = db.exec(select(BulletinRecord.edition, *columns)
-                      .where(BulletinRecord.id == bulletin_id)).first()
-        if row is None:
-            return web.error(request, 404, "未找到", f"没有编号为 {bulletin_id} 的通报。", me)
-        if not may_read(me, row.edition):
-            return web.error(request, 403, "无权查看", INTERNAL_ONLY, me)
-        return me, row
+@router.get("/bulletins", response_class=HTMLResponse)
+def bulletins(request: Request, web: WebDep, db: SessionDep, me: CurrentUser) -> Response:
+    plans = db.exec(select(Plan).order_by(Plan.code)).all()
+    plan = request.query_params.get("plan", "").strip() or None
+    internal = web.may(me, Action.view_item, None)
+    page: dict[str, Any] = {"me": me, "plans": plans, "plan": plan, "every": EVERY,
+                            "internal": internal, "kinds": KINDS, "editions": EDITIONS,
+                            "rows": []}
+    if plan not in (None, EVERY, *(p.code for p in plans)):
+        return web.page(request, "bulletins.html", 400,
+                        problem=f"没有代码为“{plan}”的规划。", **page)
+    # What select() builds for more than the four columns it is typed for.
+    query: Select[*tuple[Any, ...]] = Select(
+        col(BulletinRecord.id), col(BulletinRecord.scope_name),
+        col(BulletinRecord.period_kind), col(BulletinRecord.period_first),
+        col(BulletinRecord.period_last), col(BulletinRecord.edition),
+        col(BulletinRecord.generated_at)).order_by(
+        col(BulletinRecord.period_last).desc(), col(BulletinRecord.period_first).desc(),
+        col(BulletinRecord.scope), col(BulletinRecord.edition))
+    if plan is not None:
+        query = query.where(BulletinRecord.scope == plan)
+    if not internal:
+        query = query.where(BulletinRecord.edition == Edition.public)
+    return web.page(request, "bulletins.html", **page | {"rows": db.exec(query).all()})
 
-    @routes.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
-    def bulletin(request: Request, bulletin_id: int) -> Response:
-        with web.reader() as db:
-            found = opened(request, db, bulletin_id, BulletinRecord.figures,
-                           BulletinRecord.generated_at)
-            if isinstance(found, Response):
-                return found
-            me, row = found
-            figures = Figures.from_json(row.figures)
-            names = {u.unit_code: u.unit_name for u in figures.units}
-            own = db.get(Unit, me.unit_id) if me.unit_id is not None else None
-        own_code = own.code if own is not None and own.code in names else None
-        asked = request.query_params.get("unit", "").strip() or None
-        if asked is None and figures.edition == Edition.public and not web.may(
-                me, Action.view_item, None):
-            asked = own_code
-        if asked not in (None, EVERY, *names):
-            return web.error(request, 404, "未找到",
-                             f"本通报中没有代码为“{asked}”的单位，请从通报页的单位列表中选择。", me)
-        focus = None if asked in (None, EVERY) else asked
-        shown = figures if focus is None else figures.for_unit(focus)
-        document = bulletin_html(shown, chart_src=f"/bulletins/{bulletin_id}/chart.png",
-                                 link=None, rows=None, locale=web.settings.locale)
-        return web.page(request, "bulletin.html", me=me, id=bulletin_id, figures=figures,
-                        focus=focus, names=names, own_code=own_code, every=EVERY,
-                        kinds=KINDS, editions=EDITIONS, generated_at=row.generated_at,
-                        body=document_body(document))
 
-    def download(request: Request, bulletin_id: int, column: Any, content_type: str,
-                 suffix: str) -> Response:
-        with web.reader() as db:
-            found = opened(request, db, bulletin_id, BulletinRecord.subject,
-                           column.label("content"))
-        if isinstance(found, Response):
-            return found
-        _, row = found
-        return Response(row.content, media_type=content_type, headers={
-            "Content-Disposition": content_disposition(row.subject + suffix),
-            "X-Content-Type-Options": "nosniff", "Cache-Control": "private"})
+def opened(db: Session, me: Person, bulletin_id: int, *columns: Any) -> Any:
+    """The bulletin's ``columns`` (only those: the files are large), if ``me`` may read it."""
+    row = db.exec(select(BulletinRecord.edition, *columns)
+                  .where(BulletinRecord.id == bulletin_id)).first()
+    if row is None:
+        raise Refused(404, "未找到", f"没有编号为 {bulletin_id} 的通报。", me)
+    if not may_read(me, row.edition):
+        raise Refused(403, "无权查看", INTERNAL_ONLY, me)
+    return row
 
-    @routes.get("/bulletins/{bulletin_id}/chart.png")
-    def chart(request: Request, bulletin_id: int) -> Response:
-        return download(request, bulletin_id, BulletinRecord.chart_png, "image/png", ".png")
 
-    @routes.get("/bulletins/{bulletin_id}/workbook.xlsx")
-    def workbook(request: Request, bulletin_id: int) -> Response:
-        return download(request, bulletin_id, BulletinRecord.xlsx, XLSX_TYPE, ".xlsx")
+@router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
+def bulletin(request: Request, bulletin_id: int, web: WebDep, db: SessionDep,
+             me: CurrentUser) -> Response:
+    row = opened(db, me, bulletin_id, BulletinRecord.figures, BulletinRecord.generated_at)
+    figures = Figures.from_json(row.figures)
+    names = {u.unit_code: u.unit_name for u in figures.units}
+    own = db.get(Unit, me.unit_id) if me.unit_id is not None else None
+    own_code = own.code if own is not None and own.code in names else None
+    asked = request.query_params.get("unit", "").strip() or None
+    if asked is None and figures.edition == Edition.public and not web.may(
+            me, Action.view_item, None):
+        asked = own_code
+    if asked not in (None, EVERY, *names):
+        raise Refused(404, "未找到",
+                      f"本通报中没有代码为“{asked}”的单位，请从通报页的单位列表中选择。", me)
+    focus = None if asked in (None, EVERY) else asked
+    shown = figures if focus is None else figures.for_unit(focus)
+    document = bulletin_html(shown, chart_src=f"/bulletins/{bulletin_id}/chart.png",
+                             link=None, rows=None, locale=web.settings.locale)
+    return web.page(request, "bulletin.html", me=me, id=bulletin_id, figures=figures,
+                    focus=focus, names=names, own_code=own_code, every=EVERY,
+                    kinds=KINDS, editions=EDITIONS, generated_at=row.generated_at,
+                    body=document_body(document))
 
-    @routes.get("/bulletins/{bulletin_id}/bulletin.pdf")
-    def pdf(request: Request, bulletin_id: int) -> Response:
-        return download(request, bulletin_id, BulletinRecord.pdf, PDF_TYPE, ".pdf")
 
-    return routes
+def download(db: Session, me: Person, bulletin_id: int, column: Any, content_type: str,
+             suffix: str) -> Response:
+    row = opened(db, me, bulletin_id, BulletinRecord.subject, column.label("content"))
+    return Response(row.content, media_type=content_type, headers={
+        "Content-Disposition": content_disposition(row.subject + suffix),
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private"})
+
+
+@router.get("/bulletins/{bulletin_id}/chart.png")
+def chart(bulletin_id: int, db: SessionDep, me: CurrentUser) -> Response:
+    return download(db, me, bulletin_id, BulletinRecord.chart_png, "image/png", ".png")
+
+
+@router.get("/bulletins/{bulletin_id}/workbook.xlsx")
+def workbook(bulletin_id: int, db: SessionDep, me: CurrentUser) -> Response:
+    return download(db, me, bulletin_id, BulletinRecord.xlsx, XLSX_TYPE, ".xlsx")
+
+
+@router.get("/bulletins/{bulletin_id}/bulletin.pdf")
+def pdf(bulletin_id: int, db: SessionDep, me: CurrentUser) -> Response:
+    return download(db, me, bulletin_id, BulletinRecord.pdf, PDF_TYPE, ".pdf")

@@ -1,8 +1,9 @@
 """What every route shares: the database, the rules, the clock, the signed-in person, the
 permission check, page rendering and the one way an action on a milestone is taken.
 
-Each router module (web/auth.py, web/items.py, …) gets one `Web` and uses only it, so a route
-cannot forget a step: `act` checks who, the CSRF token and the milestone's version in one place.
+The app keeps one `Web` (``app.state.web``); the router modules (web/auth.py, web/items.py, …)
+get it, the session and the checked person through web.dependencies, and every action on a
+milestone goes through `act`, after those checks, in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from sqlmodel import Session
 from models.rules.permissions import Action, allowed
 from models.store.actions import ActionRefused, Changed, Recorded, commit_retrying
 from models.store.database import writer
-from models.tables.milestone import Milestone
 from models.tables.person import Person
 from services.milestone_actions import take
 from services.runtime import Runtime
@@ -95,55 +95,31 @@ class Web:
         return allowed(role=person.role, person_unit_id=person.unit_id, action=action,
                        item_unit_id=item_unit_id, active=person.active)
 
-    def permitted(self, request: Request, db: Session, action: Action,
-                  csrf: str | None = None) -> Person | Response:
-        """For pages about no one item: the signed-in person if they may take `action`
-        anywhere (and, for a form, its CSRF token is right); otherwise the answer saying why
-        not."""
-        me = self.current(request, db)
-        if me is None:
-            return RedirectResponse("/login", status_code=303)
-        if not self.may(me, action, None):
-            return self.error(request, 403, "无权操作", NO_RIGHT[action], me)
-        if csrf is not None and not csrf_ok(request, csrf):
-            return self.error(request, 403, "请求无效", STALE_FORM, me)
-        return me
-
     # ── acting on a milestone ────────────────────────────────────────────────────────────
 
-    def act(self, request: Request, milestone_id: int, action: Action, csrf: str,
+    def act(self, request: Request, db: Session, me: Person, milestone_id: int,
             do: Callable[..., Recorded], version: int | None,
             after: Callable[[Session, Person], None] | None = None,
             **specific: Any) -> Response:
-        """Check who may, check the form, then run ``do`` (an action of models.store.actions) with
-        the arguments every action takes plus ``specific``, and ``after`` in the same
-        transaction; redirect to the item, or show why nothing was done.
+        """Run ``do`` (an action of models.store.actions) with the arguments every action takes
+        plus ``specific``, and ``after``, in ``db``'s transaction, where who may and the form's
+        CSRF token have been checked (web.dependencies.MayAct); redirect to the item, or show
+        why nothing was done.
 
         A form carries the version it showed: if the item changed since, the person is told
         (models.store.actions.commit_retrying).
         """
-        with self.writer() as db:
-            me = self.current(request, db)
-            if me is None:
-                return RedirectResponse("/login", status_code=303)
-            milestone = db.get(Milestone, milestone_id)
-            if milestone is None:
-                return self.error(request, 404, "未找到", "没有这个事项。", me)
-            if not self.may(me, action, milestone.unit_id):
-                return self.error(request, 403, "无权操作", "您无权对此事项进行该操作。", me)
-            if not csrf_ok(request, csrf):
-                return self.error(request, 403, "请求无效", STALE_FORM, me)
-            def attempt() -> None:
-                take(do, session=db, settings=self.settings, rules=self.rules,
-                     milestone_id=milestone_id, actor=me.email, actor_id=me.id, now=self.now(),
-                     expected_version=version, **specific)
-                if after is not None:
-                    after(db, me)
+        def attempt() -> None:
+            take(do, session=db, settings=self.settings, rules=self.rules,
+                 milestone_id=milestone_id, actor=me.email, actor_id=me.id, now=self.now(),
+                 expected_version=version, **specific)
+            if after is not None:
+                after(db, me)
 
-            try:
-                commit_retrying(db, attempt, versioned=version is not None)
-            except ActionRefused as refused:
-                return self.refused(request, refused, me)
+        try:
+            commit_retrying(db, attempt, versioned=version is not None)
+        except ActionRefused as refused:
+            return self.refused(request, refused, me)
         return RedirectResponse(f"/milestones/{milestone_id}", status_code=303)
 
     def refused(self, request: Request, refused: ActionRefused,

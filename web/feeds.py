@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from icalendar import Alarm, Calendar, Event
 from itsdangerous import BadData, URLSafeSerializer
 from sqlmodel import Session, select
@@ -33,6 +33,7 @@ from models.tables.milestone import MilestoneState
 from models.tables.person import Person
 from models.tables.unit import Unit
 from web.context import Web
+from web.dependencies import CurrentUser, Refused, SessionDep, WebDep
 
 SALT = "duban.feed"
 SHOWN_STATES = frozenset(s.value for s in OPEN_STATES | {MilestoneState.claimed})
@@ -117,56 +118,56 @@ def _level(row: dict[str, Any], rules: Rules) -> str:
     return f"第 {row['level']} 级 {names.get(row['level'], '')}".rstrip()
 
 
-def router(web: Web) -> APIRouter:
-    routes = APIRouter()
-    base_url = str(web.settings.base_url).rstrip("/")
+router = APIRouter()
 
-    def feed_url(person: Person, unit: Unit) -> str:
-        key = make_feed_key(secret=web.secret, person_id=saved_id(person),
-                            unit_id=saved_id(unit))
-        return f"{base_url}/units/{unit.code}/calendar.ics?key={key}"
 
-    def feed_reader(request: Request, db: Session, unit: Unit, key: str | None) -> Person | str:
-        """Who reads ``unit``'s feed: the key's person, else the signed-in one; or why nobody."""
-        if key is None:
-            person = web.current(request, db)
-            if person is None:
-                return NO_KEY
-            return person if web.may(person, Action.view_item, unit.id) else "您无权查看该单位。"
-        claims = read_feed_key(secret=web.secret, key=key)
-        if claims is None or claims[1] != unit.id:  # a key opens its own unit only
-            return BAD_KEY
-        person = db.get(Person, claims[0])
-        if person is None or not web.may(person, Action.view_item, unit.id):
-            return REVOKED
-        return person
+def base_url(web: Web) -> str:
+    return str(web.settings.base_url).rstrip("/")
 
-    @routes.get("/units/{unit_code}/calendar.ics")
-    def calendar_feed(request: Request, unit_code: str, key: str | None = None) -> Response:
-        with web.reader() as db:
-            unit = db.exec(select(Unit).where(Unit.code == unit_code)).first()
-            if unit is None:
-                return web.error(request, 404, "未找到", "没有这个单位。")
-            reader = feed_reader(request, db, unit, key)
-            if isinstance(reader, str):
-                return web.error(request, 403, "无法订阅", reader)
-            now = web.now()
-            rows = milestone_lights(session=db, rules=web.rules, now=now, unit=unit.code)
-            body = unit_calendar(unit_name=unit.name, rows=rows, rules=web.rules,
-                                 base_url=base_url, stamp=now)
-        return Response(body, media_type="text/calendar; charset=utf-8", headers={
-            "Content-Disposition": f'inline; filename="duban-{unit.code}.ics"'})
 
-    @routes.get("/calendar", response_class=HTMLResponse)
-    def calendar_page(request: Request) -> Response:
-        with web.reader() as db:
-            me = web.current(request, db)
-            if me is None:
-                return RedirectResponse("/login", status_code=303)
-            urls = [(u.name, feed_url(me, u)) for u in db.exec(select(Unit).order_by(Unit.code))
-                    if web.may(me, Action.view_item, u.id)]
-            feeds = [{"unit": name, "url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
-                     for name, url in urls]
-            return web.page(request, "calendar.html", me=me, feeds=feeds)
+def feed_url(web: Web, person: Person, unit: Unit) -> str:
+    key = make_feed_key(secret=web.secret, person_id=saved_id(person), unit_id=saved_id(unit))
+    return f"{base_url(web)}/units/{unit.code}/calendar.ics?key={key}"
 
-    return routes
+
+def feed_reader(web: Web, request: Request, db: Session, unit: Unit,
+                key: str | None) -> Person | str:
+    """Who reads ``unit``'s feed: the key's person, else the signed-in one; or why nobody."""
+    if key is None:
+        person = web.current(request, db)
+        if person is None:
+            return NO_KEY
+        return person if web.may(person, Action.view_item, unit.id) else "您无权查看该单位。"
+    claims = read_feed_key(secret=web.secret, key=key)
+    if claims is None or claims[1] != unit.id:  # a key opens its own unit only
+        return BAD_KEY
+    person = db.get(Person, claims[0])
+    if person is None or not web.may(person, Action.view_item, unit.id):
+        return REVOKED
+    return person
+
+
+@router.get("/units/{unit_code}/calendar.ics")
+def calendar_feed(request: Request, unit_code: str, web: WebDep, db: SessionDep,
+                  key: str | None = None) -> Response:
+    unit = db.exec(select(Unit).where(Unit.code == unit_code)).first()
+    if unit is None:
+        raise Refused(404, "未找到", "没有这个单位。")
+    reader = feed_reader(web, request, db, unit, key)
+    if isinstance(reader, str):
+        raise Refused(403, "无法订阅", reader)
+    now = web.now()
+    rows = milestone_lights(session=db, rules=web.rules, now=now, unit=unit.code)
+    body = unit_calendar(unit_name=unit.name, rows=rows, rules=web.rules, base_url=base_url(web),
+                         stamp=now)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'inline; filename="duban-{unit.code}.ics"'})
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_page(request: Request, web: WebDep, db: SessionDep, me: CurrentUser) -> Response:
+    urls = [(u.name, feed_url(web, me, u)) for u in db.exec(select(Unit).order_by(Unit.code))
+            if web.may(me, Action.view_item, u.id)]
+    feeds = [{"unit": name, "url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
+             for name, url in urls]
+    return web.page(request, "calendar.html", me=me, feeds=feeds)

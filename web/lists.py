@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, select
 
 from models.rules.permissions import Action
@@ -32,6 +32,7 @@ from models.tables.milestone import Light, MilestoneState
 from models.tables.plan import Plan
 from models.tables.unit import Unit
 from web.context import Web
+from web.dependencies import CurrentUser, Refused, SessionDep, WebDep
 
 LIGHT_RANK = {Light.red.value: 0, Light.yellow.value: 1, Light.green.value: 2}
 
@@ -87,39 +88,31 @@ def sort_key(row: Mapping[str, Any]) -> tuple[int, int, str]:
     return LIGHT_RANK[row["light"]], -row["overdue_workdays"], row["due_on"]
 
 
-def router(web: Web) -> APIRouter:
-    routes = APIRouter()
+router = APIRouter()
 
-    @routes.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> Response:
-        with web.reader() as db:
-            me = web.current(request, db)
-            if me is None:
-                return RedirectResponse("/login", status_code=303)
-            plans = db.exec(select(Plan).order_by(Plan.code)).all()
-            units = db.exec(select(Unit).order_by(Unit.code)).all()
-            filters, problems = read_filters(
-                request.query_params, plans={p.code for p in plans},
-                units={u.code for u in units}, top_level=top_level(web.rules))
-            everywhere = web.may(me, Action.view_item, None)  # office, leaders, admins
-            own = next((u for u in units if u.id == me.unit_id), None)
-            page: dict[str, Any] = {
-                "me": me, "filters": filters, "plans": plans, "levels": range(
-                    top_level(web.rules) + 1), "units": units if everywhere else [],
-                "own_unit": None if everywhere else own, "rows": [], "counts": {}}
-            if problems:
-                return web.page(request, "list.html", 400, problems=problems, **page)
-            if not everywhere:
-                if own is None or not web.may(me, Action.view_item, own.id):
-                    return web.page(request, "list.html", **page)
-                if filters.unit not in (None, own.code):
-                    return web.error(request, 403, "无权查看",
-                                     f"您只能查看本单位（{own.name}）的事项。", me)
-                filters = replace(filters, unit=own.code)
-            rows, counts = _listed(db, web, filters)
-            return web.page(request, "list.html", **page | {"rows": rows, "counts": counts})
 
-    return routes
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, web: WebDep, db: SessionDep, me: CurrentUser) -> Response:
+    plans = db.exec(select(Plan).order_by(Plan.code)).all()
+    units = db.exec(select(Unit).order_by(Unit.code)).all()
+    filters, problems = read_filters(request.query_params, plans={p.code for p in plans},
+                                     units={u.code for u in units}, top_level=top_level(web.rules))
+    everywhere = web.may(me, Action.view_item, None)  # office, leaders, admins
+    own = next((u for u in units if u.id == me.unit_id), None)
+    page: dict[str, Any] = {
+        "me": me, "filters": filters, "plans": plans, "levels": range(top_level(web.rules) + 1),
+        "units": units if everywhere else [], "own_unit": None if everywhere else own,
+        "rows": [], "counts": {}}
+    if problems:
+        return web.page(request, "list.html", 400, problems=problems, **page)
+    if not everywhere:
+        if own is None or not web.may(me, Action.view_item, own.id):
+            return web.page(request, "list.html", **page)
+        if filters.unit not in (None, own.code):
+            raise Refused(403, "无权查看", f"您只能查看本单位（{own.name}）的事项。", me)
+        filters = replace(filters, unit=own.code)
+    rows, counts = _listed(db, web, filters)
+    return web.page(request, "list.html", **page | {"rows": rows, "counts": counts})
 
 
 def _listed(db: Session, web: Web, filters: Filters) -> tuple[list[dict[str, Any]], Counter[str]]:

@@ -8,16 +8,17 @@ items, so a number can always be checked against the items behind it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import select
 
 from models.rules.permissions import Action
 from models.store.status_view import milestone_lights
+from models.tables.person import Person
 from models.tables.plan import Plan
-from web.context import Web
+from web.dependencies import Permitted, SessionDep, WebDep
 
 LIGHTS = ("red", "yellow", "green")
 
@@ -34,21 +35,15 @@ def light_table(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, dict[s
     return table
 
 
-def router(web: Web) -> APIRouter:
-    routes = APIRouter()
+router = APIRouter()
+Everywhere = Annotated[Person, Depends(Permitted(Action.view_item))]
 
-    @routes.get("/overview", response_class=HTMLResponse)
-    def overview(request: Request) -> Response:
-        with web.reader() as db:
-            me = web.permitted(request, db, Action.view_item)
-            if isinstance(me, Response):
-                return me
-            table = light_table(milestone_lights(session=db, rules=web.rules, now=web.now()))
-            names = {p.code: p.name for p in db.exec(select(Plan))}
-            plans = [{"code": code, "name": names[code], "units": units,
-                      "totals": {k: sum(u[k] for u in units.values())
-                                 for k in (*LIGHTS, "total")}}
-                     for code, units in table.items()]
-            return web.page(request, "overview.html", me=me, plans=plans, lights=LIGHTS)
 
-    return routes
+@router.get("/overview", response_class=HTMLResponse)
+def overview(request: Request, web: WebDep, db: SessionDep, me: Everywhere) -> Response:
+    table = light_table(milestone_lights(session=db, rules=web.rules, now=web.now()))
+    names = {p.code: p.name for p in db.exec(select(Plan))}
+    plans = [{"code": code, "name": names[code], "units": units,
+              "totals": {k: sum(u[k] for u in units.values()) for k in (*LIGHTS, "total")}}
+             for code, units in table.items()]
+    return web.page(request, "overview.html", me=me, plans=plans, lights=LIGHTS)
