@@ -23,6 +23,7 @@ from sqlmodel import Session
 from models.rules.permissions import Action, allowed
 from models.store.actions import ActionRefused, Changed, Recorded, commit_retrying
 from models.store.database import writer
+from models.tables.event_kinds import EventKind
 from models.tables.person import Person
 from services.milestone_actions import take
 from services.runtime import Runtime
@@ -48,6 +49,7 @@ class Web:
         self.secret = runtime.secret
         env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
         env.globals["nav_links"] = nav_links  # base.html asks it on every page
+        env.globals["kinds"] = EventKind  # the history reads event kinds by name
         self.templates = Jinja2Templates(env=env)
 
     def now(self) -> datetime:

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
 from models.rules.permissions import Action
-from models.rules.status import OPEN_STATES, Decision
+from models.rules.status import OPEN_STATES
 from models.store.actions import (
     REOPENABLE,
     WAIVABLE,
@@ -41,6 +41,7 @@ from models.store.status_view import milestone_lights
 from models.tables.attachment import Attachment
 from models.tables.columns import saved_id
 from models.tables.event import Event
+from models.tables.event_kinds import EventKind
 from models.tables.indicator import Indicator
 from models.tables.milestone import Milestone, MilestoneState
 from models.tables.person import Person
@@ -64,7 +65,6 @@ from web.forms import (
 
 ITEM_ACTIONS = tuple(a for a in Action
                      if a not in (Action.view_item, Action.manage_people, Action.view_outbox))
-CLAIM_KIND = f"milestone.{Decision.claimed.value}"
 router = APIRouter()
 
 
@@ -153,7 +153,7 @@ def done(act: Annotated[Acting, May(Action.claim_done)],
         if not uploads:
             return
         event = db.exec(select(Event).where(Event.milestone_id == act.milestone_id,
-                                            Event.kind == CLAIM_KIND)
+                                            Event.kind == EventKind.done_claimed)
                         .order_by(col(Event.id).desc())).first()
         assert event is not None  # claim_done has just recorded it in this transaction
         stored.extend(attachments.store_uploads(uploads, folder,

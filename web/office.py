@@ -27,6 +27,7 @@ from models.rules.passwords import check_password_policy, hash_password
 from models.rules.permissions import Action
 from models.store.events import record
 from models.store.people import ContactIn, PersonIn, UnknownUnit, save_person, set_unit_contact
+from models.tables.event_kinds import EventKind
 from models.tables.message import Message
 from models.tables.person import Person
 from models.tables.unit import Unit
@@ -163,9 +164,9 @@ def set_active(web: Web, request: Request, db: Session, me: Person, person_id: i
     if target.active != active:
         target.active = active
         db.add(target)
-        record(db, "person.reactivated" if active else "person.deactivated", at=web.now(),
-               actor=me.email, actor_id=me.id, reason=reason.strip() or None,
-               person_id=target.id, unit_id=target.unit_id)
+        kind = EventKind.person_reactivated if active else EventKind.person_deactivated
+        record(db, kind, at=web.now(), actor=me.email, actor_id=me.id,
+               reason=reason.strip() or None, person_id=target.id, unit_id=target.unit_id)
         db.commit()
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
@@ -194,7 +195,7 @@ def set_password(request: Request, person_id: int, web: WebDep, db: WriterDep,
         return person_page(web, request, db, me, target, 400, ["两次输入的密码不一致。"])
     target.password_hash = hash_password(password)
     db.add(target)
-    record(db, "person.password_set", at=web.now(), actor=me.email, actor_id=me.id,
+    record(db, EventKind.person_password_set, at=web.now(), actor=me.email, actor_id=me.id,
            person_id=target.id, unit_id=target.unit_id)
     db.commit()
     return RedirectResponse(f"/people/{person_id}", status_code=303)
