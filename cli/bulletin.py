@@ -81,6 +81,7 @@ def list_(plan: Annotated[str | None, typer.Option(help="plan code, or * for eve
     from sqlmodel import col
     from sqlmodel.sql.expression import Select
 
+    from cli.known import require_plan
     from models.tables.bulletin_record import BulletinRecord
 
     context.require_database()
@@ -94,6 +95,8 @@ def list_(plan: Annotated[str | None, typer.Option(help="plan code, or * for eve
             col(BulletinRecord.period_last).desc(), col(BulletinRecord.scope),
             col(BulletinRecord.edition))
         if plan is not None:
+            if plan != "*":
+                require_plan(db, plan)
             query = query.where(BulletinRecord.scope == plan)
         rows: Sequence[Any] = db.exec(query).all()  # Rows, read by column name
     if json:

@@ -82,10 +82,13 @@ def list_(role: Annotated[str | None, typer.Option()] = None,
     """People, optionally of one role or unit."""
     from sqlmodel import select
 
+    from cli.known import require_role, require_unit
     from models.tables.person import Person
     from models.tables.unit import Unit
 
+    require_role(role)
     with context.session() as db:
+        require_unit(db, unit)
         query = select(Person, Unit).join(Unit, isouter=True).order_by(Person.name)
         if role:
             query = query.where(Person.role == role)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated
 
@@ -23,10 +24,17 @@ REASON_WORDS = {"due_soon": "临期提醒", "due_today": "今日到期", "overdu
 PROVISIONAL_NOTE = "注：部分日期所在年份尚无官方节假日安排，按周一至周五推算，属暂定。"
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
 def parse_day(value: str | None, option: str) -> date | None:
+    """A day written YYYY-MM-DD, and only so: Python's ISO parser would also take 20190101 or
+    2019-W01-2, which the help does not promise and a clerk would not recognise."""
     if value is None:
         return None
     try:
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         fail(f"{option}: {value!r} is not a date: expected YYYY-MM-DD, e.g. 2026-11-30", code=2)
@@ -41,11 +49,14 @@ def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
            unit: Annotated[str | None, typer.Option(help="unit code")] = None,
            as_of: AsOf = None, json: Json = False) -> None:
     """The lights of every milestone (computed at --as-of, default today); changes nothing."""
+    from cli.known import require_plan, require_unit
     from models.store.set_aside import set_aside_milestones
     from models.store.status_view import milestone_lights
 
     now = _clock(as_of)
     with context.session() as db:
+        require_plan(db, plan)
+        require_unit(db, unit)
         rows = milestone_lights(session=db, rules=context.rules(), now=now, plan=plan, unit=unit)
         aside = set_aside_milestones(session=db)
     if json:

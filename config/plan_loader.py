@@ -16,6 +16,10 @@ from pydantic import ValidationError
 from config.plan_file import PlanFile, Problem, cross_check
 from config.yaml_source import YamlSyntaxError, line_of, load_yaml
 
+# The largest plan seen holds a few hundred items in a few hundred kilobytes; 5 MB is room for
+# ten thousand projects, and keeps a runaway file from tying up the parser for minutes.
+MAX_PLAN_FILE_BYTES = 5 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class LocatedProblem:
@@ -45,10 +49,13 @@ class LoadedPlan:
 def load_plan_file(path: Path) -> LoadedPlan:
     name = str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as stream:  # read one byte past the limit, never the whole file
+            raw = stream.read(MAX_PLAN_FILE_BYTES + 1)
     except OSError as exc:
         problem = LocatedProblem(name, None, "", f"cannot read: {exc.strerror}")
         raise PlanFileInvalid([problem]) from None
+    if len(raw) > MAX_PLAN_FILE_BYTES:
+        raise PlanFileInvalid([_too_large(name)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -57,7 +64,14 @@ def load_plan_file(path: Path) -> LoadedPlan:
     return LoadedPlan(name, parse_plan_text(text, name), hashlib.sha256(raw).hexdigest())
 
 
+def _too_large(name: str) -> LocatedProblem:
+    return LocatedProblem(name, None, "", f"is larger than {MAX_PLAN_FILE_BYTES // 2**20} MB, "
+                          "the most a plan file may hold: split it into one file per plan")
+
+
 def parse_plan_text(text: str, name: str = "<plan>") -> PlanFile:
+    if len(text) > MAX_PLAN_FILE_BYTES:  # characters: at most as many as the bytes
+        raise PlanFileInvalid([_too_large(name)])
     try:
         document = load_yaml(text)
     except YamlSyntaxError as exc:

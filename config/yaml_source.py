@@ -15,7 +15,12 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+# Mappings and lists inside one another. A plan file needs 5 (plan → projects → project →
+# milestones → milestone); a deeper file is a mistake or an attack on the recursive composer.
+MAX_NESTING_DEPTH = 20
 
 
 class YamlSyntaxError(ValueError):
@@ -26,9 +31,21 @@ class YamlSyntaxError(ValueError):
 
 
 def load_yaml(text: str) -> Any:
-    """Parse one YAML document; raise YamlSyntaxError with the line of the problem."""
+    """Parse one YAML document; raise YamlSyntaxError with the line of the problem.
+
+    Nesting is refused past MAX_NESTING_DEPTH while composing, before it can exhaust Python's
+    recursion limit.
+    """
+    yaml = YAML(typ="rt", pure=True)
+    yaml.max_depth = MAX_NESTING_DEPTH + 1  # ruamel counts the innermost value as a level too
     try:
-        return YAML(typ="rt", pure=True).load(text)
+        return yaml.load(text)
+    except MaxDepthExceededError as exc:
+        mark = exc.problem_mark
+        return _raise(mark.line + 1 if mark is not None else None,
+                      f"nested more than {MAX_NESTING_DEPTH} levels deep")
+    except RecursionError:  # a backstop: the depth limit should always come first
+        return _raise(None, f"nested more than {MAX_NESTING_DEPTH} levels deep")
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

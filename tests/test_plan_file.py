@@ -8,7 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.plan_loader import PlanFileInvalid, load_plan_file, parse_plan_text
+from config.plan_loader import (
+    MAX_PLAN_FILE_BYTES,
+    PlanFileInvalid,
+    load_plan_file,
+    parse_plan_text,
+)
+from config.yaml_source import MAX_NESTING_DEPTH
 from models.rules.quantity import Qualifier, Quantity, parse_cell
 
 GOOD = """\
@@ -152,3 +158,32 @@ def test_malformed_files_get_a_clear_error_and_never_crash(index: int, replaceme
         except PlanFileInvalid as exc:
             assert exc.problems
             assert all(str(p).startswith("fuzz.yaml") and p.message for p in exc.problems)
+
+
+@pytest.mark.parametrize(("nesting", "line"), [
+    ("facts: " + "[" * 300 + "]" * 300, 14),  # a flow list inside a list, 300 deep, on one line
+    ("facts:\n" + "".join(" " * (4 + 2 * depth) + f"k{depth}:\n" for depth in range(300))
+     + " " * 604 + "v: 1", 14 + MAX_NESTING_DEPTH - 1),  # block mappings: the 21st level's line
+])
+def test_nesting_past_the_limit_is_refused_naming_the_line(nesting: str, line: int) -> None:
+    text = GOOD.replace("    milestones:", f"    {nesting}\n    milestones:", 1)
+    (problem,) = problems_of(text)
+    assert problem == (f"demo.yaml:{line}: YAML syntax: nested more than {MAX_NESTING_DEPTH} "
+                       "levels deep")
+
+
+def test_a_plan_file_as_deep_as_the_limit_still_reads() -> None:
+    """The limit counts every level: under the root, projects, a project and its facts, a
+    fact's value nested to the limit is a schema error (not a number or text), not a refusal."""
+    nesting = "facts: {k: " + "[" * (MAX_NESTING_DEPTH - 4) + "]" * (MAX_NESTING_DEPTH - 4) + "}"
+    problems = problems_of(GOOD.replace("    milestones:", f"    {nesting}\n    milestones:", 1))
+    assert problems and all("nested more than" not in p for p in problems)
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text(GOOD + "# padding\n" * (MAX_PLAN_FILE_BYTES // 10), encoding="utf-8")
+    with pytest.raises(PlanFileInvalid) as caught:
+        load_plan_file(path)
+    assert str(caught.value) == (f"{path}: is larger than 5 MB, the most a plan file may hold: "
+                                 "split it into one file per plan")

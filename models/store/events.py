@@ -27,7 +27,12 @@ def ids_with_history(session: Session, column: str, ids: list[int]) -> set[int]:
     if not ids:
         return set()
     subject = getattr(Event, column)
-    rows = session.exec(
-        select(subject, Event.kind).where(subject.in_(ids)).distinct()
-    ).all()
-    return {row[0] for row in rows if not is_import_kind(row[1])}
+    found: set[int] = set()
+    for start in range(0, len(ids), _IN_CHUNK):  # bound the bound parameters of one statement
+        rows = session.exec(select(subject, Event.kind).where(
+            subject.in_(ids[start:start + _IN_CHUNK])).distinct()).all()
+        found |= {row[0] for row in rows if not is_import_kind(row[1])}
+    return found
+
+
+_IN_CHUNK = 5000

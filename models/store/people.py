@@ -109,7 +109,16 @@ CSV_HEADINGS = {"姓名": "name", "邮箱": "email", "角色": "role", "单位":
                 "单位负责人": "heads_unit"}
 ROLE_WORDS = {"督查室": "office", "督办": "office", "项目负责人": "owner", "负责人": "owner",
               "分管领导": "leader", "领导": "leader", "管理员": "admin"}
-_TRUE = {"1", "true", "yes", "y", "是", "✓"}
+# A yes/no cell: anything else is refused, so that a "maybe" never quietly reads as no.
+_BOOLEAN_WORDS = {"yes": True, "true": True, "1": True, "是": True,
+                  "no": False, "false": False, "0": False, "否": False}
+BOOLEAN_CHOICES = "yes/no, true/false, 1/0 or 是/否"
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """The boolean a cell spells (case-insensitive; an empty cell is no), or None if it spells
+    none."""
+    return False if not text.strip() else _BOOLEAN_WORDS.get(text.strip().lower())
 
 
 class PeopleCsvInvalid(ValueError):
@@ -139,7 +148,11 @@ def parse_people_csv(text: str, source: str) -> list[PersonIn]:
                                in zip(headings, raw.values(), strict=False)}
         row["role"] = ROLE_WORDS.get(row["role"], row["role"])
         if "heads_unit" in row:
-            row["heads_unit"] = row["heads_unit"].lower() in _TRUE
+            heads_unit = parse_yes_no(row["heads_unit"])
+            if heads_unit is None:
+                problems.append(f"{source}:{line}: heads_unit: expected {BOOLEAN_CHOICES}, "
+                                f"got {row['heads_unit']!r}")
+            row["heads_unit"] = bool(heads_unit)  # the row's other fields are still checked
         try:
             person = PersonIn.model_validate(row)
         except ValidationError as exc:

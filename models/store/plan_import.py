@@ -15,11 +15,16 @@ Algorithm for one file:
    import naming it, or, with ``retire=True``, keep it marked as retired.
 Every create, update, removal, retirement and restoration is one event with the changed
 fields as ``[old, new]`` pairs. An unchanged file produces no event and no write.
+
+Cost is linear in the size of the file: each step reads what it compares with in one query
+(all milestones of the plan, all yearly series of its indicators) and flushes the rows it
+creates together, once, to learn their ids for the events; nothing is queried per item.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -85,34 +90,42 @@ class _Importer:
     # -- steps -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        self._sync_units()
-        plan = self._sync_plan()
-        projects = self._sync_projects(plan)
-        self._sync_indicators(plan, projects)
+        with self.session.no_autoflush:  # each step flushes once, when it needs the new ids
+            self._sync_units()
+            plan = self._sync_plan()
+            projects = self._sync_projects(plan)
+            self._sync_milestones(plan, projects)
+            self._sync_indicators(plan, projects)
 
     def _sync_units(self) -> None:
         codes = [u.code for u in self.file.units]
         existing = {u.code: u for u in self._all(Unit, col(Unit.code).in_(codes))}
+        holders = {u.name: u.code for u in self._all(
+            Unit, col(Unit.name).in_([u.name for u in self.file.units]))}
+        created: list[Unit] = []
         for entry in self.file.units:
             values: dict[str, Any] = {"name": entry.name, "kind": UnitKind(entry.kind)}
             if entry.contact is not None:
                 values |= {"contact_name": entry.contact.name,
                            "contact_email": str(entry.contact.email).lower(),
                            "contact_phone": entry.contact.phone, "contact_placeholder": False}
-            clash = self.session.exec(
-                select(Unit).where(Unit.name == entry.name, Unit.code != entry.code)).first()
-            if clash is not None:
+            holder = holders.get(entry.name)
+            if holder is not None and holder != entry.code:
                 self.refusals.append(f"unit {entry.code}: the name {entry.name} already belongs "
-                                     f"to unit {clash.code}")
+                                     f"to unit {holder}")
                 continue
             unit = existing.get(entry.code)
             if unit is None:
                 contact = {} if entry.contact else placeholder_contact(entry.code, entry.name)
-                unit = self._create(Unit(code=entry.code, **contact, **values))
-                self._event(EventKind.unit_created, unit_id=unit.id, data=_snapshot(unit))
+                unit = Unit(code=entry.code, **contact, **values)
+                created.append(unit)
             else:
+                if holders.get(unit.name) == unit.code:
+                    del holders[unit.name]  # a renamed unit frees its old name
                 self._update(unit, values, "unit", unit_id=unit.id)
+            holders[entry.name] = entry.code
             self.units[entry.code] = unit
+        self._created(created, EventKind.unit_created, lambda u: {"unit_id": u.id})
 
     def _sync_plan(self) -> Plan:
         header = self.file.plan
@@ -131,6 +144,7 @@ class _Importer:
     def _sync_projects(self, plan: Plan) -> dict[str, Project]:
         existing = {p.code: p for p in self._all(Project, Project.plan_id == plan.id)}
         kept: dict[str, Project] = {}
+        created: list[Project] = []
         for seq, entry in enumerate(self.file.projects, start=1):
             if entry.unit not in self.units:
                 continue  # refused in _sync_units already
@@ -141,22 +155,46 @@ class _Importer:
                       "investment_wan_yuan": entry.investment_wan_yuan, "beds": entry.beds,
                       "facts": dict(entry.facts), "commitment": entry.commitment}
             project = existing.pop(entry.code, None)
-            ids = {"plan_id": plan.id}
             if project is None:
-                project = self._create(Project(plan_id=saved_id(plan), code=entry.code, **values))
-                self._event(EventKind.project_created, project_id=project.id, **ids,
-                            data=_snapshot(project))
+                project = Project(plan_id=saved_id(plan), code=entry.code, **values)
+                created.append(project)
             else:
-                self._update(project, values, "project", project_id=project.id, **ids)
-            self._sync_milestones(plan, project, entry)
+                self._update(project, values, "project", project_id=project.id, plan_id=plan.id)
             kept[entry.code] = project
+        self._created(created, EventKind.project_created,
+                      lambda p: {"plan_id": plan.id, "project_id": p.id})
         self._drop_projects(plan, list(existing.values()))
         return kept
 
-    def _sync_milestones(self, plan: Plan, project: Project, entry: ProjectEntry) -> None:
-        existing = {m.key: m for m in self._all(Milestone, Milestone.project_id == project.id)}
+    def _sync_milestones(self, plan: Plan, projects: dict[str, Project]) -> None:
+        """Every project's milestones, compared with the plan's milestones read in one query."""
+        by_project: dict[int, dict[str, Milestone]] = defaultdict(dict)
+        of_plan = select(Project.id).where(Project.plan_id == plan.id)
+        for milestone in self._all(Milestone, col(Milestone.project_id).in_(of_plan)):
+            by_project[milestone.project_id][milestone.key] = milestone
+        created: list[Milestone] = []
+        gone: list[Milestone] = []
+        for entry in self.file.projects:
+            project = projects.get(entry.code)
+            if project is not None:
+                existing = by_project.get(saved_id(project), {})
+                created += self._sync_project_milestones(plan, project, entry, existing)
+                gone += existing.values()
+        self._created(created, EventKind.milestone_created, lambda m: {
+            "plan_id": plan.id, "project_id": m.project_id, "milestone_id": m.id})
+        codes = {p.id: p.code for p in projects.values()}
+        self._drop(gone, "milestone", "milestone_id",
+                   lambda m: f"{plan.code} project {codes[m.project_id]} milestone {m.key} "
+                             f"({m.title})",
+                   ids_of=lambda m: {"plan_id": plan.id, "project_id": m.project_id})
+
+    def _sync_project_milestones(self, plan: Plan, project: Project, entry: ProjectEntry,
+                                 existing: dict[str, Milestone]) -> list[Milestone]:
+        """Update the project's milestones in place, popping each found from ``existing``;
+        return the new ones, not yet flushed."""
         keys = milestone_keys([m.due_on for m in entry.milestones])
         ids = {"plan_id": plan.id, "project_id": project.id}
+        created: list[Milestone] = []
         for seq, (key, item) in enumerate(zip(keys, entry.milestones, strict=True), start=1):
             unit = self.units.get(item.unit or entry.unit)
             if unit is None:
@@ -165,71 +203,80 @@ class _Importer:
                       "commitment": item.commitment or entry.commitment or Commitment.expected}
             milestone = existing.pop(key, None)
             if milestone is None:
-                milestone = self._create(Milestone(project_id=saved_id(project), key=key,
-                                                   planned_due_on=item.due_on, due_on=item.due_on,
-                                                   **values))
-                self._event(EventKind.milestone_created, milestone_id=milestone.id, **ids,
-                            data=_snapshot(milestone))
+                created.append(Milestone(project_id=saved_id(project), key=key,
+                                         planned_due_on=item.due_on, due_on=item.due_on, **values))
             else:
                 was_retired = milestone.retired_at is not None
                 if self._update(milestone, values, "milestone", milestone_id=milestone.id,
                                 **ids) or was_retired:
                     milestone.next_check_on = None  # its unit or commitment may change its ladder
-        self._drop(list(existing.values()), "milestone", "milestone_id",
-                   lambda m: f"{plan.code} project {project.code} milestone {m.key} ({m.title})",
-                   extra_busy=None, **ids)
+        return created
 
     def _drop_projects(self, plan: Plan, gone: list[Project]) -> None:
         """A project goes with its milestones, so the history of any of them keeps it."""
         milestones = self._all(Milestone, col(Milestone.project_id).in_([p.id for p in gone]))
         busy = ids_with_history(self.session, "milestone_id", [m.id for m in milestones])
         busy_projects = {m.project_id for m in milestones if m.id in busy}
+        by_project: dict[int, list[Milestone]] = defaultdict(list)
+        for milestone in milestones:
+            by_project[milestone.project_id].append(milestone)
         for project in gone:
             if project.id not in busy_projects:
-                for milestone in (m for m in milestones if m.project_id == project.id):
+                for milestone in by_project[saved_id(project)]:
                     self._event(EventKind.milestone_removed, plan_id=plan.id, project_id=project.id,
                                 milestone_id=milestone.id, data=_snapshot(milestone))
                     self.session.delete(milestone)
         self._drop(gone, "project", "project_id",
-                   lambda p: f"{plan.code} project {p.code} ({p.name})", plan_id=plan.id,
-                   extra_busy=busy_projects)
+                   lambda p: f"{plan.code} project {p.code} ({p.name})",
+                   ids_of=lambda _: {"plan_id": plan.id}, extra_busy=busy_projects)
 
     def _sync_indicators(self, plan: Plan, projects: dict[str, Project]) -> None:
         existing = {i.code: i for i in self._all(Indicator, Indicator.plan_id == plan.id)}
+        of_plan = select(Indicator.id).where(Indicator.plan_id == plan.id)
+        targets: dict[int, dict[int, IndicatorTarget]] = defaultdict(dict)
+        for target in self._all(IndicatorTarget, col(IndicatorTarget.indicator_id).in_(of_plan)):
+            targets[target.indicator_id][target.year] = target
+        readings: dict[int, dict[int, IndicatorReading]] = defaultdict(dict)
+        for reading in self._all(IndicatorReading, col(IndicatorReading.indicator_id).in_(of_plan),
+                                 IndicatorReading.source == ReadingSource.plan):
+            readings[reading.indicator_id][reading.as_of.year] = reading
+        created: list[tuple[Indicator, IndicatorEntry]] = []
         for seq, entry in enumerate(self.file.indicators, start=1):
             project = projects.get(entry.project) if entry.project else None
             values = _indicator_values(entry) | {"seq": seq,
                                                  "project_id": project.id if project else None}
             indicator = existing.pop(entry.code, None)
             if indicator is None:
-                indicator = self._create(Indicator(plan_id=saved_id(plan), code=entry.code,
-                                                   **values))
-                changes = self._sync_series(indicator, entry)
-                self._event(EventKind.indicator_created, plan_id=plan.id, indicator_id=indicator.id,
-                            data=_snapshot(indicator) | changes)
+                indicator = Indicator(plan_id=saved_id(plan), code=entry.code, **values)
+                self.session.add(indicator)
+                created.append((indicator, entry))
             else:
                 changes = _assign(indicator, values)
-                changes |= self._sync_series(indicator, entry)
+                changes |= self._sync_series(indicator, entry, targets[saved_id(indicator)],
+                                             readings[saved_id(indicator)])
                 self._changed(indicator, changes, "indicator", plan_id=plan.id,
                               indicator_id=indicator.id)
+        self.session.flush()
+        for indicator, entry in created:
+            changes = self._sync_series(indicator, entry, {}, {})
+            self._event(EventKind.indicator_created, plan_id=plan.id, indicator_id=indicator.id,
+                        data=_snapshot(indicator) | changes)
         gone = list(existing.values())
         reported = set(self.session.exec(select(IndicatorReading.indicator_id).where(
             col(IndicatorReading.indicator_id).in_([i.id for i in gone]),
             IndicatorReading.source == ReadingSource.report)).all())
         self._drop(gone, "indicator", "indicator_id", lambda i: f"{plan.code} indicator "
-                   f"{i.code} ({i.name})", plan_id=plan.id, extra_busy=reported)
+                   f"{i.code} ({i.name})", ids_of=lambda _: {"plan_id": plan.id},
+                   extra_busy=reported)
 
-    def _sync_series(self, indicator: Indicator, entry: IndicatorEntry) -> dict[str, Any]:
-        """Sync targets by year and the document's actual values.
+    def _sync_series(self, indicator: Indicator, entry: IndicatorEntry,
+                     targets: dict[int, IndicatorTarget],
+                     readings: dict[int, IndicatorReading]) -> dict[str, Any]:
+        """Sync targets by year and the document's actual values with the stored ones, by year.
 
         Returns the changes as {"targets": {year: [old, new]}, "actuals": {...}}.
         """
         changes: dict[str, Any] = {}
-        targets = {t.year: t for t in self._all(IndicatorTarget,
-                                                IndicatorTarget.indicator_id == indicator.id)}
-        readings = {r.as_of.year: r for r in self._all(
-            IndicatorReading, IndicatorReading.indicator_id == indicator.id,
-            IndicatorReading.source == ReadingSource.plan)}
         for name, rows, cells, make in (
             ("targets", targets, entry.targets,
              lambda year: IndicatorTarget(indicator_id=saved_id(indicator), year=year)),
@@ -260,12 +307,13 @@ class _Importer:
     # -- shared mechanics --------------------------------------------------------------------
 
     def _drop(self, rows: list[Any], subject: str, id_column: str, describe: Any,
-              extra_busy: set[int] | None = None, **ids: int | None) -> None:
+              ids_of: Callable[[Any], dict[str, int | None]],
+              extra_busy: set[int] | None = None) -> None:
         live = [row for row in rows if row.retired_at is None]
         busy = ids_with_history(self.session, id_column, [row.id for row in live])
         busy |= extra_busy or set()
         for row in live:
-            subject_ids = ids | {id_column: row.id}
+            subject_ids = ids_of(row) | {id_column: row.id}
             if row.id not in busy:
                 self._event(f"{subject}.removed", data=_snapshot(row), **subject_ids)
                 self.session.delete(row)
@@ -283,6 +331,15 @@ class _Importer:
         self.session.add(row)
         self.session.flush()
         return row
+
+    def _created(self, rows: Iterable[Any], kind: EventKind,
+                 ids_of: Callable[[Any], dict[str, int | None]]) -> None:
+        """Insert the new ``rows`` in one flush, then record each one's creation."""
+        rows = list(rows)
+        self.session.add_all(rows)
+        self.session.flush()
+        for row in rows:
+            self._event(kind, data=_snapshot(row), **ids_of(row))
 
     def _update(self, row: Any, values: dict[str, Any], subject: str,
                 **ids: int | None) -> dict[str, Any]:
