@@ -16,6 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from config.plan_loader import LoadedPlan, parse_plan_text
@@ -34,7 +35,7 @@ from tests.test_web_app import OFFICE, OTHER_OWNER, OWNER, PASSWORD, SECRET
 from tests.world import PLAN, RULES, World, build_world, give_passwords
 from web import attachments
 from web.app import create_app
-from web.forms import FormInvalid, form_date, form_number
+from web.forms import ExtensionForm, IndicatorForm
 
 MAX_BYTES = 64 * 1024
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -471,18 +472,21 @@ def test_storing_is_all_or_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("2026/13/01", "“到期日”不是有效的日期：2026/13/01"), ("", "请填写“到期日”"),
+    ("2026/13/01", "“建议截止日期”不是有效的日期：2026/13/01"), ("", "请填写“建议截止日期”"),
     ("20261201", "不是有效的日期"), ("2026-02-30", "不是有效的日期"),
 ])
 def test_malformed_dates_name_the_field(text: str, message: str) -> None:
-    with pytest.raises(FormInvalid, match=message):
-        form_date(text, "到期日")
+    with pytest.raises(ValidationError, match=message):
+        ExtensionForm.model_validate({"proposed": text, "reason": "供货延迟"})
 
 
 def test_numbers_are_read_as_people_write_them() -> None:
-    assert form_date(" 2026-12-01 ", "到期日") == date(2026, 12, 1)
-    assert form_number("1,250", "指标值") == 1250 and form_number("36%", "指标值") == 36
-    assert form_number("  ", "指标值") is None
+    asked = ExtensionForm.model_validate({"proposed": " 2026-12-01 ", "reason": "供货延迟"})
+    assert asked.proposed_due_on == date(2026, 12, 1)
+    for typed, value in (("1,250", 1250), ("36%", 36)):
+        assert IndicatorForm.model_validate({"indicator_id": "1", "value": typed}).value == value
+    with pytest.raises(ValidationError, match="请填写“指标值”"):
+        IndicatorForm.model_validate({"indicator_id": "1", "value": "  "})
     for bad in ("nan", "inf", "1e400", "三十"):
-        with pytest.raises(FormInvalid, match="“指标值”不是有效的数字"):
-            form_number(bad, "指标值")
+        with pytest.raises(ValidationError, match="“指标值”不是有效的数字"):
+            IndicatorForm.model_validate({"indicator_id": "1", "value": bad})

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import date
-from typing import Any, ClassVar, Literal, Self, TypeVar, overload
+from typing import Any, ClassVar, Self
 
 from annotated_types import Ge, Le
 from fastapi import Request, UploadFile
@@ -25,7 +24,6 @@ from pydantic import (
     BaseModel,
     Field,
     ModelWrapValidatorHandler,
-    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -37,7 +35,6 @@ from web.api_schemas import (
     AcknowledgeIn,
     Body,
     CloseIn,
-    Day,
     DecisionIn,
     DoneIn,
     ExtensionIn,
@@ -49,7 +46,6 @@ from web.api_schemas import (
 from web.attachments import clean_name
 from web.dependencies import web_of
 
-T = TypeVar("T")
 PAGE_FORM = "page_form"
 # A hidden field that cannot be read (the version): the form is not one the page made.
 NOT_OUR_FORM = "表单已过期，请刷新页面后重试。"
@@ -57,12 +53,6 @@ _NOT_A_DATE = {"iso_date", "date_type", "date_parsing", "date_from_datetime_pars
                "date_from_datetime_inexact"}
 _NOT_A_NUMBER = {"float_type", "float_parsing", "finite_number", "int_type", "int_parsing",
                  "int_from_float"}
-
-
-class FormInvalid(ValueError):
-    """A field that cannot be read; the message (Chinese) names it."""
-
-    status = 422
 
 
 class PageForm(BaseModel):
@@ -152,43 +142,6 @@ def _bounds(field: FieldInfo | None) -> tuple[float, float]:
     high = next((float(m.le) for m in metadata
                  if isinstance(m, Le) and isinstance(m.le, int | float)), math.inf)
     return low, high
-
-
-# ── one field at a time ─────────────────────────────────────────────────────────────────────
-
-_DAY: TypeAdapter[date] = TypeAdapter(Day)
-_NUMBER: TypeAdapter[float] = TypeAdapter(float)
-
-
-@overload
-def form_date(text: str, field: str, *, required: Literal[True] = True) -> date: ...
-@overload
-def form_date(text: str, field: str, *, required: bool) -> date | None: ...
-def form_date(text: str, field: str, *, required: bool = True) -> date | None:
-    """One date, read as the forms read theirs."""
-    if not text.strip():
-        if required:
-            raise FormInvalid(f"请填写“{field}”。")
-        return None
-    return _read(_DAY, text.strip(), field)
-
-
-def form_number(text: str, field: str) -> float | None:
-    """One number, read as the forms read theirs; None for an empty field."""
-    typed = as_typed(text)
-    if not typed:
-        return None
-    value = _read(_NUMBER, typed, field)
-    if not math.isfinite(value):
-        raise FormInvalid(f"“{field}”不是有效的数字：{text.strip()[:40]}。")
-    return value
-
-
-def _read(adapter: TypeAdapter[T], text: str, field: str) -> T:
-    try:
-        return adapter.validate_python(text)
-    except ValidationError as exc:
-        raise FormInvalid(refusal(exc.errors(include_url=False)[0], field)) from None
 
 
 # ── the forms ───────────────────────────────────────────────────────────────────────────────
