@@ -28,7 +28,7 @@ def demo() -> None:
     """Add demo people (【演示】, example.org addresses) to every unit, for trying Duban out:
     their digests land in data/outbox; prints a one-time sign-in link for one demo owner."""
     from models.rules.item_links import START_PAGE
-    from models.store.first_hour import add_demo_people
+    from models.store.first_hour import add_demo_people, busiest_owner
     from notifications.links import ItemLinks
 
     context.require_database()
@@ -37,7 +37,7 @@ def demo() -> None:
         people = add_demo_people(session=db, actor=context.actor(), now=now)
         db.commit()
         rows = [(p.id, p.name, p.email, p.role.value) for p in people]
-        owner = next(p for p in people if p.role.value == "owner" and not p.heads_unit)
+        owner = busiest_owner(db, people)
         link = ItemLinks.of(context.settings(), now).to(owner.id, START_PAGE)
     for person_id, name, email, role in rows:
         console.print(f"{person_id}\t{email}\t{role}\t{name}", highlight=False)

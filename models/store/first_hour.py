@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.store.people import PersonIn, save_person
+from models.tables.milestone import Milestone
 from models.tables.person import Person, Role
 from models.tables.unit import Unit
 
@@ -36,6 +37,14 @@ def first_office(*, session: Session, actor: str, now: datetime) -> Person | Non
             name=FIRST_OFFICE_NAME, email=FIRST_OFFICE_EMAIL, role=Role.office))
     first = office[0]
     return first if first.email == FIRST_OFFICE_EMAIL and first.password_hash is None else None
+
+
+def busiest_owner(session: Session, people: list[Person]) -> Person:
+    """The demo owner whose unit has the most milestones: the one to show a newcomer first."""
+    counts: dict[int | None, int] = dict(session.exec(
+        select(Milestone.unit_id, func.count()).group_by(col(Milestone.unit_id))).all())
+    owners = [p for p in people if p.role is Role.owner and not p.heads_unit]
+    return max(owners, key=lambda p: (counts.get(p.unit_id, 0), -(p.id or 0)))
 
 
 def add_demo_people(*, session: Session, actor: str, now: datetime) -> list[Person]:
