@@ -18,14 +18,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     PlainValidator,
     StringConstraints,
     model_validator,
 )
 
-from config.fields import Text
+from config.fields import MailAddress, Text
 
 
 class Commitment(StrEnum):
@@ -134,7 +133,7 @@ class PlanHeader(Strict):
 
 class Contact(Strict):
     name: Line
-    email: EmailStr
+    email: MailAddress
     phone: Line | None = None
 
 

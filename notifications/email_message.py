@@ -19,21 +19,15 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import cast
 
+from config.fields import ADDR_SPEC, DOMAIN
 from notifications.render import Rendered
 
-# A plain ASCII addr-spec: dot-atom local part, dotted host name (one label allowed, for
-# ``duban@localhost``). No quoted local parts, no IP literals, no comments: Duban keeps
-# addresses simple so that every server and every parser reads them the same way.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_ADDR_SPEC = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
-_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _MESSAGE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
 
 
 def message_id_for(key: str, domain: str) -> str:
     """The Message-ID for an outbox key: the same key gives the same id on every attempt."""
-    if not _DOMAIN.fullmatch(domain):
+    if not DOMAIN.fullmatch(domain):
         raise ValueError(f"Message-ID domain must be a plain ASCII host name, got {domain!r}")
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     return f"<duban.{digest}@{domain}>"
@@ -89,6 +83,6 @@ def _header_text(field: str, value: str) -> str:
 
 def _addr_spec(field: str, value: str) -> str:
     _header_text(field, value)
-    if len(value) > 254 or not _ADDR_SPEC.fullmatch(value):
+    if len(value) > 254 or not ADDR_SPEC.fullmatch(value):
         raise ValueError(f"{field} is not a plain ASCII e-mail address: {value!r}")
     return value

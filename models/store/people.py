@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlmodel import Session, select
 
+from config.fields import MailAddress
 from models.store.events import record
 from models.tables.event_kinds import EventKind
 from models.tables.person import Person, Role
@@ -27,7 +28,7 @@ class PersonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    email: EmailStr
+    email: MailAddress
     role: Role
     unit: str | None = Field(None, description="unit code; required for owners")
     phone: Phone | None = None
@@ -85,7 +86,7 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    email: EmailStr
+    email: MailAddress
     phone: Phone | None = None
 
 
