@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cli import actions, bulletin, outbox, people, plans, setup, supervision, units, web
+from cli import actions, backup, bulletin, outbox, people, plans, setup, supervision, units, web
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
@@ -39,6 +39,8 @@ app.add_typer(bulletin.app, name="bulletin", help="The 晾晒 bulletins: generat
 app.add_typer(outbox.app, name="outbox", help="Queued, sent and failed messages.")
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.command("run")(setup.run)
 app.command("status")(supervision.status)
 app.command("sweep")(supervision.sweep)
