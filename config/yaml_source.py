@@ -55,6 +55,15 @@ def load_yaml(text: str) -> Any:
         return _raise(None, str(exc))
     except ValueError as exc:  # an impossible date such as 2022-02-30, raised without a mark
         return _raise(_impossible_date_line(text), f"impossible date: {exc}")
+    except TypeError:  # a complex key ("? a: b", a list or a map as a key): ruamel cannot hash it
+        return _raise(_complex_key_line(text), "a key must be plain text, not a list or a map")
+
+
+def _complex_key_line(text: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(r"\s*(- )?\?(\s|$)|\s*(- )?[\[{].*[\]}]\s*:", line):
+            return number
+    return None
 
 
 def _impossible_date_line(text: str) -> int | None:

@@ -187,3 +187,9 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
         load_plan_file(path)
     assert str(caught.value) == (f"{path}: is larger than 5 MB, the most a plan file may hold: "
                                  "split it into one file per plan")
+
+
+def test_a_complex_key_is_named_with_its_line() -> None:
+    text = "".join(_LINES[:9] + ["?\n"] + _LINES[10:])  # found by the fuzz test above
+    assert problems_of(text) == [
+        "demo.yaml:10: YAML syntax: a key must be plain text, not a list or a map"]
