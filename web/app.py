@@ -30,19 +30,22 @@ from web import (
 )
 from web.api import create_api
 from web.context import Web
+from web.headers import SecurityHeaders
 from web.limits import BodyLimit
 
 
 def create_app(runtime: Runtime) -> FastAPI:
     """The app over one runtime (services.runtime): its database, rules, key and clock."""
     settings, secret = runtime.settings, runtime.secret
+    https = str(settings.base_url).startswith("https")
     app = FastAPI(title="督办 Duban", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(SessionMiddleware, secret_key=secret, same_site="lax",
-                       https_only=str(settings.base_url).startswith("https"),
+    app.add_middleware(SessionMiddleware, secret_key=secret, same_site="lax", https_only=https,
                        session_cookie="duban_session", max_age=12 * 3600)
     # Five evidence files at the per-file limit, plus the form's text.
     app.add_middleware(BodyLimit, max_bytes=attachments.MAX_FILES * settings.attachment_max_bytes
                        + 1024 * 1024)
+    # Added last, so outermost of ours: the body limit's 413 carries them too.
+    app.add_middleware(SecurityHeaders, https=https)
     web = Web(runtime)
     app.state.web = web  # what web.dependencies.WebDep gives every route
     app.state.login_limiter = auth.LoginLimiter(auth.MAX_FAILED_LOGINS,
