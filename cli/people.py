@@ -124,6 +124,7 @@ def password(email: Annotated[str, typer.Argument(help="the person's email")],
     with context.session() as db:
         person = _person(db, email)
         person.password_hash = hash_password(new)
+        person.end_sessions()  # every web session of this person ends
         db.add(person)
         record(db, EventKind.person_password_set, at=context.now(), actor=context.actor(),
                person_id=person.id)

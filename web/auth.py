@@ -100,7 +100,14 @@ def login(request: Request, web: WebDep, db: WriterDep, limiter: Limiter,
 
 
 @router.post("/logout", dependencies=[Depends(FormChecked())])
-def logout(request: Request) -> Response:
+def logout(request: Request, web: WebDep, db: WriterDep) -> Response:
+    """Sign out here and in every other browser of this person: a copy of the cookie, saved
+    before, no longer signs anyone in (the login page says so)."""
+    me = web.current(request, db)
+    if me is not None:
+        me.end_sessions()
+        db.add(me)
+        db.commit()
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

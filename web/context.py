@@ -79,11 +79,14 @@ class Web:
     # ── who ──────────────────────────────────────────────────────────────────────────────
 
     def current(self, request: Request, db: Session) -> Person | None:
-        """The signed-in person; an inactive or deleted one is signed out."""
+        """The signed-in person; an inactive or deleted one, or a session their logout,
+        new password or deactivation ended (`Person.end_sessions`), is signed out."""
         person_id = request.session.get("person_id")
         person = db.get(Person, person_id) if isinstance(person_id, int) else None
-        if person is None or not person.active:
+        if (person is None or not person.active
+                or request.session.get("session_version") != person.session_version):
             request.session.pop("person_id", None)
+            request.session.pop("session_version", None)
             return None
         return person
 
@@ -91,6 +94,7 @@ class Web:
     def sign_in(request: Request, person: Person) -> None:
         request.session.clear()  # a new sign-in gets a new CSRF token
         request.session["person_id"] = person.id
+        request.session["session_version"] = person.session_version
 
     @staticmethod
     def may(person: Person, action: Action, item_unit_id: int | None) -> bool:

@@ -29,4 +29,11 @@ class Person(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=50)
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=200)  # None: no password
+    # Kept in the session cookie at sign-in; bumping it ends every session of this person.
+    session_version: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+
+    def end_sessions(self) -> None:
+        """Sign this person out everywhere: every session cookie issued so far is refused
+        (web.context.Web.current compares the version it carries)."""
+        self.session_version += 1
