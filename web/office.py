@@ -7,10 +7,14 @@ same schemas and data functions as the CLI (``models.store.people``), so the web
 what `duban people add` refuses. Decisions:
 - Adding refuses an email already in use: `save_person` would update that person instead,
   and a clerk adding someone must not silently change someone else.
+- No one grants a power they do not hold: adding, changing, (de)activating or setting the
+  password of someone of a role is refused (403) unless `may_manage` allows it for that role
+  (and, on a change of role, for the new one too), so an admin cannot make an office account.
 - People are deactivated, never deleted; no one may deactivate themselves or change their own
   role, so the last office clerk cannot lock the office out by mistake.
 - A password is set by the office (people here sign in rarely, mostly from email links); the
-  event says it was set and by whom, never the password or its hash.
+  event says it was set and by whom, never the password or its hash. A new password and a
+  deactivation end every session of that person (`Person.end_sessions`).
 """
 
 from __future__ import annotations
@@ -24,12 +28,12 @@ from pydantic_core import ErrorDetails
 from sqlmodel import Session, select
 
 from models.rules.passwords import check_password_policy, hash_password
-from models.rules.permissions import Action
+from models.rules.permissions import Action, may_manage
 from models.store.events import record
 from models.store.people import ContactIn, PersonIn, UnknownUnit, save_person, set_unit_contact
 from models.tables.event_kinds import EventKind
 from models.tables.message import Message
-from models.tables.person import Person
+from models.tables.person import Person, Role
 from models.tables.unit import Unit
 from notifications.outbox import NotRetriable, list_messages, retry
 from web.context import Web
@@ -48,6 +52,7 @@ ROLE_NAMES = {"office": "督查室", "owner": "项目负责人", "leader": "分�
 FIELD_NAMES = {"name": "姓名", "email": "邮箱", "role": "角色", "unit": "单位", "phone": "电话",
                "heads_unit": "单位负责人"}
 NO_PERSON = "没有这个人员。"
+ROLES = frozenset(role.value for role in Role)
 CONTACT_FIELDS = {"name": "联系人", "email": "邮箱", "phone": "电话"}
 Text = Annotated[str, Form()]
 OutboxUser = Annotated[Person, Depends(Permitted(Action.view_outbox))]
@@ -106,6 +111,16 @@ def saved(web: Web, db: Session, me: Person, values: dict[str, Any]) -> Person |
         return [f"没有代码为“{person_in.unit}”的单位。"]
 
 
+def check_may_manage(me: Person, *roles: str) -> None:
+    """Refuse (403) unless `me` may manage people of each of `roles`; text that is no role is
+    left for the form's check to name."""
+    for role in roles:
+        if role in ROLES and not may_manage(actor_role=me.role, target_role=role,
+                                            active=me.active):
+            raise Refused(403, "无权操作", f"您无权管理{ROLE_NAMES[role]}的账号：不能授予自己"
+                          "没有的权限。", me)
+
+
 def found(row: T | None, missing: str, me: Person) -> T:
     """The row the address names, or the page saying there is none (404)."""
     if row is None:
@@ -124,6 +139,7 @@ def add_person(request: Request, web: WebDep, db: WriterDep, me: OfficeForm,
                phone: Text = "", heads_unit: Annotated[bool, Form()] = False) -> Response:
     form = {"name": name, "email": email, "role": role, "unit": unit, "phone": phone,
             "heads_unit": heads_unit}
+    check_may_manage(me, role)
     holder = db.exec(select(Person).where(Person.email == email.strip().lower())).first()
     if holder is not None:
         taken = f"邮箱 {holder.email} 已被 {holder.name} 使用；要修改此人，请在列表中打开。"
@@ -147,6 +163,7 @@ def change_person(request: Request, person_id: int, web: WebDep, db: WriterDep,
                   phone: Text = "", heads_unit: Annotated[bool, Form()] = False) -> Response:
     form = {"name": name, "role": role, "unit": unit, "phone": phone, "heads_unit": heads_unit}
     target = found(db.get(Person, person_id), NO_PERSON, me)
+    check_may_manage(me, target.role, role)
     if target.id == me.id and role != me.role:
         return person_page(web, request, db, me, target, 400, ["不能更改自己的角色。"], form)
     changed = saved(web, db, me, form | {"email": target.email})
@@ -159,10 +176,12 @@ def change_person(request: Request, person_id: int, web: WebDep, db: WriterDep,
 def set_active(web: Web, request: Request, db: Session, me: Person, person_id: int,
                active: bool, reason: str) -> Response:
     target = found(db.get(Person, person_id), NO_PERSON, me)
+    check_may_manage(me, target.role)
     if target.id == me.id and not active:
         return person_page(web, request, db, me, target, 400, ["不能停用自己的账号。"])
     if target.active != active:
         target.active = active
+        target.end_sessions()  # so reactivating does not revive a cookie saved before
         db.add(target)
         kind = EventKind.person_reactivated if active else EventKind.person_deactivated
         record(db, kind, at=web.now(), actor=me.email, actor_id=me.id,
@@ -187,6 +206,7 @@ def reactivate(request: Request, person_id: int, web: WebDep, db: WriterDep, me:
 def set_password(request: Request, person_id: int, web: WebDep, db: WriterDep,
                  me: OfficeForm, password: Text = "", confirm: Text = "") -> Response:
     target = found(db.get(Person, person_id), NO_PERSON, me)
+    check_may_manage(me, target.role)
     try:
         check_password_policy(password)
     except ValueError as weak:
@@ -194,10 +214,13 @@ def set_password(request: Request, person_id: int, web: WebDep, db: WriterDep,
     if password != confirm:
         return person_page(web, request, db, me, target, 400, ["两次输入的密码不一致。"])
     target.password_hash = hash_password(password)
+    target.end_sessions()  # the sessions the old password opened end with it
     db.add(target)
     record(db, EventKind.person_password_set, at=web.now(), actor=me.email, actor_id=me.id,
            person_id=target.id, unit_id=target.unit_id)
     db.commit()
+    if target.id == me.id:  # a clerk who changed their own password stays signed in here
+        web.sign_in(request, target)
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 

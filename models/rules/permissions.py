@@ -17,6 +17,23 @@ admin       manage_people, view_outbox, view_item                            any
 "Own unit" needs both units known and equal: an owner without a unit, or an item without one,
 opens nothing. ``manage_people`` covers people, their passwords and API tokens, and units'
 contacts: the office does it (the issue asks for it), and so may an admin who supervises nothing.
+
+Managing people grants no power one does not hold (`may_manage`): someone who may manage people
+may create, change the role of, set the password of, deactivate or reactivate, or issue tokens
+for only people of a role whose actions anywhere are a subset of their own:
+
+==========  =======================================  ==========================================
+actor       may manage people of role                because
+==========  =======================================  ==========================================
+office      office, admin, leader, owner             the office holds every action
+admin       admin, leader, owner                     not office: closing, deciding extensions…
+                                                     are not the admin's
+leader      no one                                   no manage_people
+owner       no one                                   no manage_people
+==========  =======================================  ==========================================
+
+An owner's actions count as none here: they reach only their own unit's items, and enrolling
+owners is what an admin is for; every action that reaches all units must be the actor's own.
 """
 
 from __future__ import annotations
@@ -54,6 +71,19 @@ _OWN_UNIT: dict[str, frozenset[Action]] = {
         {Action.view_item, Action.report_progress, Action.claim_done, Action.request_extension}
     ),
 }
+
+
+def may_manage(*, actor_role: str, target_role: str, active: bool = True) -> bool:
+    """Whether an (active) person of `actor_role` may manage a person of `target_role`: give
+    someone that role, take it from them, or set their password, activity or tokens.
+
+    Changing a role asks it for both the old role and the new one. An unknown role is refused.
+    """
+    if not active or Action.manage_people not in _ANYWHERE.get(actor_role, frozenset()):
+        return False
+    if target_role not in _ANYWHERE and target_role not in _OWN_UNIT:
+        return False
+    return _ANYWHERE.get(target_role, frozenset()) <= _ANYWHERE[actor_role]
 
 
 def allowed(
