@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
 GRACE_SECONDS = 5  # requests in flight at shutdown get this long to finish
+WORKER_APP = "web.app:create_app_from_environment"  # what each of uvicorn's workers imports
 
 
 class WebNotStarted(RuntimeError):
@@ -28,7 +29,10 @@ class WebNotStarted(RuntimeError):
 def web(host: Annotated[str | None, typer.Option(
             help="address to listen on [default: web_host, 127.0.0.1]")] = None,
         port: Annotated[int | None, typer.Option(
-            help="port [default: web_port, 8000]")] = None) -> None:
+            help="port [default: web_port, 8000]")] = None,
+        workers: Annotated[int, typer.Option(
+            min=1, help="worker processes; they share the database, sign-in limit included")] = 1,
+        ) -> None:
     """Serve the web app (people sign in with `duban people password` first)."""
     import uvicorn
 
@@ -36,7 +40,13 @@ def web(host: Annotated[str | None, typer.Option(
     settings = context.settings()
     host, port = host or settings.web_host, port or settings.web_port
     console.print(f"督办网页：http://{host}:{port}/ （Ctrl+C 停止）", highlight=False)
-    uvicorn.run(web_app(), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(web_app(), host=host, port=port, log_level="warning")
+        return
+    _ = context.runtime().secret  # the key is made here once, not raced by the workers
+    # Each worker builds its own runtime from the same environment and config file.
+    uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
+                log_level="warning", timeout_graceful_shutdown=GRACE_SECONDS)
 
 
 def web_app() -> FastAPI:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.runtime import Runtime
+from services.runtime import Runtime, build
 from web import (
     attachments,
     auth,
@@ -48,11 +48,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(SecurityHeaders, https=https)
     web = Web(runtime)
     app.state.web = web  # what web.dependencies.WebDep gives every route
-    app.state.login_limiter = auth.LoginLimiter(auth.MAX_FAILED_LOGINS,
-                                                auth.FAILED_LOGIN_WINDOW_SECONDS)
     dependencies.install(app)
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
     for module in (auth, lists, office, overview, items, attachments, feeds, bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app over a runtime built from the environment and the config file: the factory
+    each of uvicorn's worker processes calls (`duban web --workers N`)."""
+    return create_app(build())

@@ -1,4 +1,9 @@
-"""Signing in and out: passwords with a per-email rate limit, and signed email links.
+"""Signing in and out: passwords with a rate limit per email and per client address, and
+signed email links.
+
+The limit is kept in the database (models.store.sign_in_attempts), so it holds across worker
+processes and restarts; a slot is reserved before the password is checked, so racing attempts
+cannot all be checked.
 
 Following a link signs its person in once and shows the item; it never acts on the item.
 A link is single-use (a `link_use` row); following it again from the browser it was first
@@ -9,9 +14,7 @@ the same email twice.
 from __future__ import annotations
 
 import secrets
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable
+from datetime import timedelta
 from functools import cache
 from typing import Annotated
 
@@ -22,38 +25,24 @@ from sqlmodel import select
 
 from models.rules.item_links import START_PAGE, LinkInvalid, read_link_token
 from models.rules.passwords import hash_password, verify_password
+from models.rules.sign_in_limits import SignInLimits
+from models.store.sign_in_attempts import clear_attempts, reserve_attempt
 from models.tables.columns import saved_id
 from models.tables.link_use import LinkUse
 from models.tables.person import Person
 from web.dependencies import FormChecked, Refused, WebDep, WriterDep
 
 LINK_MAX_AGE_SECONDS = 14 * 24 * 3600
-MAX_FAILED_LOGINS = 5
+MAX_FAILED_LOGINS = 5  # per email, from any address
+MAX_FAILED_LOGINS_PER_ADDRESS = 20  # per client address, for any emails
 FAILED_LOGIN_WINDOW_SECONDS = 15 * 60
+SIGN_IN_LIMITS = SignInLimits(per_email=MAX_FAILED_LOGINS,
+                              per_address=MAX_FAILED_LOGINS_PER_ADDRESS,
+                              window=timedelta(seconds=FAILED_LOGIN_WINDOW_SECONDS))
+TOO_MANY = "登录失败次数过多，请 15 分钟后再试。"
 LINK_REFUSALS = {"expired": "链接已过期，请使用最新邮件中的链接，或用账号密码登录。",
                  "tampered": "链接无效（可能被改动或复制不完整）。"}
 LINK_USED = "链接已使用。请用账号密码登录，或使用最新邮件中的链接。"
-
-
-class LoginLimiter:
-    """Failed sign-ins per email within a sliding window, in memory (one process)."""
-
-    def __init__(self, limit: int, window_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.clock = limit, window_seconds, clock
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def blocked(self, email: str) -> bool:
-        recent = self.failures[email]
-        while recent and recent[0] <= self.clock() - self.window:
-            recent.popleft()
-        return len(recent) >= self.limit
-
-    def failed(self, email: str) -> None:
-        self.failures[email].append(self.clock())
-
-    def succeeded(self, email: str) -> None:
-        self.failures.pop(email, None)
 
 
 @cache
@@ -62,12 +51,6 @@ def _decoy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def _limiter(request: Request) -> LoginLimiter:
-    limiter: LoginLimiter = request.app.state.login_limiter
-    return limiter
-
-
-Limiter = Annotated[LoginLimiter, Depends(_limiter)]
 router = APIRouter()
 
 
@@ -78,25 +61,41 @@ def login_form(request: Request, web: WebDep) -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse,
              dependencies=[Depends(FormChecked("表单已过期，请刷新页面后重新登录。"))])
-def login(request: Request, web: WebDep, db: WriterDep, limiter: Limiter,
-          email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "") -> Response:
-    email = email.strip().lower()
-    if limiter.blocked(email):
-        return web.page(request, "login.html", 429, email=email,
-                        message="登录失败次数过多，请 15 分钟后再试。")
-    person = db.exec(select(Person).where(Person.email == email)).first()
+def login(request: Request, web: WebDep, email: Annotated[str, Form()] = "",
+          password: Annotated[str, Form()] = "") -> Response:
+    """1. Reserve an attempt for the email and the client address, in its own transaction;
+    refuse without checking the password when either is over its limit.
+    2. Check the password (slow on purpose) holding no transaction's lock.
+    3. On success clear the email's attempts (and store an upgraded hash); on failure the
+    reserved attempt stays, as a failure."""
+    email = email.strip().lower()[:320]  # longer is nobody's (the column's length)
+    with web.writer() as db:
+        refused = reserve_attempt(session=db, email=email, address=client_address(request),
+                                  now=web.now(), limits=SIGN_IN_LIMITS)
+    if refused is not None:
+        return web.page(request, "login.html", 429, email=email, message=TOO_MANY)
+    with web.reader() as db:
+        person = db.exec(select(Person).where(Person.email == email)).first()
     stored = person.password_hash if person and person.active else None
     ok, new_hash = verify_password(password, stored or _decoy_hash())
     if not (ok and person is not None and stored):
-        limiter.failed(email)
         return web.page(request, "login.html", 401, email=email, message="邮箱或密码不正确。")
-    if new_hash:
-        person.password_hash = new_hash
-        db.add(person)
+    with web.writer() as db:
+        clear_attempts(session=db, email=email)
+        if new_hash:
+            upgraded = db.get(Person, person.id)
+            if upgraded is not None and upgraded.password_hash == stored:
+                upgraded.password_hash = new_hash
+                db.add(upgraded)
         db.commit()
-    limiter.succeeded(email)
     web.sign_in(request, person)
     return RedirectResponse("/", status_code=303)
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn takes it from X-Forwarded-For when the proxy is one it
+    trusts, by default one on this machine)."""
+    return request.client.host[:64] if request.client else "unknown"
 
 
 @router.post("/logout", dependencies=[Depends(FormChecked())])

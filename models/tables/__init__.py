@@ -14,9 +14,11 @@ from models.tables.message import Message
 from models.tables.milestone import Milestone
 from models.tables.person import Person
 from models.tables.plan import Plan, Project
+from models.tables.sign_in_attempt import SignInAttempt
 from models.tables.sweep_run import SweepRun
 from models.tables.unit import Unit
 
 __all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event", "Indicator",
            "IndicatorReading", "IndicatorTarget", "LinkUse", "Message", "Milestone",
-           "Notification", "Person", "Plan", "Project", "SweepRun", "Unit"]
+           "Notification", "Person", "Plan", "Project", "SignInAttempt", "SweepRun",
+           "Unit"]
