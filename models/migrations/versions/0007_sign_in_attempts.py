@@ -4,7 +4,7 @@ The sign-in limiter's attempts, in the database so that it holds across web work
 and restarts.
 
 Revision ID: 0007
-Revises: 0005 (to be set to the session-versions 0006 when both are merged)
+Revises: 0006
 """
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
