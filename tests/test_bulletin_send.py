@@ -31,7 +31,7 @@ from models.tables.message import Message
 from notifications.outbox import deliver_round
 from tests.conftest import NOW, snapshot
 from tests.smtp_server import SmtpServer
-from tests.world import PLAN, RULES, build_world
+from tests.world import PLAN, RULES, World, build_world
 
 WEEK = period_ending_before(PeriodKind.week, date(2025, 10, 13))  # 6–12 October 2025
 ISSUED = datetime(2025, 10, 13, 1, 0, tzinfo=RULES.zone)
@@ -91,8 +91,8 @@ def test_a_resend_reaches_everyone_once_more(engine: sa.Engine, session: Session
     assert len(keys) == len(set(keys)) == 6
 
 
-def test_a_regenerated_past_bulletin_is_the_same_after_later_changes(
-        engine: sa.Engine, session: Session, tmp_path: Path) -> None:
+def a_week_issued(engine: sa.Engine, session: Session, tmp_path: Path) -> tuple[World, Settings]:
+    """The small world with one claim on 9 October 2025, and that week's bulletins issued."""
     world = build_world(session)
     claim_done(session=session, rules=RULES, milestone_id=world.construction,
                evidence="已开工", actor="wang.fang@duban.example",
@@ -100,6 +100,12 @@ def test_a_regenerated_past_bulletin_is_the_same_after_later_changes(
     session.commit()
     settings = settings_for(tmp_path)
     issue_week(engine, settings)
+    return world, settings
+
+
+def test_a_regenerated_past_bulletin_is_the_same_after_later_changes(
+        engine: sa.Engine, session: Session, tmp_path: Path) -> None:
+    world, settings = a_week_issued(engine, session, tmp_path)
     with Session(engine) as db:
         first = {b.edition: (b.figures, b.html, b.text, b.chart_png, b.xlsx)
                  for b in db.exec(select(BulletinRecord))}
@@ -171,13 +177,7 @@ def test_bad_input_is_refused_naming_it_and_nothing_is_stored(
 
 def test_a_past_bulletin_is_the_same_after_a_rename_and_a_move_to_another_unit(
         engine: sa.Engine, session: Session, tmp_path: Path) -> None:
-    world = build_world(session)
-    claim_done(session=session, rules=RULES, milestone_id=world.construction,
-               evidence="已开工", actor="wang.fang@duban.example",
-               now=datetime(2025, 10, 9, 10, 0, tzinfo=RULES.zone))
-    session.commit()
-    settings = settings_for(tmp_path)
-    issue_week(engine, settings)
+    world, settings = a_week_issued(engine, session, tmp_path)
     first = stored_outputs(engine)
     # Later, a re-import renames the plan, the project, a unit and the overdue binding item,
     # moves that item to the other unit and makes it expected.

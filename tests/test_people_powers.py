@@ -12,15 +12,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from config.settings import Settings
 from models.rules.permissions import may_manage
 from models.store.people import PersonIn, save_person
 from models.tables.person import Person
-from services.runtime import build
 from tests.conftest import PASSWORD, snapshot
-from tests.test_web_app import OFFICE, OWNER, SECRET, Site
-from tests.world import NOW, RULES, build_world, give_passwords
-from web.app import create_app
+from tests.test_web_app import OFFICE, OWNER, Site, open_site
+from tests.world import NOW
 
 ADMIN = "admin@duban.example"
 NEW_PASSWORD = "管理员-改密码-2026"
@@ -44,15 +41,12 @@ def test_a_deactivated_office_clerk_manages_no_one() -> None:
 @pytest.fixture
 def site(engine: sa.Engine, session: Session, password_hash: str,
          tmp_path: Path) -> Iterator[Site]:
-    world = build_world(session)
-    save_person(session=session, person_in=PersonIn(name="管理员", email=ADMIN, role="admin"),
-                actor="test", now=NOW)
-    give_passwords(session, password_hash)
-    session.commit()
-    settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
-    app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET))
-    with TestClient(app) as client:
-        yield Site(client, engine, world)
+    def admin(db: Session) -> None:
+        save_person(session=db, person_in=PersonIn(name="管理员", email=ADMIN, role="admin"),
+                    actor="test", now=NOW)
+
+    with open_site(engine, session, password_hash, tmp_path, more=admin) as opened:
+        yield opened
 
 
 def as_(site: Site, email: str) -> TestClient:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,16 +64,26 @@ class Site:
 
 
 
-@pytest.fixture
-def site(engine: sa.Engine, session: Session, password_hash: str,
-         tmp_path: Path) -> Iterator[Site]:
+@contextmanager
+def open_site(engine: sa.Engine, session: Session, password_hash: str, tmp_path: Path,
+              more: Callable[[Session], object] | None = None) -> Iterator[Site]:
+    """The small world served by the app, everyone with PASSWORD; ``more`` adds people first."""
     world = build_world(session)
+    if more is not None:
+        more(session)
     give_passwords(session, password_hash)
     session.commit()
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
     app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET))
     with TestClient(app) as client:
         yield Site(client, engine, world)
+
+
+@pytest.fixture
+def site(engine: sa.Engine, session: Session, password_hash: str,
+         tmp_path: Path) -> Iterator[Site]:
+    with open_site(engine, session, password_hash, tmp_path) as opened:
+        yield opened
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_lands_on_the_list(site: Site) -> None:

@@ -12,12 +12,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from config.settings import Settings
-from services.runtime import build
 from tests.conftest import PASSWORD, Duban
-from tests.test_web_app import OFFICE, OWNER, SECRET, Site
-from tests.world import RULES, build_world, give_passwords
-from web.app import create_app
+from tests.test_web_app import OFFICE, OWNER, Site, open_site
 
 COOKIE = "duban_session"
 NEW_PASSWORD = "换了新密码-2026-秋"
@@ -26,13 +22,8 @@ NEW_PASSWORD = "换了新密码-2026-秋"
 @pytest.fixture
 def site(engine: sa.Engine, session: Session, password_hash: str,
          tmp_path: Path) -> Iterator[Site]:
-    world = build_world(session)
-    give_passwords(session, password_hash)
-    session.commit()
-    settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
-    app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET))
-    with TestClient(app) as client:
-        yield Site(client, engine, world)
+    with open_site(engine, session, password_hash, tmp_path) as opened:
+        yield opened
 
 
 def browser(site: Site, email: str, password: str = PASSWORD) -> TestClient:
