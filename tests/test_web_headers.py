@@ -101,3 +101,18 @@ def test_hsts_only_when_the_base_url_is_https(engine: sa.Engine, session: Sessio
         answer = client.get("/login")
     assert_secured(answer, hsts=True)
     assert answer.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_an_unexpected_fault_answers_a_chinese_page_with_the_security_headers(
+        http_site: tuple[TestClient, str]) -> None:
+    client, _ = http_site
+
+    def fault() -> None:
+        raise RuntimeError("a fault no route handles")
+
+    client.app.add_api_route("/fault", fault)  # type: ignore[attr-defined]
+    unsafe = TestClient(client.app, raise_server_exceptions=False)
+    answer = unsafe.get("/fault")
+    assert answer.status_code == 500 and "服务器出错" in answer.text
+    assert "a fault" not in answer.text  # nothing of the exception reaches the browser
+    assert_secured(answer)

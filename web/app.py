@@ -30,7 +30,7 @@ from web import (
 )
 from web.api import create_api
 from web.context import Web
-from web.headers import SecurityHeaders
+from web.headers import SecurityHeaders, answer_unexpected
 from web.limits import BodyLimit
 
 
@@ -50,6 +50,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.web = web  # what web.dependencies.WebDep gives every route
     dependencies.install(app)
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
+    app.add_exception_handler(Exception, answer_unexpected)
     for module in (auth, lists, office, overview, items, attachments, feeds, bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only

@@ -9,6 +9,8 @@ over plain http it would be ignored, and promising https where there is none loc
 
 from __future__ import annotations
 
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self' "
@@ -45,3 +47,18 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+# Static, so that it still renders when the fault is in the templates or the database.
+UNEXPECTED_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
+<title>服务器出错</title><h1>服务器出错</h1>
+<p>处理这个请求时出了错，没有保存任何半截的修改。请稍后再试；如果一直出错，请告知督办办公室，
+并说明出错的时间和页面。</p><p><a href="/">返回首页</a></p></html>"""
+
+
+async def answer_unexpected(request: Request, exc: Exception) -> Response:
+    """The answer to an exception no route handled. Starlette sends it from its outermost
+    middleware, outside `SecurityHeaders`, so it carries the headers itself."""
+    headers = {name.decode(): value.decode()
+               for name, value in security_headers(https=request.url.scheme == "https")}
+    return HTMLResponse(UNEXPECTED_PAGE, status_code=500, headers=headers)
