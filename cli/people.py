@@ -28,6 +28,11 @@ def add(name: Annotated[str, typer.Option(help="full name")],
         unit: Annotated[str | None, typer.Option(help="unit code (owners must have one)")] = None,
         phone: Annotated[str | None, typer.Option()] = None,
         heads_unit: Annotated[bool, typer.Option(help="receives the unit's notices")] = False,
+        notify_via: Annotated[str | None, typer.Option(
+            help="email | dingtalk | wecom: where their own notices go (e-mail is the "
+                 "fallback)")] = None,
+        dingtalk_userid: Annotated[str | None, typer.Option(help="DingTalk userid")] = None,
+        wecom_userid: Annotated[str | None, typer.Option(help="WeCom UserID")] = None,
         ) -> None:
     """Add a person, or update the person with this email."""
     from pydantic import ValidationError
@@ -35,11 +40,14 @@ def add(name: Annotated[str, typer.Option(help="full name")],
     from models.store.people import PersonIn, UnknownUnit, save_person
 
     try:
+        channel = {k: v for k, v in {"notify_via": notify_via, "dingtalk_userid": dingtalk_userid,
+                                     "wecom_userid": wecom_userid}.items() if v is not None}
         person_in = PersonIn.model_validate({"name": name, "email": email, "role": role,
                                              "unit": unit, "phone": phone,
-                                             "heads_unit": heads_unit})
+                                             "heads_unit": heads_unit} | channel)
     except ValidationError as exc:
-        fail("；".join(f"--{e['loc'][0]}: {e['msg']}" for e in exc.errors()), code=2)
+        fail("；".join(f"--{e['loc'][0] if e['loc'] else 'notify-via'}: {e['msg']}"
+                      for e in exc.errors()), code=2)
     with context.session() as db:
         try:
             save_person(session=db, person_in=person_in, actor=context.actor(), now=context.now())

@@ -1,4 +1,5 @@
-"""The group-chat channels: which DingTalk / WeCom groups receive which notices, and when not.
+"""The chat channels: which DingTalk / WeCom groups receive which notices, through which apps a
+person is reached on DingTalk or WeCom, and when nothing is pushed.
 
 Read from ``config/channels.yaml`` and validated like a plan file (``file:line: field: problem``).
 A webhook URL is a credential (anyone holding a DingTalk access_token or a WeCom key can post
@@ -76,14 +77,8 @@ class WebhookTarget(Strict):
     @field_validator("url")
     @classmethod
     def _https(cls, value: SecretStr) -> SecretStr:
-        """https only: the URL carries the token. http is allowed to loopback, for tests."""
-        parts = urlsplit(value.get_secret_value().strip())
-        host = parts.hostname or ""
-        if parts.scheme == "https" and host:
-            return value
-        if parts.scheme == "http" and host in LOOPBACK:
-            return value
-        raise ValueError("must be an https:// URL (http:// only to 127.0.0.1 or localhost)")
+        _https_or_loopback(value.get_secret_value())
+        return value
 
     @field_validator("secret")
     @classmethod
@@ -106,9 +101,66 @@ class WebhookTarget(Strict):
         return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
+def _https_or_loopback(url: str) -> str:
+    """https only: the URL carries the token. http is allowed to loopback, for tests."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if (parts.scheme == "https" and host) or (parts.scheme == "http" and host in LOOPBACK):
+        return url.strip().rstrip("/")
+    raise ValueError("must be an https:// URL (http:// only to 127.0.0.1 or localhost)")
+
+
+class PersonApp(Strict):
+    """An app of the organisation that sends its messages to one person."""
+
+    agent_id: int
+    base_url: str
+
+    @field_validator("base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        return _https_or_loopback(value)
+
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        """The path and query that get this app an access token (its id first)."""
+        raise NotImplementedError
+
+
+class DingTalkApp(PersonApp):
+    """A DingTalk 企业内部应用 whose 工作通知 reach a person (AppKey/AppSecret, AgentId)."""
+
+    app_key: Annotated[str, Field(min_length=1, max_length=100)]
+    app_secret: SecretStr
+    base_url: str = "https://oapi.dingtalk.com"
+
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        return "/gettoken", {"appkey": self.app_key,
+                             "appsecret": self.app_secret.get_secret_value()}
+
+
+class WeComApp(PersonApp):
+    """A WeCom 自建应用 whose 应用消息 reach a person (corpid, the app's Secret, AgentId)."""
+
+    corp_id: Annotated[str, Field(min_length=1, max_length=100)]
+    corp_secret: SecretStr
+    base_url: str = "https://qyapi.weixin.qq.com"
+
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        return "/cgi-bin/gettoken", {"corpid": self.corp_id,
+                                     "corpsecret": self.corp_secret.get_secret_value()}
+
+
+class Apps(Strict):
+    """The apps through which a person is reached on DingTalk or WeCom (people choose one)."""
+
+    dingtalk: DingTalkApp | None = None
+    wecom: WeComApp | None = None
+
+
 class Channels(Strict):
     quiet_hours: QuietHours | None = None  # None: posts go out at any hour
     webhooks: list[WebhookTarget] = []
+    apps: Apps = Apps()
 
     @field_validator("webhooks", mode="before")
     @classmethod

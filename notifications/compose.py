@@ -52,6 +52,7 @@ from notifications.email_message import build_email, message_id_for
 from notifications.links import ItemLinks
 from notifications.render import Rendered, render
 from notifications.webhooks import escape_markdown, next_send_time
+from notifications.work_notice_round import routed
 
 log = logging.getLogger(__name__)
 STALE_SWEEP = timedelta(hours=1)
@@ -322,18 +323,25 @@ def queue_built(*, session: Session, key: str, address: str, recipient: str,
 def _compose(session: Session, settings: Settings, *, key: str, channel: Channel,
              address: str, recipient: str, person_id: int | None, template: str,
              context: dict[str, Any], not_before: datetime, meta: dict[str, Any]) -> int | None:
-    """Render and insert; return the new message's id, or None if the key was already queued."""
+    """Render and insert; return the new message's id, or None if the key was already queued.
+    An e-mail to a person who reads DingTalk or WeCom goes there instead (`routed`)."""
     rendered = render(template, context, locale=settings.locale)
     message_id = message_id_for(key, settings.mail_from.email.rsplit("@", 1)[-1])
     raw = build_email(rendered=rendered, sender_name=settings.mail_from.name,
                       sender_address=settings.mail_from.email, to_name=recipient,
                       to_address=address, message_id=message_id, date=not_before).as_bytes()
-    return _insert(session, {
+    # What a card's button opens, should it go to DingTalk or WeCom: the item's signed link,
+    # or a digest's first (most urgent) item's.
+    link = context.get("link") or next(
+        (item["link"] for item in context.get("items", []) if item.get("link")), None)
+    if link:
+        meta = meta | {"link": link}
+    return _insert(session, routed(session, {
         "key": key, "channel": channel, "address": address, "recipient": recipient,
         "person_id": person_id, "template": template, "subject": rendered.subject,
         "body_text": rendered.text, "body_html": rendered.html, "raw": raw,
         "message_id": message_id, "status": "queued", "attempts": 0,
-        "next_attempt_at": not_before, "meta": meta, "created_at": not_before})
+        "next_attempt_at": not_before, "meta": meta, "created_at": not_before}))
 
 
 def _queue_dead(session: Session, settings: Settings, *, key: str, channel: Channel,

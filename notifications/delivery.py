@@ -51,8 +51,9 @@ from models.store.database import writer
 from models.store.events import record
 from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
-from notifications.outcome import Delivered, Failed, Outcome
+from notifications.outcome import Delivered, Failed, Outcome, Postponed
 from notifications.webhooks import next_send_time, post
+from notifications.work_notice_round import PERSONAL, check_results, fall_back_to_email, send_cards
 
 log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -67,11 +68,12 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    queued: int = 0  # postponed without an attempt (quiet hours, a per-person limit)
 
 
 def never_composed(message: Message) -> bool:
     """A dead letter from composition (notifications.compose): stored with nothing to send."""
-    return not (message.raw if message.channel is Channel.email else message.body_text)
+    return not (message.body_text if message.channel is Channel.webhook else message.raw)
 
 
 def worker_name() -> str:
@@ -83,6 +85,7 @@ async def deliver_due(*, engine: Engine, settings: Settings, channels: Channels,
     """One round: claim what is due, send it, record every outcome."""
     report = DeliveryReport()
     me = worker or worker_name()
+    await check_results(engine=engine, channels=channels, now=now)
     claimed = await anyio.to_thread.run_sync(
         lambda: _claim(engine, now, me, settings.delivery_batch))
     report.claimed = len(claimed)
@@ -94,6 +97,10 @@ async def deliver_due(*, engine: Engine, settings: Settings, channels: Channels,
                else _write_eml(emails, settings, recorder.add))
     if posts:
         await _post_all(posts, channels, recorder.add)
+    cards = [m for m in claimed if m.channel in PERSONAL]
+    if cards:
+        await send_cards(cards, engine=engine, channels=channels, settings=settings, now=now,
+                         done=recorder.add)
     return report
 
 
@@ -157,6 +164,8 @@ def _record(engine: Engine, settings: Settings, channels: Channels, message: Mes
                         "was lost to another delivery loop", message.id,
                         type(outcome).__name__, worker, message.attempts)
             return None
+        if status is MessageStatus.dead and message.channel in PERSONAL:
+            fall_back_to_email(connection, message, now)
         if status is MessageStatus.dead:
             log.error("message %s to %s given up after %d attempt(s): %s", message.id,
                       message.address, message.attempts, values["last_error"])
@@ -173,10 +182,15 @@ def _record(engine: Engine, settings: Settings, channels: Channels, message: Mes
 def _next_state(settings: Settings, channels: Channels, message: Message, outcome: Outcome,
                 now: datetime) -> tuple[MessageStatus, dict[str, object]]:
     if isinstance(outcome, Delivered):
-        return MessageStatus.sent, {"sent_at": now,
-                                    "detail": outcome.detail[:500], "last_error": None}
+        return MessageStatus.sent, {"sent_at": now, "detail": outcome.detail[:500],
+                                    "last_error": None, "remote_id": outcome.remote_id}
+    if isinstance(outcome, Postponed):  # not an attempt: the claim's count is given back
+        return MessageStatus.queued, {"next_attempt_at": outcome.until,
+                                      "attempts": message.attempts - 1,
+                                      "detail": outcome.reason[:500]}
     if outcome.permanent or message.attempts >= settings.delivery_max_attempts:
-        return MessageStatus.dead, {"last_error": outcome.reason[:2000]}
+        instead = "；已改发电子邮件" if message.channel in PERSONAL and message.person_id else ""
+        return MessageStatus.dead, {"last_error": (outcome.reason[:1900] + instead)}
     retry_at = now + _backoff(message.attempts, settings.delivery_retry_base_seconds)
     if message.channel is Channel.webhook:  # a retry must not land in the quiet hours
         retry_at = next_send_time(retry_at, channels.quiet_hours, settings.zone)

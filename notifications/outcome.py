@@ -6,11 +6,13 @@ Retrying lives in one place (the outbox): a channel only says whether it is wort
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
 class Delivered:
     detail: str = ""        # what the far end answered, for the record (e.g. "250 OK queued")
+    remote_id: str | None = None  # the far end's id for it, where it gives one (a task_id)
 
 
 @dataclass(frozen=True)
@@ -19,4 +21,13 @@ class Failed:
     reason: str             # names the problem for the office's dead-letter list
 
 
-Outcome = Delivered | Failed
+@dataclass(frozen=True)
+class Postponed:
+    """Not tried: it may not go before ``until`` (quiet hours, a per-person rate limit).
+    Not an attempt, so it never counts towards giving up."""
+
+    until: datetime
+    reason: str
+
+
+Outcome = Delivered | Failed | Postponed

@@ -13,12 +13,11 @@ import hmac
 import json
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +29,7 @@ import pytest
 from config.channels import Channels, ChannelsInvalid, QuietHours, WebhookTarget, load_channels
 from notifications.outcome import Delivered, Failed
 from notifications.webhooks import escape_markdown, next_send_time, payload, post, sign_dingtalk
+from tests.loopback_http import serving
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW_MS = 1_795_000_000_009  # its DingTalk sign holds + and /, which must arrive encoded
@@ -101,16 +101,9 @@ def _handler(robot: Robot) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def robot() -> Iterator[Robot]:
     robot = Robot(base="")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(robot))
-    server.daemon_threads = True
-    robot.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield robot
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(_handler(robot)) as base:
+        robot.base = base
+        yield robot
 
 
 @pytest.fixture

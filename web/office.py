@@ -50,6 +50,8 @@ from web.dependencies import (
 
 ROLE_NAMES = {"office": "督查室", "owner": "项目负责人", "leader": "分管领导", "admin": "管理员"}
 FIELD_NAMES = {"name": "姓名", "email": "邮箱", "role": "角色", "unit": "单位", "phone": "电话",
+               "notify_via": "通知方式", "dingtalk_userid": "钉钉用户ID",
+               "wecom_userid": "企业微信用户ID",
                "heads_unit": "单位负责人"}
 NO_PERSON = "没有这个人员。"
 ROLES = frozenset(role.value for role in Role)
@@ -63,7 +65,9 @@ T = TypeVar("T")
 
 def field_problems(exc: ValidationError, names: dict[str, str]) -> list[str]:
     def one(error: ErrorDetails) -> str:
-        field = str(error["loc"][0]) if error["loc"] else ""
+        if not error["loc"]:  # a rule across fields says which fields itself
+            return f"{error['msg'].removeprefix('Value error, ')}。"
+        field = str(error["loc"][0])
         return f"{names.get(field, field)}格式不正确（{error['msg']}）。"
     return [one(e) for e in exc.errors(include_url=False)]
 
@@ -81,7 +85,10 @@ def person_page(web: Web, request: Request, db: Session, me: Person, person: Per
                 form: dict[str, Any] | None = None) -> Response:
     unit = db.get(Unit, person.unit_id) if person.unit_id is not None else None
     values = form or {"name": person.name, "role": person.role, "phone": person.phone or "",
-                      "unit": unit.code if unit else "", "heads_unit": person.heads_unit}
+                      "unit": unit.code if unit else "", "heads_unit": person.heads_unit,
+                      "notify_via": person.notify_via.value,
+                      "dingtalk_userid": person.dingtalk_userid or "",
+                      "wecom_userid": person.wecom_userid or ""}
     return web.page(request, "person_form.html", status, me=me, person=person, unit=unit,
                     units=_units(db), roles=ROLE_NAMES, problems=problems or [], form=values)
 
@@ -136,9 +143,12 @@ def people(request: Request, web: WebDep, db: SessionDep, me: OfficeUser) -> Res
 @router.post("/people")
 def add_person(request: Request, web: WebDep, db: WriterDep, me: OfficeForm,
                name: Text = "", email: Text = "", role: Text = "", unit: Text = "",
-               phone: Text = "", heads_unit: Annotated[bool, Form()] = False) -> Response:
+               phone: Text = "", heads_unit: Annotated[bool, Form()] = False,
+               notify_via: Text = "email", dingtalk_userid: Text = "",
+               wecom_userid: Text = "") -> Response:
     form = {"name": name, "email": email, "role": role, "unit": unit, "phone": phone,
-            "heads_unit": heads_unit}
+            "heads_unit": heads_unit, "notify_via": notify_via,
+            "dingtalk_userid": dingtalk_userid, "wecom_userid": wecom_userid}
     check_may_manage(me, role)
     holder = db.exec(select(Person).where(Person.email == email.strip().lower())).first()
     if holder is not None:
@@ -160,8 +170,12 @@ def person(request: Request, person_id: int, web: WebDep, db: SessionDep,
 @router.post("/people/{person_id}")
 def change_person(request: Request, person_id: int, web: WebDep, db: WriterDep,
                   me: OfficeForm, name: Text = "", role: Text = "", unit: Text = "",
-                  phone: Text = "", heads_unit: Annotated[bool, Form()] = False) -> Response:
-    form = {"name": name, "role": role, "unit": unit, "phone": phone, "heads_unit": heads_unit}
+                  phone: Text = "", heads_unit: Annotated[bool, Form()] = False,
+                  notify_via: Text = "email", dingtalk_userid: Text = "",
+                  wecom_userid: Text = "") -> Response:
+    form = {"name": name, "role": role, "unit": unit, "phone": phone, "heads_unit": heads_unit,
+            "notify_via": notify_via, "dingtalk_userid": dingtalk_userid,
+            "wecom_userid": wecom_userid}
     target = found(db.get(Person, person_id), NO_PERSON, me)
     check_may_manage(me, target.role, role)
     if target.id == me.id and role != me.role:

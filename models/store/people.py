@@ -9,19 +9,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import Session, select
 
 from config.fields import MailAddress
 from models.store.events import record
 from models.tables.event_kinds import EventKind
-from models.tables.person import Person, Role
+from models.tables.person import NotifyVia, Person, Role
 from models.tables.unit import Unit
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
                                         pattern=r"^[^\r\n<>\"]+$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50,
                                          pattern=r"^[0-9+\-() ]*$")]
+# A DingTalk userid or a WeCom UserID: letters, digits and _ - . @ as both apps allow.
+UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                          pattern=r"^[A-Za-z0-9_.@-]+$")]
+# Kept as they are when a row does not give them: a CSV without these columns leaves each
+# person's choice of app alone.
+CHANNEL_FIELDS = ("notify_via", "dingtalk_userid", "wecom_userid")
 
 
 class PersonIn(BaseModel):
@@ -33,16 +46,34 @@ class PersonIn(BaseModel):
     unit: str | None = Field(None, description="unit code; required for owners")
     phone: Phone | None = None
     heads_unit: bool = False
+    notify_via: NotifyVia = NotifyVia.email
+    dingtalk_userid: UserId | None = None
+    wecom_userid: UserId | None = None
 
     @field_validator("email")
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.lower()
 
-    @field_validator("unit", "phone", mode="before")
+    @field_validator("unit", "phone", "dingtalk_userid", "wecom_userid", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("notify_via", mode="before")
+    @classmethod
+    def _channel_word(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return NOTIFY_WORDS.get(value.strip(), value.strip() or NotifyVia.email)
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> PersonIn:
+        if self.notify_via is NotifyVia.dingtalk and not self.dingtalk_userid:
+            raise ValueError("通知方式为钉钉时须填写钉钉用户ID (dingtalk_userid)")
+        if self.notify_via is NotifyVia.wecom and not self.wecom_userid:
+            raise ValueError("通知方式为企业微信时须填写企业微信用户ID (wecom_userid)")
+        return self
 
 
 class UnknownUnit(ValueError):
@@ -62,6 +93,8 @@ def save_person(*, session: Session, person_in: PersonIn, actor: str, now: datet
         raise UnknownUnit("an owner must belong to a unit: give its unit code")
     values: dict[str, Any] = {"name": person_in.name, "role": person_in.role, "unit_id": unit_id,
               "phone": person_in.phone, "heads_unit": person_in.heads_unit}
+    values |= {name: getattr(person_in, name) for name in CHANNEL_FIELDS
+               if name in person_in.model_fields_set}
     person = session.exec(select(Person).where(Person.email == person_in.email)).first()
     if person is None:
         person = Person(email=person_in.email, **values)
@@ -107,7 +140,9 @@ def set_unit_contact(*, session: Session, unit: Unit, contact: ContactIn, actor:
 
 # A clerk's spreadsheet may use the Chinese headings and role names.
 CSV_HEADINGS = {"姓名": "name", "邮箱": "email", "角色": "role", "单位": "unit", "电话": "phone",
-                "单位负责人": "heads_unit"}
+                "单位负责人": "heads_unit", "通知方式": "notify_via",
+                "钉钉用户ID": "dingtalk_userid", "企业微信用户ID": "wecom_userid"}
+NOTIFY_WORDS = {"邮件": "email", "电子邮件": "email", "钉钉": "dingtalk", "企业微信": "wecom"}
 ROLE_WORDS = {"督查室": "office", "督办": "office", "项目负责人": "owner", "负责人": "owner",
               "分管领导": "leader", "领导": "leader", "管理员": "admin"}
 # A yes/no cell: anything else is refused, so that a "maybe" never quietly reads as no.
@@ -129,7 +164,9 @@ class PeopleCsvInvalid(ValueError):
 
 
 def parse_people_csv(text: str, source: str) -> list[PersonIn]:
-    """Columns name,email,role,unit,phone,heads_unit (or 姓名,邮箱,角色,单位,电话,单位负责人)."""
+    """Columns name,email,role,unit,phone,heads_unit,notify_via,dingtalk_userid,wecom_userid
+    (or 姓名,邮箱,角色,单位,电话,单位负责人,通知方式,钉钉用户ID,企业微信用户ID); a missing
+    column keeps what each person has."""
     import csv
 
     from pydantic import ValidationError
@@ -140,7 +177,8 @@ def parse_people_csv(text: str, source: str) -> list[PersonIn]:
     unknown = [h for h in headings if h not in PersonIn.model_fields]
     if unknown or not {"name", "email", "role"} <= set(headings):
         raise PeopleCsvInvalid([f"{source}:1: expected the columns name,email,role[,unit,phone,"
-                                f"heads_unit]; got {','.join(reader.fieldnames or [])}"])
+                                f"heads_unit,notify_via,dingtalk_userid,wecom_userid]; got "
+                                f"{','.join(reader.fieldnames or [])}"])
     people: list[PersonIn] = []
     problems: list[str] = []
     seen: dict[str, int] = {}  # email → the line it was first on

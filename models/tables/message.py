@@ -28,6 +28,8 @@ class MessageStatus(StrEnum):
 class Channel(StrEnum):
     email = "email"
     webhook = "webhook"
+    dingtalk = "dingtalk"  # a 工作通知 to one person; address: their DingTalk userid
+    wecom = "wecom"        # an 应用消息 to one person; address: their WeCom UserID
 
 
 class Message(SQLModel, table=True):
@@ -54,6 +56,10 @@ class Message(SQLModel, table=True):
     claimed_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=2000)
     detail: str | None = Field(default=None, max_length=500)  # the far end's answer
+    # A DingTalk work notice is sent asynchronously: its task_id, then what DingTalk reports
+    # about it (read, unread, failed), fetched in a later round.
+    remote_id: str | None = Field(default=None, max_length=100)
+    remote_result: str | None = Field(default=None, max_length=200)
     sent_at: datetime | None = None
     meta: dict[str, Any] = json_column()        # e.g. the sweep and milestones it covers
     created_at: datetime = Field(default_factory=utcnow)

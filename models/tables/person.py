@@ -17,6 +17,15 @@ class Role(StrEnum):
     admin = "admin"    # manages people and units
 
 
+class NotifyVia(StrEnum):
+    """Where a person's own notices go. E-mail is every person's fallback: a work notice that
+    cannot reach them (no app configured, an unknown user id) is sent as e-mail instead."""
+
+    email = "email"
+    dingtalk = "dingtalk"  # 钉钉工作通知, to dingtalk_userid
+    wecom = "wecom"        # 企业微信应用消息, to wecom_userid
+
+
 class Person(SQLModel, table=True):
     """People are deactivated, never deleted: the event log keeps pointing at them."""
 
@@ -27,6 +36,9 @@ class Person(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     heads_unit: bool = False  # receives the unit's supervision notices (督办单)
     phone: str | None = Field(default=None, max_length=50)
+    notify_via: NotifyVia = enum_column(NotifyVia, default=NotifyVia.email)
+    dingtalk_userid: str | None = Field(default=None, max_length=64)  # the org's userid
+    wecom_userid: str | None = Field(default=None, max_length=64)     # 企业微信 UserID
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=200)  # None: no password
     # Kept in the session cookie at sign-in; bumping it ends every session of this person.
