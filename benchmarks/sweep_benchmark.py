@@ -60,7 +60,7 @@ def main() -> None:
 
 def _run(url: str, backend: str, milestones: int, flow: bool) -> None:
     from benchmarks.synthetic import populate
-    from models.store.database import make_engine, migrate
+    from models.store.database import make_engine, migrate, refresh_statistics
 
     engine = make_engine(url)
     migrate(engine)
@@ -68,6 +68,8 @@ def _run(url: str, backend: str, milestones: int, flow: bool) -> None:
     count = populate(engine, units=max(milestones // 100, 1), projects_per_unit=10,
                      milestones_per_project=10, first_due=date(2021, 1, 1),
                      last_due=date(2025, 12, 31))
+    with engine.begin() as connection:
+        refresh_statistics(connection)
     print(f"\n[{backend}] loaded {count:,} milestones in {time.perf_counter() - started:.1f} s")
     raw = _yardstick(engine)
     first = _sweep_in_child(url, "sweep")

@@ -54,6 +54,7 @@ def validate(files: Files) -> None:
 
 def import_files(files: list[Path], *, retire: bool = False) -> list[ImportOutcome]:
     """Validate every file, then import them all in one transaction: all or nothing."""
+    from models.store.database import refresh_statistics
     from models.store.plan_import import ImportRefused, import_plan
 
     loaded = _load_all(files)
@@ -66,6 +67,8 @@ def import_files(files: list[Path], *, retire: bool = False) -> list[ImportOutco
             for problem in exc.problems:
                 errors.print(problem, highlight=False, markup=False, soft_wrap=True)
             fail("导入被拒绝，数据库未作任何改动。", code=2)
+        db.commit()
+        refresh_statistics(db.connection())
         db.commit()
     return outcomes
 

@@ -3,9 +3,10 @@
 Plain functions over the database, with no Prefect: the flows in ``flows.supervise`` wrap them,
 and the CLI calls them directly for one-shot runs.
 
-Algorithm, batch by batch (keyset on milestone id, one transaction per batch):
-1. Select open milestones whose ``next_check_on`` is today or earlier (or never set), not
-   retired; on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so concurrent sweeps share the work.
+Algorithm, batch by batch (ranges of ``batch_size`` milestone ids, one transaction each):
+1. Select, in the range, open milestones whose ``next_check_on`` is today or earlier (or never
+   set), not retired; on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so concurrent sweeps share
+   the work.
 2. Load their facts (events, recorded ladder steps) with one query each.
 3. For each: compute status and ladder steps (pure rules), and the next day anything can change.
 4. Write the changed statuses and their events in bulk.
@@ -39,7 +40,7 @@ from models.store.directory import Directory, Recipient
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.status_writes import status_event
-from models.tables.columns import saved_id, table_of
+from models.tables.columns import table_of
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
 from models.tables.milestone import Milestone
@@ -106,14 +107,13 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
         with Session(writer(engine)) as session:
             session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=clock()))
             session.commit()
-    last_id = 0
-    while True:
+    with Session(engine) as session:
+        highest = session.exec(select(sa.func.max(Milestone.id))).one() or 0
+    for low in range(0, highest, batch_size):
         with Session(writer(engine)) as session:
-            batch = _candidates(session, today, last_id, project_id, batch_size)
-            if not batch:
-                break
-            last_id = saved_id(batch[-1][0])
-            _evaluate(session, batch, rules, today, now, directory, report)
+            batch = _candidates(session, today, low, low + batch_size, project_id)
+            if batch:
+                _evaluate(session, batch, rules, today, now, directory, report)
             session.rollback() if dry_run else session.commit()
     with Session(writer(engine)) as session:
         report.indicator_changes = sweep_indicators(session=session, rules=rules, now=now,
@@ -129,16 +129,21 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
     return report
 
 
-def _candidates(session: Session, today: date, after_id: int, project_id: int | None,
-                limit: int) -> list[tuple[Milestone, str, str]]:
+def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
+                project_id: int | None) -> list[tuple[Milestone, str, str]]:
+    """The open items due for a look among ids (after_id, up_to_id]. A range of the primary
+    key, not "the next N candidates": the database walks the key in order and filters, so a
+    batch costs the same early and late in a sweep, with or without statistics, instead of
+    sorting every remaining candidate for each batch."""
     query = (select(Milestone, Project.code, Plan.code)
              .join(Project, col(Project.id) == Milestone.project_id)
              .join(Plan, col(Plan.id) == Project.plan_id)
-             .where(col(Milestone.state).in_(list(OPEN_STATES)),
-                    col(Milestone.retired_at).is_(None), col(Milestone.id) > after_id,
+             .where(col(Milestone.id) > after_id, col(Milestone.id) <= up_to_id,
+                    col(Milestone.state).in_(list(OPEN_STATES)),
+                    col(Milestone.retired_at).is_(None),
                     or_(col(Milestone.next_check_on).is_(None),
                         col(Milestone.next_check_on) <= today))
-             .order_by(col(Milestone.id)).limit(limit))
+             .order_by(col(Milestone.id)))
     if project_id is not None:
         query = query.where(col(Milestone.project_id) == project_id)
     if session.get_bind().dialect.name == "postgresql":

@@ -190,3 +190,18 @@ def test_seed_documents_are_named_in_each_plan(seed_documents: Path) -> None:
     for path in SEED_PLANS:
         source = load_plan_file(path).content.plan.source
         assert source and (seed_documents / source).exists()
+
+
+def test_a_plan_import_leaves_the_planner_fresh_statistics(duban, database_url: str) -> None:
+    """Autovacuum may be off: without statistics PostgreSQL plans the sweep's batches for
+    empty tables (issue 13)."""
+    assert duban("init").exit_code == 0
+    assert duban("plans", "import", "config/plans/xihu-2016-2020.yaml").exit_code == 0
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        analysed = connection.exec_driver_sql(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'milestone'"
+            if engine.dialect.name == "postgresql" else
+            "SELECT stat FROM sqlite_stat1 WHERE tbl = 'milestone'").scalar()
+    engine.dispose()
+    assert analysed is not None

@@ -85,6 +85,16 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+def refresh_statistics(connection: Connection) -> None:
+    """Give the planner fresh statistics after a bulk change (a plan import, a benchmark's
+    load). PostgreSQL's autovacuum may be off or late, and without statistics it picks plans
+    for empty tables; SQLite's planner uses them too (sqlite_stat1)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ANALYZE milestone, project, plan, unit, person, event")
+    else:
+        connection.exec_driver_sql("ANALYZE")
+
+
 def bulk_insert(session: Session, table: TableClause, rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: COPY on PostgreSQL, executemany else.
 
