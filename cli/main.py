@@ -10,7 +10,19 @@ from typing import Annotated
 
 import typer
 
-from cli import actions, backup, bulletin, outbox, people, plans, setup, supervision, units, web
+from cli import (
+    actions,
+    backup,
+    bulletin,
+    orders,
+    outbox,
+    people,
+    plans,
+    setup,
+    supervision,
+    units,
+    web,
+)
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
@@ -37,6 +49,7 @@ app.add_typer(units.app, name="units", help="Responsible units and their contact
 app.add_typer(people.app, name="people", help="People: office staff, owners, leaders, admins.")
 app.add_typer(bulletin.app, name="bulletin", help="The 晾晒 bulletins: generate, list, show.")
 app.add_typer(outbox.app, name="outbox", help="Queued, sent and failed messages.")
+app.add_typer(orders.app, name="orders", help="The numbered 督办单: list, show, print.")
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
 app.command("backup")(backup.backup)
@@ -54,6 +67,7 @@ app.command("reopen")(actions.reopen)
 app.command("ack")(actions.ack)
 app.command("snooze")(actions.snooze)
 app.command("major")(actions.major)
+app.command("receipt")(orders.receipt)
 app.command("deploy")(supervision.deploy)
 app.command("web")(web.web)
 

@@ -30,6 +30,36 @@ class Level(Strict):
     recipients: list[Role] = Field(min_length=1)
     after_overdue_workdays: Annotated[int, Field(ge=0)] = 0  # level 1 starts at due soon instead
     repeat_workdays: Annotated[int, Field(ge=1)]
+    # 督办单: reaching this level issues a numbered order (文号) that the unit must sign for.
+    issues_order: bool = False
+
+
+ORDER_FIELDS = re.compile(r"\{(\w*)\}")
+
+
+class Orders(Strict):
+    """The numbered 督办单: how its 文号 is written, and how soon the unit must sign for it."""
+
+    # {office} the issuing office's 机关代字, {year} the year of issue, {n} its number that year.
+    number: Annotated[str, Field(min_length=3, max_length=60)] = "{office}〔{year}〕{n}号"
+    office: Annotated[str, Field(min_length=1, max_length=20)] = "督办"
+    # 签收: by the end of this many working days after the day of issue (1: the next one).
+    # Sweeps look once a working day, so a limit finer than a day could not be kept.
+    receipt_workdays: Annotated[int, Field(ge=0, le=20)] = 1
+
+    @field_validator("number")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        used = ORDER_FIELDS.findall(value)
+        unknown = sorted(set(used) - {"office", "year", "n"})
+        if unknown or "n" not in used:
+            raise ValueError("write the 文号 with {office}, {year} and {n} (its number), e.g. "
+                             "'{office}〔{year}〕{n}号'" + (f"; unknown: {unknown}" if unknown
+                                                           else ""))
+        return value
+
+    def number_of(self, year: int, n: int) -> str:
+        return self.number.format(office=self.office, year=year, n=n)
 
 
 class Cron(Strict):
@@ -58,6 +88,7 @@ class Policy(Strict):
     binding_climbs_sooner: bool = True
     ladder: list[Level] = Field(min_length=1)
     schedule: Schedule = Schedule()
+    orders: Orders = Orders()
 
     @model_validator(mode="after")
     def _ladder_in_order(self) -> Policy:

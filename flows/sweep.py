@@ -31,6 +31,7 @@ from sqlalchemy import Engine, bindparam, or_
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
+from config.policy import Orders
 from flows.indicators import sweep_indicators
 from models.rules.escalation import LadderFacts, Sent, Step, next_step_on, reached_level, steps_due
 from models.rules.rulebook import Rules
@@ -38,6 +39,7 @@ from models.rules.status import OPEN_STATES, Status, milestone_status, next_chan
 from models.store.database import bulk_insert, writer
 from models.store.directory import Directory, Recipient
 from models.store.milestone_facts import ladder_facts, milestone_facts
+from models.store.orders import OrderWanted, issue_orders, receipts_overdue
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.status_writes import status_event
 from models.tables.columns import table_of
@@ -116,6 +118,7 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
                 _evaluate(session, batch, rules, today, now, directory, report)
             session.rollback() if dry_run else session.commit()
     with Session(writer(engine)) as session:
+        _raise_receipts_overdue(session, today, now, directory, report, project_id)
         report.indicator_changes = sweep_indicators(session=session, rules=rules, now=now,
                                                     project_id=project_id)
         if dry_run:
@@ -151,6 +154,44 @@ def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
     return [(milestone, project, plan) for milestone, project, plan in session.exec(query).all()]
 
 
+def _raise_receipts_overdue(session: Session, today: date, now: datetime,
+                            directory: Directory, report: SweepReport,
+                            project_id: int | None) -> None:
+    """逾期未签收: an order not signed by the end of its receipt day is raised, once, to the
+    unit's head and the office, in the same digests as the ladder's steps."""
+    orders = receipts_overdue(session, today, now, project_id)
+    if not orders:
+        return
+    facts = {m.id: (m, project, plan) for m, project, plan in session.exec(
+        select(Milestone, Project.code, Plan.code)
+        .join(Project, col(Project.id) == Milestone.project_id)
+        .join(Plan, col(Plan.id) == Project.plan_id)
+        .where(col(Milestone.id).in_([o.milestone_id for o in orders]))).all()}
+    notices = []
+    for order in orders:
+        milestone, project, plan = facts[order.milestone_id]
+        context = {"milestone_id": milestone.id, "title": milestone.title, "plan": plan,
+                   "project": project, "unit_id": milestone.unit_id,
+                   "due_on": milestone.due_on.isoformat(), "level": order.level,
+                   "level_name": "逾期未签收", "repeat": 0, "reason": "receipt_overdue",
+                   "overdue_workdays": order.overdue_workdays, "as_of": today.isoformat(),
+                   "commitment": milestone.commitment, "order": order.number}
+        notices += [{"key": f"receipt-overdue:{order.id}:{r.email}", "kind": "notice",
+                     "person_id": r.person_id, "address": r.email, "escalation_id": None,
+                     "milestone_id": milestone.id, "sweep_id": report.sweep_id,
+                     "context": context | {"recipient": r.name}, "created_at": now}
+                    for r in directory.recipients(["unit_head", "office"], order.unit_id)]
+        report.escalated += 1
+        report.keep(report.escalations, {"milestone_id": milestone.id, "plan": plan,
+                                         "project": project, "title": milestone.title,
+                                         "level": order.level, "repeat": 0,
+                                         "reason": "receipt_overdue",
+                                         "recipients": len(notices)})
+    if notices:
+        bulk_insert(session, NOTICES, notices)
+        report.notifications += len(notices)
+
+
 @dataclass
 class _Decision:
     """What the rules decided for one milestone, before anything is written."""
@@ -162,6 +203,9 @@ class _Decision:
     update: dict[str, Any] | None        # the milestone's new values, if any changed
     event: dict[str, Any] | None         # its status_changed event, if state or light changed
     steps: list[tuple[Step, list[Recipient], str]]  # each step, its recipients, level name
+    orders: Orders                       # how its 督办单 are numbered and signed for
+    order_levels: frozenset[int]         # the levels that issue one
+    receipt_due_on: date                 # 签收 by then, for an order issued today
 
 
 def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: Rules,
@@ -250,7 +294,10 @@ def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Sta
         level = policy.level(step.level)
         found.append((step, directory.recipients(level.recipients, milestone.unit_id),
                       level.name))
-    return _Decision(milestone, plan_code, project_code, status, update, event, found)
+    return _Decision(milestone, plan_code, project_code, status, update, event, found,
+                     policy.orders, frozenset(lvl.level for lvl in policy.ladder
+                                              if lvl.issues_order),
+                     rules.calendar.add_workdays(today, policy.orders.receipt_workdays))
 
 
 def _write(session: Session, decisions: list[_Decision], today: date, now: datetime,
@@ -269,6 +316,12 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
              "recipients": len(found), "created_at": now}
             for d in decisions for step, found, _ in d.steps]
     ids = _insert_steps(session, rows) if rows else {}
+    orders = issue_orders(session, [
+        _order_wanted(d, step, level_name, step_id, today) for d in decisions
+        for step, _, level_name in d.steps
+        if step.level in d.order_levels and step.repeat == 0
+        and (step_id := ids.get((_id(d.milestone), step.level, step.repeat))) is not None],
+        now)
     got: dict[int, list[tuple[Step, list[Recipient], str, int]]] = {}
     notices = []
     for d in decisions:
@@ -278,21 +331,35 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
             if step_id is None:
                 continue  # another sweep recorded this step: its notices are queued already
             mine.append((step, found, level_name, step_id))
-            notices += _notices(d, step, found, level_name, step_id, today, now, sweep_id)
+            order = orders.get(step_id)
+            notices += _notices(d, step, found, level_name, step_id, today, now, sweep_id,
+                                order.number if order else None)
     if notices:
         bulk_insert(session, NOTICES, notices)
     return got
 
 
+def _order_wanted(d: _Decision, step: Step, level_name: str, step_id: int,
+                  today: date) -> OrderWanted:
+    return OrderWanted(
+        milestone_id=_id(d.milestone), escalation_id=step_id, unit_id=d.milestone.unit_id,
+        level=step.level, level_name=level_name, reason=step.reason, due_on=d.status.due_on,
+        overdue_workdays=d.status.overdue_workdays, issued_on=today,
+        receipt_due_on=d.receipt_due_on, office=d.orders.office,
+        number_format=d.orders.number)
+
+
 def _notices(d: _Decision, step: Step, found: list[Recipient], level_name: str, step_id: int,
-             today: date, now: datetime, sweep_id: str) -> list[dict[str, Any]]:
+             today: date, now: datetime, sweep_id: str,
+             order_number: str | None) -> list[dict[str, Any]]:
     milestone, status = d.milestone, d.status
     context = {"milestone_id": milestone.id, "title": milestone.title, "plan": d.plan_code,
                "project": d.project_code, "unit_id": milestone.unit_id,
                "due_on": status.due_on.isoformat(), "level": step.level,
                "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
                "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
-               "commitment": milestone.commitment}
+               "commitment": milestone.commitment} | (
+                   {"order": order_number} if order_number else {})
     return [{"key": f"escalation:{step_id}:{r.email}",
              "kind": NOTIFICATION_KIND.get(step.level, "leader"),
              "person_id": r.person_id, "address": r.email, "escalation_id": step_id,

@@ -33,6 +33,10 @@ class EventKind(StrEnum):
     marked_major = "milestone.marked_major"
     unmarked_major = "milestone.unmarked_major"
     progress_reported = "milestone.progress_reported"
+    # The numbered 督办单 (models.store.orders)
+    order_issued = "order.issued"
+    order_received = "order.received"                 # 签收 by the unit
+    order_receipt_overdue = "order.receipt_overdue"   # 逾期未签收, raised once
     # What the engine decides
     status_changed = "milestone.status_changed"
     evaluation_failed = "milestone.evaluation_failed"
@@ -175,6 +179,11 @@ class TokensRevoked(Payload):
     labels: list[str]
 
 
+class OrderNoted(Payload):
+    order_id: int
+    number: str
+
+
 class MessageDead(Payload):
     message_id: int | None
     address: str
@@ -219,6 +228,9 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.person_api_token_issued: TokenIssued,
     EventKind.person_api_tokens_revoked: TokensRevoked,
     EventKind.message_dead: MessageDead,
+    EventKind.order_issued: OrderNoted,
+    EventKind.order_received: OrderNoted,
+    EventKind.order_receipt_overdue: OrderNoted,
     EventKind.message_retried: MessageRetried,
     EventKind.bulletin_generated: BulletinGenerated,
     EventKind.bulletin_regenerated: BulletinGenerated,

@@ -1,0 +1,119 @@
+"""`duban orders list|show` and `duban receipt`: the numbered 督办单 and 签收."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session
+
+from cli import context
+from cli.output import console, emit_json, fail, table
+
+app = typer.Typer(no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+@app.command("list")
+def list_(unsigned: Annotated[bool, typer.Option(
+              "--unsigned", help="only orders not yet signed for")] = False,
+          json: Json = False) -> None:
+    """Every 督办单 issued, newest first, with its 文号, item, unit and 签收."""
+    with context.session() as db:
+        rows = _orders(db, unsigned=unsigned)
+    if json:
+        emit_json(rows)
+        return
+    table(f"督办单（{len(rows)} 份）", ["序号", "文号", "节点 ID", "节点", "责任单位", "级别",
+                                     "签发", "签收时限", "签收"],
+          ([r["id"], r["number"], r["milestone_id"], r["title"], r["unit"], r["level_name"],
+            r["issued_on"], r["receipt_due_on"], _receipt_words(r)] for r in rows))
+
+
+@app.command()
+def show(reference: Annotated[str, typer.Argument(help="the order's id or its 文号")],
+         pdf: Annotated[Path | None, typer.Option(
+             "--pdf", help="write the order as an A4 PDF to this file")] = None,
+         json: Json = False) -> None:
+    """One 督办单: what it orders and whether it was signed for; --pdf writes the document."""
+    from models.store.orders import find_order
+    from notifications.order_document import order_context, order_pdf
+
+    with context.session() as db:
+        order = find_order(db, reference)
+        if order is None:
+            fail(f"没有督办单 {reference!r}（`duban orders list` 列出全部）", code=2)
+        document = order_context(db, order, context.settings())
+        (row,) = _orders(db, order_id=order.id)
+    if pdf is not None:
+        pdf.write_bytes(order_pdf(document))
+    if json:
+        emit_json(row | {"history": document["history"]})
+        return
+    for label, key in (("文号", "number"), ("督办事项", "title"), ("责任单位", "unit"),
+                       ("督办级别", "level_name"), ("现截止", "due_on"), ("签发", "issued_on"),
+                       ("签收时限", "receipt_due_on")):
+        console.print(f"{label}：{row[key]}", highlight=False)
+    console.print(f"签收：{_receipt_words(row)}", highlight=False)
+    if pdf is not None:
+        console.print(f"已写入 {pdf}", highlight=False)
+
+
+def receipt(reference: Annotated[str, typer.Argument(help="the order's id or its 文号")],
+            by: Annotated[str, typer.Option("--by", help="e-mail of the person signing")]
+            ) -> None:
+    """签收: a person of the order's unit (or the office on its behalf) signs for it."""
+    from sqlmodel import select
+
+    from models.store.orders import ReceiptRefused, find_order, sign_receipt
+    from models.tables.person import Person
+
+    with context.session() as db:
+        order = find_order(db, reference)
+        if order is None:
+            fail(f"没有督办单 {reference!r}（`duban orders list` 列出全部）", code=2)
+        person = db.exec(select(Person).where(Person.email == by.strip().lower())).first()
+        if person is None:
+            fail(f"--by: 没有邮箱为 {by!r} 的人员（`duban people list`）", code=2)
+        try:
+            signed = sign_receipt(session=db, order=order, person=person, now=context.now())
+        except ReceiptRefused as exc:
+            fail(str(exc), code=2)
+        db.commit()
+        number = order.number
+    console.print(f"已签收督办单 {number}" if signed else f"督办单 {number} 此前已签收，未作改动",
+                  highlight=False)
+
+
+def _orders(db: Session, *, unsigned: bool = False,
+            order_id: int | None = None) -> list[dict[str, Any]]:
+    from sqlmodel import col, select
+
+    from models.tables.milestone import Milestone
+    from models.tables.order import SupervisionOrder
+    from models.tables.person import Person
+    from models.tables.unit import Unit
+
+    zone = context.rules().zone
+    query = (select(SupervisionOrder, Milestone.title, Unit.name, Person.name)
+             .join(Milestone, col(Milestone.id) == SupervisionOrder.milestone_id)
+             .join(Unit, col(Unit.id) == SupervisionOrder.unit_id)
+             .join(Person, col(Person.id) == SupervisionOrder.received_by, isouter=True)
+             .order_by(col(SupervisionOrder.issued_at).desc(), col(SupervisionOrder.id).desc()))
+    if unsigned:
+        query = query.where(col(SupervisionOrder.received_at).is_(None))
+    if order_id is not None:
+        query = query.where(SupervisionOrder.id == order_id)
+    return [{"id": o.id, "number": o.number, "milestone_id": o.milestone_id, "title": title,
+             "unit": unit, "level": o.level, "level_name": o.level_name, "due_on": o.due_on,
+             "issued_on": o.issued_on, "receipt_due_on": o.receipt_due_on,
+             "received_at": o.received_at.astimezone(zone) if o.received_at else None,
+             "received_by": signer, "receipt_overdue": o.receipt_overdue_at is not None}
+            for o, title, unit, signer in db.exec(query).all()]
+
+
+def _receipt_words(row: dict[str, Any]) -> str:
+    if row["received_at"] is not None:
+        return f"{row['received_by']} {row['received_at']:%Y-%m-%d %H:%M} 签收"
+    return "逾期未签收" if row["receipt_overdue"] else "待签收"

@@ -1,0 +1,145 @@
+"""Issuing numbered 督办单, signing for them (签收), and raising 逾期未签收 once.
+
+1. ``issue_orders`` runs in the sweep's batch transaction, for the steps that batch inserted
+   at a level with ``issues_order`` (each level once: a repeat is a reminder, not a new order).
+   Per (office, year) it makes sure the sequence row exists, then takes ``k`` numbers with one
+   ``UPDATE … SET last = last + k RETURNING last``: the row stays locked until the batch
+   commits, so a concurrent sweep waits and continues the count; a rolled-back batch gives its
+   numbers back. Numbers are never reused or skipped.
+2. ``sign_receipt`` records who signed and when, once; signing again answers the first receipt.
+3. ``receipts_overdue`` claims, with a conditional UPDATE, the orders past their receipt day and
+   not signed: each is raised once however many sweeps run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from models.store.events import record
+from models.tables.columns import table_of
+from models.tables.event_kinds import EventKind
+from models.tables.milestone import Milestone
+from models.tables.order import OrderSequence, SupervisionOrder
+from models.tables.person import Person, Role
+
+ORDERS, SEQUENCES = table_of(SupervisionOrder), table_of(OrderSequence)
+ACTOR = "system:sweep"
+
+
+@dataclass(frozen=True)
+class OrderWanted:
+    """An order a new escalation step calls for, before it has a number."""
+
+    milestone_id: int
+    escalation_id: int
+    unit_id: int
+    level: int
+    level_name: str
+    reason: str
+    due_on: date
+    overdue_workdays: int
+    issued_on: date
+    receipt_due_on: date
+    office: str
+    number_format: str  # config.policy.Orders.number
+
+
+def issue_orders(session: Session, wanted: list[OrderWanted], now: datetime
+                 ) -> dict[int, SupervisionOrder]:
+    """Number and store the orders, in the caller's transaction; by escalation id."""
+    groups: dict[tuple[str, int], list[OrderWanted]] = defaultdict(list)
+    for want in wanted:
+        groups[(want.office, want.issued_on.year)].append(want)
+    issued: dict[int, SupervisionOrder] = {}
+    for (office, year), mine in sorted(groups.items()):
+        last = _take_numbers(session, office, year, len(mine))
+        for seq, want in enumerate(mine, start=last - len(mine) + 1):
+            order = SupervisionOrder(
+                number=want.number_format.format(office=office, year=year, n=seq),
+                office=office, year=year, seq=seq, milestone_id=want.milestone_id,
+                escalation_id=want.escalation_id, unit_id=want.unit_id, level=want.level,
+                level_name=want.level_name, reason=want.reason, due_on=want.due_on,
+                overdue_workdays=want.overdue_workdays, issued_on=want.issued_on,
+                issued_at=now, receipt_due_on=want.receipt_due_on)
+            session.add(order)
+            issued[want.escalation_id] = order
+    session.flush()
+    for order in issued.values():
+        record(session, EventKind.order_issued, at=now, actor=ACTOR,
+               milestone_id=order.milestone_id, unit_id=order.unit_id,
+               reason=f"{order.level_name}：{order.number}",
+               data={"order_id": order.id, "number": order.number})
+    return issued
+
+
+def _take_numbers(session: Session, office: str, year: int, count: int) -> int:
+    """Reserve ``count`` numbers of (office, year); the last of them."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(SEQUENCES).values(office=office, year=year, last=0)
+                    .on_conflict_do_nothing(index_elements=["office", "year"]))
+    return int(session.execute(
+        sa.update(SEQUENCES).where(SEQUENCES.c.office == office, SEQUENCES.c.year == year)
+        .values(last=SEQUENCES.c.last + count).returning(SEQUENCES.c.last)).scalar_one())
+
+
+class ReceiptRefused(ValueError):
+    """Who may not sign for this order, said in Chinese."""
+
+
+def sign_receipt(*, session: Session, order: SupervisionOrder, person: Person,
+                 now: datetime) -> bool:
+    """签收 by a person of the order's unit (its owners and head) or the office on its behalf.
+    True if this call signed it; False if it was signed before (nothing changes)."""
+    if not person.active:
+        raise ReceiptRefused("此账号已停用。")
+    if person.role is not Role.office and person.unit_id != order.unit_id:
+        raise ReceiptRefused(f"督办单 {order.number} 下达给其他单位，只能由该单位签收。")
+    signed = session.execute(
+        sa.update(ORDERS).where(ORDERS.c.id == order.id, ORDERS.c.received_at.is_(None))
+        .values(received_at=now, received_by=person.id).returning(ORDERS.c.id)).scalar()
+    if signed is None:
+        return False
+    record(session, EventKind.order_received, at=now, actor=person.email, actor_id=person.id,
+           milestone_id=order.milestone_id, unit_id=order.unit_id,
+           reason=f"签收督办单 {order.number}",
+           data={"order_id": order.id, "number": order.number})
+    session.expire(order)
+    return True
+
+
+def receipts_overdue(session: Session, today: date, now: datetime,
+                     project_id: int | None = None) -> list[SupervisionOrder]:
+    """The orders whose receipt day has passed unsigned, each claimed for 逾期未签收 once
+    (and recorded as an event) in the caller's transaction; only one project's if given."""
+    due = [ORDERS.c.received_at.is_(None), ORDERS.c.receipt_overdue_at.is_(None),
+           ORDERS.c.receipt_due_on < today]
+    if project_id is not None:
+        milestones = table_of(Milestone)
+        due.append(ORDERS.c.milestone_id.in_(sa.select(milestones.c.id).where(
+            milestones.c.project_id == project_id)))
+    claimed = session.execute(sa.update(ORDERS).where(*due).values(receipt_overdue_at=now)
+                              .returning(ORDERS.c.id)).scalars().all()
+    if not claimed:
+        return []
+    orders = list(session.exec(select(SupervisionOrder).where(
+        col(SupervisionOrder.id).in_(claimed)).order_by(col(SupervisionOrder.id))).all())
+    for order in orders:
+        record(session, EventKind.order_receipt_overdue, at=now, actor=ACTOR,
+               milestone_id=order.milestone_id, unit_id=order.unit_id,
+               reason=f"督办单 {order.number} 逾期未签收（应于 {order.receipt_due_on} 前签收）",
+               data={"order_id": order.id, "number": order.number})
+    return orders
+
+
+def find_order(session: Session, reference: str) -> SupervisionOrder | None:
+    """An order by its id or its 文号."""
+    query = select(SupervisionOrder).where(SupervisionOrder.number == reference.strip())
+    if reference.strip().isdigit():
+        query = select(SupervisionOrder).where(SupervisionOrder.id == int(reference))
+    return session.exec(query).first()

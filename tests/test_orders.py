@@ -1,0 +1,185 @@
+"""The numbered 督办单: issued when an item reaches an order level, numbered per office and year
+without gaps or repeats, signed for by the unit (签收), raised once when not signed in time
+(逾期未签收), and printed as an A4 PDF that is the same document every time."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pypdfium2 as pdfium
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from config.policy import PolicyFile
+from config.settings import Settings
+from flows.sweep import run_sweep
+from models.rules.rulebook import Rules
+from models.store.orders import ReceiptRefused, find_order, sign_receipt
+from models.tables.escalation import Notification
+from models.tables.event import Event
+from models.tables.order import SupervisionOrder
+from models.tables.person import Person
+from notifications.order_document import order_context, order_pdf
+from services.runtime import system_clock
+from tests.conftest import Duban
+from tests.world import POLICY, RULES, build_world
+
+LADDER = [level.model_copy(update={"issues_order": level.level >= 2}) for level in POLICY.ladder]
+ORDER_RULES = Rules(RULES.calendar, PolicyFile(default=POLICY.model_copy(
+    update={"ladder": LADDER}), plans={}), RULES.zone)
+FIRST_LATE_DAY = date(2025, 10, 9)  # after the National Day holiday; both items due 09-30
+
+
+def sweep(engine: sa.Engine, day: date, **kwargs: object) -> None:
+    run_sweep(engine=engine, rules=ORDER_RULES, clock=system_clock, now=ORDER_RULES.as_of(day),
+              **kwargs)
+
+
+def working_days(start: date, count: int) -> list[date]:
+    days, day = [], start
+    while len(days) < count:
+        if RULES.calendar.is_workday(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def orders(engine: sa.Engine) -> list[SupervisionOrder]:
+    with Session(engine) as session:
+        return list(session.exec(select(SupervisionOrder).order_by(col(SupervisionOrder.seq))))
+
+
+def person(session: Session, email: str) -> Person:
+    return session.exec(select(Person).where(Person.email == email)).one()
+
+
+def test_an_item_reaching_the_order_level_gets_the_next_number_and_is_signed_for(
+        engine, session):
+    world = build_world(session)
+    day = FIRST_LATE_DAY
+    while not orders(engine):
+        sweep(engine, day)
+        day += timedelta(days=1)
+    first = orders(engine)[0]
+    issued_on = first.issued_on
+    assert first.number == "督办〔2025〕1号" and first.level == 2
+    assert first.milestone_id in (world.construction, world.fire_check)
+    assert first.receipt_due_on == RULES.calendar.add_workdays(issued_on, 1)
+    with Session(engine) as fresh:
+        notices = fresh.exec(select(Notification).where(
+            Notification.escalation_id == first.escalation_id)).all()
+        assert notices and {n.context["order"] for n in notices} == {first.number}
+        assert fresh.exec(select(Event).where(Event.kind == "order.issued")).first()
+    with Session(engine) as writer_session:
+        order = writer_session.get(SupervisionOrder, first.id)
+        assert order is not None
+        stranger = person(writer_session, "li.na@duban.example")  # another unit's owner
+        try:
+            sign_receipt(session=writer_session, order=order, person=stranger,
+                         now=ORDER_RULES.as_of(issued_on))
+        except ReceiptRefused as refused:
+            assert "其他单位" in str(refused)
+        else:
+            raise AssertionError("an owner of another unit signed for the order")
+        wang = person(writer_session, "wang.fang@duban.example")
+        assert sign_receipt(session=writer_session, order=order, person=wang,
+                            now=ORDER_RULES.as_of(issued_on)) is True
+        assert sign_receipt(session=writer_session, order=order, person=wang,
+                            now=ORDER_RULES.as_of(issued_on)) is False  # once
+        writer_session.commit()
+    for later in working_days(issued_on + timedelta(days=1), 6):
+        sweep(engine, later)
+    with Session(engine) as fresh:
+        signed = fresh.get(SupervisionOrder, first.id)
+        assert signed is not None and signed.received_at is not None
+        assert signed.receipt_overdue_at is None
+        overdue = fresh.exec(select(Event).where(Event.kind == "order.receipt_overdue")).all()
+        assert first.id not in {e.data["order_id"] for e in overdue}
+
+
+def test_an_order_not_signed_in_time_is_raised_once_to_the_head_and_the_office(
+        engine, session):
+    build_world(session)
+    for day in working_days(FIRST_LATE_DAY, 12):
+        sweep(engine, day)
+    issued = orders(engine)
+    assert issued and all(o.received_at is None for o in issued)
+    with Session(engine) as fresh:
+        raised = fresh.exec(select(Event).where(Event.kind == "order.receipt_overdue")).all()
+        notices = fresh.exec(select(Notification).where(
+            col(Notification.key).startswith("receipt-overdue:"))).all()
+    late = [o for o in issued if o.receipt_due_on < working_days(FIRST_LATE_DAY, 12)[-1]]
+    assert sorted(e.data["order_id"] for e in raised) == sorted(o.id for o in late)
+    first = late[0]
+    told = {n.address for n in notices if n.key.startswith(f"receipt-overdue:{first.id}:")}
+    assert told == {"chen.gang@duban.example", "zhou.min@duban.example"}
+    assert all(n.context["level_name"] == "逾期未签收" for n in notices)
+    for day in working_days(date(2025, 10, 27), 3):  # more sweeps: nothing raised again
+        sweep(engine, day)
+    with Session(engine) as fresh:
+        again = fresh.exec(select(Event).where(Event.kind == "order.receipt_overdue")).all()
+    last_day = date(2025, 10, 29)
+    assert len(again) == len({o.id for o in orders(engine) if o.receipt_due_on < last_day})
+
+
+def test_two_sweeps_at_once_issue_each_order_once_with_consecutive_numbers(engine, session):
+    build_world(session)
+    failures: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            sweep(engine, date(2025, 10, 21), batch_size=1)
+        except BaseException as exc:  # noqa: BLE001 (reported by the test)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures and not any(t.is_alive() for t in threads)
+    issued = orders(engine)
+    assert len(issued) == 4  # two late items, each at 督办单 and 领导督办 by 10-21
+    assert [o.seq for o in issued] == [1, 2, 3, 4]
+    assert len({o.escalation_id for o in issued}) == 4
+
+
+def test_the_order_pdf_names_its_number_in_chinese_and_is_the_same_document_each_time(
+        engine, session, tmp_path):
+    build_world(session)
+    sweep(engine, date(2025, 10, 21))
+    settings = Settings(data_dir=tmp_path, smtp_host="")
+    with Session(engine) as fresh:
+        order = find_order(fresh, "督办〔2025〕1号")
+        assert order is not None
+        pdf = order_pdf(order_context(fresh, order, settings))
+        assert order_pdf(order_context(fresh, order, settings)) == pdf
+    document = pdfium.PdfDocument(pdf)
+    text = "".join(page.get_textpage().get_text_range() for page in document)
+    for words in ("督 办 单", "督办〔2025〕1号", "区社会福利中心二期工程", "示例区民政局",
+                  "签收"):
+        assert words in text, words
+    image = document[0].render(scale=0.5).to_pil().convert("L")
+    assert image.getextrema()[0] < 100  # ink on the page: the text was drawn
+    image.save(tmp_path / "order.png")
+
+
+def test_orders_from_the_command_line(duban: Duban, engine, session, tmp_path):
+    build_world(session)
+    sweep(engine, date(2025, 10, 21))
+    listed = duban("orders", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert "督办〔2025〕1号" in listed.output
+    refused = duban("receipt", "督办〔2025〕1号", "--by", "nobody@duban.example")
+    assert refused.exit_code == 2 and "nobody@duban.example" in refused.output
+    first = orders(engine)[0]
+    unit_owner = "li.na@duban.example" if first.milestone_id == 3 else "wang.fang@duban.example"
+    signed = duban("receipt", first.number, "--by", unit_owner)
+    assert signed.exit_code == 0 and "已签收" in signed.output, signed.output
+    again = duban("receipt", str(first.id), "--by", unit_owner)
+    assert "此前已签收" in again.output
+    shown = duban("orders", "show", str(first.id), "--pdf", str(tmp_path / "order.pdf"))
+    signer = "李娜" if unit_owner.startswith("li.na") else "王芳"
+    assert shown.exit_code == 0 and f"签收：{signer}" in shown.output, shown.output
+    assert (tmp_path / "order.pdf").read_bytes().startswith(b"%PDF")
