@@ -226,3 +226,31 @@ def major(milestone: Milestone, reason: Annotated[str, typer.Option(help="why")]
 
     _act(mark_major, Action.mark_major, [milestone], by, as_of, json, major=not off,
          reason=reason)
+
+
+def instruct(milestone: Milestone, text: Annotated[str, typer.Option(help="the instruction")],
+             by: By = None, as_of: AsOf = None, json: Json = False) -> None:
+    """领导批示: a leader's instruction, told to the unit and quoted in its next 督办单."""
+    from models.rules.permissions import Action
+    from models.store.actions import instruct as write_instruction
+
+    _act(write_instruction, Action.instruct, [milestone], by, as_of, json, text=text)
+
+
+def chase(milestones: Milestones, reason: Reason = None, by: By = None, as_of: AsOf = None,
+          json: Json = False) -> None:
+    """催办 now: each unit's owners are told at once; the ladder goes on as it was."""
+    from models.rules.permissions import Action
+    from models.store.actions import chase as chase_item
+
+    _act(chase_item, Action.chase, milestones, by, as_of, json, reason=reason)
+
+
+def transfer(milestone: Milestone, to: Annotated[str, typer.Option(help="the new unit's code")],
+             reason: Annotated[str, typer.Option(help="why")], by: By = None,
+             as_of: AsOf = None, json: Json = False) -> None:
+    """转办: hand an item to another unit; both units are told."""
+    from models.rules.permissions import Action
+    from models.store.actions import transfer as hand_over
+
+    _act(hand_over, Action.transfer, [milestone], by, as_of, json, to_unit=to, reason=reason)

@@ -17,8 +17,10 @@ from weasyprint import HTML
 
 from config.settings import Settings
 from models.tables.event import Event
+from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
 from models.tables.order import SupervisionOrder
+from models.tables.person import Person
 from models.tables.plan import Plan, Project
 from models.tables.unit import Unit
 from notifications.compose import HISTORY_KINDS, HISTORY_WORDS
@@ -46,6 +48,11 @@ def order_context(session: Session, order: SupervisionOrder, settings: Settings
                 "text": HISTORY_WORDS.get(e.kind, e.kind)
                 + (f"：{e.reason}" if e.reason and e.reason != "sweep" else "")}
                for e in events][-HISTORY_ROWS:]
+    instruction = session.exec(select(Event).where(
+        Event.milestone_id == order.milestone_id, Event.kind == EventKind.instructed,
+        col(Event.at) <= order.issued_at).order_by(col(Event.id).desc())).first()
+    leader = session.get(Person, instruction.actor_id) if instruction and instruction.actor_id \
+        else None
     return {"number": order.number, "office_name": settings.office_name,
             "issued_on": order.issued_on.isoformat(),
             "created": order.issued_at.astimezone(zone).isoformat(timespec="seconds"),
@@ -53,7 +60,10 @@ def order_context(session: Session, order: SupervisionOrder, settings: Settings
             "due_on": order.due_on.isoformat(), "overdue_workdays": order.overdue_workdays,
             "level_name": order.level_name, "reason": REASONS.get(order.reason, order.reason),
             "receipt_due_on": order.receipt_due_on.isoformat(), "feedback_due_on": None,
-            "instruction": None, "history": history}
+            "instruction": None if instruction is None else
+            f"{leader.name if leader else instruction.actor}"
+            f"（{instruction.at.astimezone(zone):%Y-%m-%d}）：{instruction.reason}",
+            "history": history}
 
 
 def order_pdf(context: dict[str, Any]) -> bytes:

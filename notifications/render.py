@@ -23,7 +23,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LOCALES: tuple[str, ...] = ("zh-CN", "en")
 # The emails rendered from a plain context; the bulletin has its own (notifications/bulletin).
 TEMPLATES: tuple[str, ...] = ("escalation_digest", "done_received", "extension_decided",
-                              "item_closed")
+                              "item_closed", "item_notice")
 LINK_SCHEMES = ("https://", "http://")
 
 

@@ -63,6 +63,8 @@ def contexts() -> dict[str, dict[str, Any]]:
         "extension_decided": owner | {"approved": True, "previous_due_on": "2025-06-30",
                                       "new_due_on": "2025-09-30", "reason": "用地手续调整"},
         "item_closed": owner | {"closed_on": "2025-10-21", "late": True},
+        "item_notice": owner | {"kind": "instructed", "unit": UNIT, "actor": "赵书记",
+                                "text": "请倒排工期，确保年底前完成。"},
     }
 
 

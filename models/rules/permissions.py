@@ -10,10 +10,13 @@ role        actions                                                          whe
 owner       view_item, report_progress, claim_done, request_extension        own unit only
 office      every action                                                     anywhere
 leader      view_item                                                        anywhere
+leader      instruct (领导批示)                                              their remit
 admin       manage_people, view_outbox, view_item                            anywhere
 (other)     nothing
 ==========  ==============================================================  ============
 
+A leader's remit is the unit they are in charge of (their unit), or every unit for a leader
+with none, as the ladder's leader level reaches them (models.store.directory).
 "Own unit" needs both units known and equal: an owner without a unit, or an item without one,
 opens nothing. ``manage_people`` covers people, their passwords and API tokens, and units'
 contacts: the office does it (the issue asks for it), and so may an admin who supervises nothing.
@@ -56,6 +59,9 @@ class Action(StrEnum):
     reopen = "reopen"
     waive = "waive"
     mark_major = "mark_major"
+    instruct = "instruct"      # 领导批示
+    chase = "chase"            # 催办, now
+    transfer = "transfer"      # 转办, to another unit
     manage_people = "manage_people"
     view_outbox = "view_outbox"
 
@@ -64,6 +70,10 @@ _ANYWHERE: dict[str, frozenset[Action]] = {
     Role.office: frozenset(Action),
     Role.leader: frozenset({Action.view_item}),
     Role.admin: frozenset({Action.manage_people, Action.view_outbox, Action.view_item}),
+}
+
+_REMIT: dict[str, frozenset[Action]] = {
+    Role.leader: frozenset({Action.instruct}),
 }
 
 _OWN_UNIT: dict[str, frozenset[Action]] = {
@@ -102,6 +112,8 @@ def allowed(
         return False
     if action in _ANYWHERE.get(role, frozenset()):
         return True
+    if action in _REMIT.get(role, frozenset()):
+        return item_unit_id is not None and person_unit_id in (None, item_unit_id)
     if action in _OWN_UNIT.get(role, frozenset()):
         return person_unit_id is not None and person_unit_id == item_unit_id
     return False

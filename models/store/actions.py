@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models.rules.escalation import reached_level
@@ -28,6 +29,7 @@ from models.tables.event import Event
 from models.tables.event_kinds import EventKind, ExtensionRequested
 from models.tables.milestone import Milestone, MilestoneState
 from models.tables.plan import Plan, Project
+from models.tables.unit import Unit
 
 RACE_RETRIES = 3
 CLAIMABLE = OPEN_STATES
@@ -287,3 +289,49 @@ def _required(reason: str | None, what: str) -> str:
     if not reason or not reason.strip():
         raise ActionRefused(f"{what} needs a reason")
     return reason.strip()
+
+
+def instruct(*, session: Session, rules: Rules, milestone_id: int, text: str, actor: str,
+             now: datetime, actor_id: int | None = None,
+             expected_version: int | None = None) -> Recorded:
+    """领导批示: a leader's instruction on an item, told to its unit and quoted in its next
+    督办单. It changes no state."""
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(WAIVABLE, "write an instruction on it")
+    event = act.record(EventKind.instructed, _required(text, "an instruction"))
+    return Recorded(act.milestone, event)
+
+
+def chase(*, session: Session, rules: Rules, milestone_id: int, actor: str, now: datetime,
+          reason: str | None = None, actor_id: int | None = None,
+          expected_version: int | None = None) -> Recorded:
+    """催办 now: the office presses its unit, outside the ladder's rhythm. Each press is one
+    event and one notice to each of the unit's owners and head; the ladder is unchanged."""
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(OPEN_STATES, "chase it")
+    return Recorded(act.milestone, act.record(EventKind.chased, reason))
+
+
+def transfer(*, session: Session, rules: Rules, milestone_id: int, to_unit: str, reason: str,
+             actor: str, now: datetime, actor_id: int | None = None,
+             expected_version: int | None = None) -> Recorded:
+    """转办: hand an item to another unit (both are told). Its ladder and lateness stay: the
+    new unit takes over the item as it stands."""
+    act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
+    act.require(WAIVABLE, "hand it to another unit")
+    unit = session.exec(select(Unit).where(Unit.code == to_unit.strip())).first()
+    if unit is None:
+        raise ActionRefused(f"unknown unit {to_unit!r} (see `duban units list`)")
+    milestone = act.milestone
+    if unit.id == milestone.unit_id:
+        raise ActionRefused(f"milestone {milestone_id} is already with {unit.name}")
+    event = act.record(EventKind.transferred, _required(reason, "handing over"),
+                       from_unit_id=milestone.unit_id, to_unit_id=saved_id(unit))
+    moved = session.execute(sa.update(Milestone).where(
+        col(Milestone.id) == milestone.id, col(Milestone.version) == milestone.version)
+        .values(unit_id=unit.id, version=milestone.version + 1, updated_at=now)
+        .returning(col(Milestone.id)).execution_options(synchronize_session=False)).scalar()
+    if moved is None:
+        raise Changed(milestone_id)
+    session.refresh(milestone)
+    return Recorded(milestone, event)

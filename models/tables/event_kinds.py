@@ -33,6 +33,9 @@ class EventKind(StrEnum):
     marked_major = "milestone.marked_major"
     unmarked_major = "milestone.unmarked_major"
     progress_reported = "milestone.progress_reported"
+    instructed = "milestone.instructed"   # 领导批示: the text is the event's reason
+    chased = "milestone.chased"           # 催办 by the office, now
+    transferred = "milestone.transferred"  # 转办 to another unit
     # The numbered 督办单 (models.store.orders)
     order_issued = "order.issued"
     order_received = "order.received"                 # 签收 by the unit
@@ -179,6 +182,11 @@ class TokensRevoked(Payload):
     labels: list[str]
 
 
+class Transferred(Payload):
+    from_unit_id: int
+    to_unit_id: int
+
+
 class OrderNoted(Payload):
     order_id: int
     number: str
@@ -228,6 +236,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.person_api_token_issued: TokenIssued,
     EventKind.person_api_tokens_revoked: TokensRevoked,
     EventKind.message_dead: MessageDead,
+    EventKind.transferred: Transferred,
     EventKind.order_issued: OrderNoted,
     EventKind.order_received: OrderNoted,
     EventKind.order_receipt_overdue: OrderNoted,
