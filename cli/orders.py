@@ -44,7 +44,7 @@ def show(reference: Annotated[str, typer.Argument(help="the order's id or its �
         order = find_order(db, reference)
         if order is None:
             fail(f"没有督办单 {reference!r}（`duban orders list` 列出全部）", code=2)
-        document = order_context(db, order, context.settings())
+        document = order_context(db, order, context.settings(), context.rules())
         (row,) = _orders(db, order_id=order.id)
     if pdf is not None:
         pdf.write_bytes(order_pdf(document))

@@ -46,6 +46,9 @@ class Orders(Strict):
     # 签收: by the end of this many working days after the day of issue (1: the next one).
     # Sweeps look once a working day, so a limit finer than a day could not be kept.
     receipt_workdays: Annotated[int, Field(ge=0, le=20)] = 1
+    # 定期反馈: an item under an order reports progress at least every this many working days;
+    # a missed report sends one 催报 to its owners (per missed date).
+    feedback_workdays: Annotated[int, Field(ge=1, le=120)] = 10
 
     @field_validator("number")
     @classmethod

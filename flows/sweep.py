@@ -39,7 +39,7 @@ from models.rules.status import OPEN_STATES, Status, milestone_status, next_chan
 from models.store.database import bulk_insert, writer
 from models.store.directory import Directory, Recipient
 from models.store.milestone_facts import ladder_facts, milestone_facts
-from models.store.orders import OrderWanted, issue_orders, receipts_overdue
+from models.store.orders import OrderWanted, feedback_overdue, issue_orders, receipts_overdue
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.status_writes import status_event
 from models.tables.columns import table_of
@@ -118,7 +118,7 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
                 _evaluate(session, batch, rules, today, now, directory, report)
             session.rollback() if dry_run else session.commit()
     with Session(writer(engine)) as session:
-        _raise_receipts_overdue(session, today, now, directory, report, project_id)
+        _raise_order_duties(session, rules, today, now, directory, report, project_id)
         report.indicator_changes = sweep_indicators(session=session, rules=rules, now=now,
                                                     project_id=project_id)
         if dry_run:
@@ -154,39 +154,54 @@ def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
     return [(milestone, project, plan) for milestone, project, plan in session.exec(query).all()]
 
 
-def _raise_receipts_overdue(session: Session, today: date, now: datetime,
-                            directory: Directory, report: SweepReport,
-                            project_id: int | None) -> None:
-    """逾期未签收: an order not signed by the end of its receipt day is raised, once, to the
-    unit's head and the office, in the same digests as the ladder's steps."""
+def _raise_order_duties(session: Session, rules: Rules, today: date, now: datetime,
+                        directory: Directory, report: SweepReport,
+                        project_id: int | None) -> None:
+    """What an order asks of a unit besides the work: 逾期未签收 (an order not signed by the
+    end of its receipt day, raised once to the unit's head and the office) and 催报 (a
+    progress report missed, raised once per missed date to the unit's owners). Both go into
+    the same digests as the ladder's steps."""
+    raised: list[tuple[Milestone, dict[str, Any], list[str], str]] = []
     orders = receipts_overdue(session, today, now, project_id)
-    if not orders:
+    milestones = {m.id: m for m in session.exec(select(Milestone).where(
+        col(Milestone.id).in_([o.milestone_id for o in orders])))} if orders else {}
+    for order in orders:
+        raised.append((milestones[order.milestone_id],
+                       {"level": order.level, "level_name": "逾期未签收",
+                        "reason": "receipt_overdue", "order": order.number,
+                        "overdue_workdays": order.overdue_workdays},
+                       ["unit_head", "office"], f"receipt-overdue:{order.id}"))
+    for milestone, due in feedback_overdue(session, rules, today, now, project_id):
+        raised.append((milestone, {"level": milestone.level, "level_name": "催报",
+                                   "reason": "feedback_missed", "feedback_due_on": due.isoformat(),
+                                   "overdue_workdays": 0},
+                       ["owner"], f"feedback:{milestone.id}:{due.isoformat()}"))
+    if not raised:
         return
-    facts = {m.id: (m, project, plan) for m, project, plan in session.exec(
-        select(Milestone, Project.code, Plan.code)
+    codes = {m_id: (project, plan) for m_id, project, plan in session.exec(
+        select(Milestone.id, Project.code, Plan.code)
         .join(Project, col(Project.id) == Milestone.project_id)
         .join(Plan, col(Plan.id) == Project.plan_id)
-        .where(col(Milestone.id).in_([o.milestone_id for o in orders]))).all()}
+        .where(col(Milestone.id).in_([m.id for m, _, _, _ in raised]))).all()}
     notices = []
-    for order in orders:
-        milestone, project, plan = facts[order.milestone_id]
+    for milestone, specific, roles, key in raised:
+        project, plan = codes[milestone.id]
         context = {"milestone_id": milestone.id, "title": milestone.title, "plan": plan,
                    "project": project, "unit_id": milestone.unit_id,
-                   "due_on": milestone.due_on.isoformat(), "level": order.level,
-                   "level_name": "逾期未签收", "repeat": 0, "reason": "receipt_overdue",
-                   "overdue_workdays": order.overdue_workdays, "as_of": today.isoformat(),
-                   "commitment": milestone.commitment, "order": order.number}
-        notices += [{"key": f"receipt-overdue:{order.id}:{r.email}", "kind": "notice",
-                     "person_id": r.person_id, "address": r.email, "escalation_id": None,
-                     "milestone_id": milestone.id, "sweep_id": report.sweep_id,
-                     "context": context | {"recipient": r.name}, "created_at": now}
-                    for r in directory.recipients(["unit_head", "office"], order.unit_id)]
+                   "due_on": milestone.due_on.isoformat(), "repeat": 0,
+                   "as_of": today.isoformat(), "commitment": milestone.commitment} | specific
+        found = directory.recipients(roles, milestone.unit_id)
+        notices += [{"key": f"{key}:{r.email}", "kind": "notice" if "office" in roles
+                     else "reminder", "person_id": r.person_id, "address": r.email,
+                     "escalation_id": None, "milestone_id": milestone.id,
+                     "sweep_id": report.sweep_id, "context": context | {"recipient": r.name},
+                     "created_at": now} for r in found]
         report.escalated += 1
         report.keep(report.escalations, {"milestone_id": milestone.id, "plan": plan,
                                          "project": project, "title": milestone.title,
-                                         "level": order.level, "repeat": 0,
-                                         "reason": "receipt_overdue",
-                                         "recipients": len(notices)})
+                                         "level": specific["level"], "repeat": 0,
+                                         "reason": specific["reason"],
+                                         "recipients": len(found)})
     if notices:
         bulk_insert(session, NOTICES, notices)
         report.notifications += len(notices)

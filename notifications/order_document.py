@@ -13,9 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 from weasyprint import HTML
 
 from config.settings import Settings
+from models.rules.rulebook import Rules
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
@@ -32,15 +34,17 @@ REASONS = {"climbed": "逾期升级", "overdue": "已逾期", "binding": "约束
 HISTORY_ROWS = 30
 
 
-def order_context(session: Session, order: SupervisionOrder, settings: Settings
-                  ) -> dict[str, Any]:
+def order_context(session: Session, order: SupervisionOrder, settings: Settings,
+                  rules: Rules) -> dict[str, Any]:
     zone = ZoneInfo(settings.timezone)
-    milestone, project, plan, unit = session.exec(
-        select(Milestone, Project.name, Plan.name, Unit.name)
+    # What select() builds for more than the four entities it is typed for.
+    row: Any = session.exec(
+        Select(Milestone, col(Project.name), col(Plan.name), col(Plan.code), col(Unit.name))
         .join(Project, col(Project.id) == Milestone.project_id)
         .join(Plan, col(Plan.id) == Project.plan_id)
         .join(Unit, col(Unit.id) == order.unit_id)
         .where(Milestone.id == order.milestone_id)).one()
+    milestone, project, plan, plan_code, unit = row
     events = session.exec(select(Event).where(
         Event.milestone_id == order.milestone_id, col(Event.kind).in_(HISTORY_KINDS),
         col(Event.at) <= order.issued_at).order_by(col(Event.at), col(Event.id))).all()
@@ -59,7 +63,9 @@ def order_context(session: Session, order: SupervisionOrder, settings: Settings
             "plan": plan, "project": project, "title": milestone.title, "unit": unit,
             "due_on": order.due_on.isoformat(), "overdue_workdays": order.overdue_workdays,
             "level_name": order.level_name, "reason": REASONS.get(order.reason, order.reason),
-            "receipt_due_on": order.receipt_due_on.isoformat(), "feedback_due_on": None,
+            "receipt_due_on": order.receipt_due_on.isoformat(),
+            "feedback_due_on": f"签发后每 {rules.policy(plan_code).orders.feedback_workdays} "
+                               "个工作日在督办系统中反馈一次进展",
             "instruction": None if instruction is None else
             f"{leader.name if leader else instruction.actor}"
             f"（{instruction.at.astimezone(zone):%Y-%m-%d}）：{instruction.reason}",

@@ -15,6 +15,7 @@ from config.policy import PolicyFile
 from config.settings import Settings
 from flows.sweep import run_sweep
 from models.rules.rulebook import Rules
+from models.store.actions import report_progress
 from models.store.orders import ReceiptRefused, find_order, sign_receipt
 from models.tables.escalation import Notification
 from models.tables.event import Event
@@ -153,8 +154,8 @@ def test_the_order_pdf_names_its_number_in_chinese_and_is_the_same_document_each
     with Session(engine) as fresh:
         order = find_order(fresh, "督办〔2025〕1号")
         assert order is not None
-        pdf = order_pdf(order_context(fresh, order, settings))
-        assert order_pdf(order_context(fresh, order, settings)) == pdf
+        pdf = order_pdf(order_context(fresh, order, settings, ORDER_RULES))
+        assert order_pdf(order_context(fresh, order, settings, ORDER_RULES)) == pdf
     document = pdfium.PdfDocument(pdf)
     text = "".join(page.get_textpage().get_text_range() for page in document)
     for words in ("督 办 单", "督办〔2025〕1号", "区社会福利中心二期工程", "示例区民政局",
@@ -183,3 +184,31 @@ def test_orders_from_the_command_line(duban: Duban, engine, session, tmp_path):
     signer = "李娜" if unit_owner.startswith("li.na") else "王芳"
     assert shown.exit_code == 0 and f"签收：{signer}" in shown.output, shown.output
     assert (tmp_path / "order.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_an_item_under_an_order_that_misses_its_progress_report_is_chased_once(
+        engine, session):
+    world = build_world(session)
+    days = working_days(FIRST_LATE_DAY, 34)  # orders at 督办单 (~10-14) and 领导督办 (~10-23)
+    for day in days[:25]:
+        sweep(engine, day)
+    with Session(engine) as fresh:
+        chased = fresh.exec(select(Event).where(Event.kind == "milestone.feedback_missed",
+                                                Event.milestone_id == world.construction)).all()
+        notices = fresh.exec(select(Notification).where(
+            col(Notification.key).startswith(f"feedback:{world.construction}:"))).all()
+    assert len(chased) == 1  # once for the missed date, however many sweeps saw it
+    assert {n.address for n in notices} == {"wang.fang@duban.example",
+                                            "chen.gang@duban.example"}
+    assert all(n.context["reason"] == "feedback_missed" for n in notices)
+    with Session(engine) as writer_session:
+        report_progress(session=writer_session, rules=ORDER_RULES,
+                        milestone_id=world.construction, percent=40.0, note="主体结构施工中",
+                        actor="wang.fang@duban.example", now=ORDER_RULES.as_of(days[25]))
+        writer_session.commit()
+    for day in days[25:]:
+        sweep(engine, day)
+    with Session(engine) as fresh:
+        again = fresh.exec(select(Event).where(Event.kind == "milestone.feedback_missed",
+                                               Event.milestone_id == world.construction)).all()
+    assert len(again) == 1  # the report started a new cycle, not yet missed

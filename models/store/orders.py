@@ -9,6 +9,9 @@
 2. ``sign_receipt`` records who signed and when, once; signing again answers the first receipt.
 3. ``receipts_overdue`` claims, with a conditional UPDATE, the orders past their receipt day and
    not signed: each is raised once however many sweeps run.
+4. ``feedback_overdue`` finds the open items under an order whose last progress report (or,
+   before any, the latest order) is more than ``orders.feedback_workdays`` working days old,
+   and claims each missed date once (``feedback_chase``'s key) for a 催报.
 """
 
 from __future__ import annotations
@@ -21,14 +24,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from models.rules.rulebook import Rules
+from models.rules.status import OPEN_STATES
 from models.store.events import record
 from models.tables.columns import table_of
+from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
-from models.tables.order import OrderSequence, SupervisionOrder
+from models.tables.order import FeedbackChase, OrderSequence, SupervisionOrder
 from models.tables.person import Person, Role
+from models.tables.plan import Plan, Project
 
 ORDERS, SEQUENCES = table_of(SupervisionOrder), table_of(OrderSequence)
+CHASES = table_of(FeedbackChase)
 ACTOR = "system:sweep"
 
 
@@ -135,6 +143,47 @@ def receipts_overdue(session: Session, today: date, now: datetime,
                reason=f"督办单 {order.number} 逾期未签收（应于 {order.receipt_due_on} 前签收）",
                data={"order_id": order.id, "number": order.number})
     return orders
+
+
+def feedback_overdue(session: Session, rules: Rules, today: date, now: datetime,
+                     project_id: int | None = None) -> list[tuple[Milestone, date]]:
+    """The items that missed a progress report, each with the date it was due, claimed for a
+    催报 once per date (and recorded as an event) in the caller's transaction."""
+    query = (select(Milestone, Plan.code, sa.func.max(SupervisionOrder.issued_on))
+             .join(SupervisionOrder, col(SupervisionOrder.milestone_id) == Milestone.id)
+             .join(Project, col(Project.id) == Milestone.project_id)
+             .join(Plan, col(Plan.id) == Project.plan_id)
+             .where(col(Milestone.state).in_(list(OPEN_STATES)),
+                    col(Milestone.retired_at).is_(None))
+             .group_by(col(Milestone.id), col(Plan.code)))
+    if project_id is not None:
+        query = query.where(col(Milestone.project_id) == project_id)
+    candidates = session.exec(query).all()
+    if not candidates:
+        return []
+    reported = dict(session.exec(select(Event.milestone_id, sa.func.max(Event.at)).where(
+        Event.kind == EventKind.progress_reported,
+        col(Event.milestone_id).in_([m.id for m, _, _ in candidates]))
+        .group_by(col(Event.milestone_id))).all())
+    missed: list[tuple[Milestone, date]] = []
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for milestone, plan_code, ordered_on in candidates:
+        last = reported.get(milestone.id)
+        since = max(ordered_on, rules.today(last)) if last is not None else ordered_on
+        due = rules.calendar.add_workdays(since, rules.policy(plan_code).orders.feedback_workdays)
+        if due >= today:
+            continue
+        claimed = session.execute(dialect.insert(CHASES).values(
+            milestone_id=milestone.id, due_on=due, raised_at=now)
+            .on_conflict_do_nothing(index_elements=["milestone_id", "due_on"])
+            .returning(CHASES.c.milestone_id)).scalar()
+        if claimed is None:
+            continue
+        record(session, EventKind.feedback_missed, at=now, actor=ACTOR,
+               milestone_id=milestone.id, unit_id=milestone.unit_id,
+               reason=f"应于 {due} 前反馈进展，未反馈")
+        missed.append((milestone, due))
+    return missed
 
 
 def find_order(session: Session, reference: str) -> SupervisionOrder | None:

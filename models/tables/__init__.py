@@ -12,14 +12,15 @@ from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
 from models.tables.link_use import LinkUse
 from models.tables.message import Message
 from models.tables.milestone import Milestone
-from models.tables.order import OrderSequence, SupervisionOrder
+from models.tables.order import FeedbackChase, OrderSequence, SupervisionOrder
 from models.tables.person import Person
 from models.tables.plan import Plan, Project
 from models.tables.sign_in_attempt import SignInAttempt
 from models.tables.sweep_run import SweepRun
 from models.tables.unit import Unit
 
-__all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event", "Indicator",
-           "IndicatorReading", "IndicatorTarget", "LinkUse", "Message", "Milestone",
+__all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event",
+           "FeedbackChase", "Indicator", "IndicatorReading", "IndicatorTarget", "LinkUse",
+           "Message", "Milestone",
            "Notification", "OrderSequence", "Person", "Plan", "Project", "SignInAttempt",
            "SupervisionOrder", "SweepRun", "Unit"]

@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     order_issued = "order.issued"
     order_received = "order.received"                 # 签收 by the unit
     order_receipt_overdue = "order.receipt_overdue"   # 逾期未签收, raised once
+    feedback_missed = "milestone.feedback_missed"     # 催报: a progress report is overdue
     # What the engine decides
     status_changed = "milestone.status_changed"
     evaluation_failed = "milestone.evaluation_failed"

@@ -47,3 +47,14 @@ class SupervisionOrder(SQLModel, table=True):
     received_at: datetime | None = None
     received_by: int | None = Field(default=None, foreign_key="person.id")
     receipt_overdue_at: datetime | None = None  # when 逾期未签收 was raised: once, never again
+
+
+class FeedbackChase(SQLModel, table=True):
+    """A 催报: an item under an order missed the progress report due on ``due_on``. The key
+    makes it once per missed date, however many sweeps see it."""
+
+    __tablename__ = "feedback_chase"
+
+    milestone_id: int = Field(foreign_key="milestone.id", primary_key=True)
+    due_on: date = Field(primary_key=True)
+    raised_at: datetime = Field(default_factory=utcnow)

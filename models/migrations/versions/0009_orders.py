@@ -1,6 +1,7 @@
 """supervision orders
 
-The numbered 督办单 and the per-office, per-year sequence of its 文号; 签收 and 逾期未签收.
+The numbered 督办单 and the per-office, per-year sequence of its 文号; 签收 and 逾期未签收;
+the 催报 of a missed progress report.
 
 Revision ID: 0009_orders
 Revises: 0008_person_channels
@@ -51,6 +52,13 @@ def upgrade() -> None:
         sa.UniqueConstraint('escalation_id'),
         sa.UniqueConstraint('number'),
         sa.UniqueConstraint('office', 'year', 'seq', name='uq_order_number'))
+    op.create_table(
+        'feedback_chase',
+        sa.Column('milestone_id', sa.Integer(), nullable=False),
+        sa.Column('due_on', sa.Date(), nullable=False),
+        sa.Column('raised_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['milestone_id'], ['milestone.id']),
+        sa.PrimaryKeyConstraint('milestone_id', 'due_on'))
     with op.batch_alter_table('supervision_order', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_supervision_order_milestone_id'), ['milestone_id'],
                               unique=False)
@@ -62,5 +70,6 @@ def downgrade() -> None:
     with op.batch_alter_table('supervision_order', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_supervision_order_unit_id'))
         batch_op.drop_index(batch_op.f('ix_supervision_order_milestone_id'))
+    op.drop_table('feedback_chase')
     op.drop_table('supervision_order')
     op.drop_table('order_sequence')
