@@ -5,8 +5,9 @@ and the CLI calls them directly for one-shot runs.
 
 Algorithm, batch by batch (ranges of ``batch_size`` milestone ids, one transaction each):
 1. Select, in the range, open milestones whose ``next_check_on`` is today or earlier (or never
-   set), not retired; on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so concurrent sweeps share
-   the work.
+   set), not retired — or every open one when the policies or the calendar changed since the
+   last full sweep (``Rules.fingerprint``); on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so
+   concurrent sweeps share the work.
 2. Load their facts (events, recorded ladder steps) with one query each.
 3. For each: compute status and ladder steps (pure rules), and the next day anything can change.
 4. Write the changed statuses and their events in bulk.
@@ -105,15 +106,16 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
     report = SweepReport(uuid.uuid4().hex, today, dry_run, detail_limit)
     with Session(engine) as session:  # who receives what: one snapshot for the whole sweep
         directory = Directory(session=session)
+        highest = session.exec(select(sa.func.max(Milestone.id))).one() or 0
+        every_item = project_id is None and _rules_changed(session, rules.fingerprint)
     if not dry_run:
         with Session(writer(engine)) as session:
-            session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=clock()))
+            session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=clock(),
+                                 rules=rules.fingerprint if project_id is None else None))
             session.commit()
-    with Session(engine) as session:
-        highest = session.exec(select(sa.func.max(Milestone.id))).one() or 0
     for low in range(0, highest, batch_size):
         with Session(writer(engine)) as session:
-            batch = _candidates(session, today, low, low + batch_size, project_id)
+            batch = _candidates(session, today, low, low + batch_size, project_id, every_item)
             if batch:
                 _evaluate(session, batch, rules, today, now, directory, report)
             session.rollback() if dry_run else session.commit()
@@ -132,20 +134,29 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
     return report
 
 
+def _rules_changed(session: Session, fingerprint: str) -> bool:
+    """Whether the policies or the calendar changed since the last finished full sweep (or
+    none ever finished): then every stored next check may be stale."""
+    last = session.exec(select(SweepRun.rules).where(
+        col(SweepRun.finished_at).is_not(None), col(SweepRun.rules).is_not(None))
+        .order_by(col(SweepRun.finished_at).desc()).limit(1)).first()
+    return last != fingerprint
+
+
 def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
-                project_id: int | None) -> list[tuple[Milestone, str, str]]:
-    """The open items due for a look among ids (after_id, up_to_id]. A range of the primary
-    key, not "the next N candidates": the database walks the key in order and filters, so a
-    batch costs the same early and late in a sweep, with or without statistics, instead of
-    sorting every remaining candidate for each batch."""
+                project_id: int | None, every_item: bool) -> list[tuple[Milestone, str, str]]:
+    """The open items due for a look among ids (after_id, up_to_id]: every open item when the
+    rules changed. A range of the primary key, not "the next N candidates": the database
+    walks the key in order and filters, so a batch costs the same early and late in a sweep,
+    with or without statistics, instead of sorting every remaining candidate for each batch."""
+    due = [] if every_item else [or_(col(Milestone.next_check_on).is_(None),
+                                     col(Milestone.next_check_on) <= today)]
     query = (select(Milestone, Project.code, Plan.code)
              .join(Project, col(Project.id) == Milestone.project_id)
              .join(Plan, col(Plan.id) == Project.plan_id)
              .where(col(Milestone.id) > after_id, col(Milestone.id) <= up_to_id,
                     col(Milestone.state).in_(list(OPEN_STATES)),
-                    col(Milestone.retired_at).is_(None),
-                    or_(col(Milestone.next_check_on).is_(None),
-                        col(Milestone.next_check_on) <= today))
+                    col(Milestone.retired_at).is_(None), *due)
              .order_by(col(Milestone.id)))
     if project_id is not None:
         query = query.where(col(Milestone.project_id) == project_id)

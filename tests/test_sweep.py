@@ -7,7 +7,10 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from config.policy import PolicyFile
 from flows.sweep import run_sweep
+from models.rules.rulebook import Rules
+from models.rules.workdays import WorkCalendar, YearSchedule
 from models.store import actions
 from models.store.database import writer
 from models.tables.escalation import EscalationStep, Notification
@@ -174,3 +177,28 @@ def test_two_people_acting_at_once_cannot_overwrite_each_other(engine: sa.Engine
         raise AssertionError("the second writer must be refused")
     kept = milestone(engine, world.neighbourhood)
     assert (kept.snoozed_until, kept.major, kept.version) == (date(2025, 12, 1), False, seen + 1)
+
+
+def test_a_policy_or_calendar_change_reaches_every_open_item_at_the_next_sweep(engine,
+                                                                              session):
+    """An item's stored next check was computed under the old rules: after a change of
+    due_soon_workdays, or of the calendar, the next sweep looks at it anyway (issue 13)."""
+    world = build_world(session)
+    sweep(engine, date(2025, 12, 10))
+
+    def state(rules: Rules, day: date) -> str:
+        run_sweep(engine=engine, rules=rules, clock=system_clock, now=rules.as_of(day))
+        with Session(engine) as fresh:
+            item = fresh.get(Milestone, world.neighbourhood)
+            assert item is not None
+            return item.state.value
+
+    assert state(RULES, date(2025, 12, 11)) == "pending"  # 14 working days to go; next look 12-17
+    wider = RULES.policies.default.model_copy(update={"due_soon_workdays": 20})
+    assert state(Rules(RULES.calendar, PolicyFile(default=wider, plans={}), RULES.zone),
+                 date(2025, 12, 11)) == "due_soon"
+    assert state(RULES, date(2025, 12, 11)) == "pending"  # and back under the old policy
+    closed = frozenset(date(2025, 12, d) for d in (12, 15, 16, 17, 18, 19))
+    holidays = Rules(WorkCalendar({2025: YearSchedule(holidays=closed, workdays=frozenset())}),
+                     RULES.policies, RULES.zone)
+    assert state(holidays, date(2025, 12, 11)) == "due_soon"  # 8 working days left

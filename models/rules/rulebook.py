@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -16,6 +17,14 @@ class Rules:
     calendar: WorkCalendar
     policies: PolicyFile
     zone: ZoneInfo
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the policies and the calendar in force: a sweep under rules that
+        differ from the last full sweep's looks at every open item, since any stored next
+        check may be stale."""
+        text = f"{self.policies.model_dump_json()}|{self.calendar.fingerprint()}|{self.zone}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def policy(self, plan_code: str) -> Policy:
         return self.policies.for_plan(plan_code)

@@ -57,6 +57,14 @@ class WorkCalendar:
         self._tables = _Tables(0, 0, [0], [])
         self._lock = threading.Lock()
 
+    def fingerprint(self) -> str:
+        """What this calendar was built from, as text: the office's years and the package's
+        version, so that a change to either is seen (flows.sweep re-examines every item)."""
+        years = ";".join(f"{year}:{sorted(d.isoformat() for d in schedule.holidays)}:"
+                         f"{sorted(d.isoformat() for d in schedule.workdays)}"
+                         for year, schedule in sorted(self._overrides.items()))
+        return f"chinese-calendar {getattr(chinese_calendar, '__version__', '?')}|{years}"
+
     @classmethod
     def from_file(cls, path: Path) -> WorkCalendar:
         """The calendar with the overrides of ``path``; a missing file means there are none."""

@@ -20,3 +20,5 @@ class SweepRun(SQLModel, table=True):
     changed: int = 0
     escalated: int = 0
     notifications: int = 0
+    # The rules it ran under (models.rules.rulebook.Rules.fingerprint), for a full sweep only.
+    rules: str | None = Field(default=None, max_length=16)
