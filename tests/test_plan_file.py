@@ -128,15 +128,31 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     (13224, Quantity(13224.0)),
     ("25 以上", Quantity(25.0, Qualifier.at_least, "25 以上")),
     (">11000", Quantity(11000.0, Qualifier.more_than, ">11000")),
-    ("≥60%", Quantity(60.0, Qualifier.at_least, "≥60%")),
-    ("36%", Quantity(36.0, None, "36%")),
-    ("0.46‰", Quantity(None, None, "0.46‰")),
+    ("≥60%", Quantity(60.0, Qualifier.at_least, "≥60%", "%")),
+    ("36%", Quantity(36.0, None, "36%", "%")),
+    ("36％", Quantity(36.0, None, "36％", "%")),
+    ("0.46‰", Quantity(0.46, None, "0.46‰", "‰")),
+    ("28人", Quantity(28.0, None, "28人", "人")),
+    ("1.92万个", Quantity(1.92, None, "1.92万个", "万个")),
+    ("65%以上", Quantity(65.0, Qualifier.at_least, "65%以上", "%")),
     ("服务半径 全覆盖", Quantity(None, None, "服务半径 全覆盖")),
     ("不少于 2.3", Quantity(2.3, Qualifier.at_least, "不少于 2.3")),
 ])
 def test_a_cells_number_is_read_and_its_words_kept(cell: int | float | str,
                                                     quantity: Quantity) -> None:
     assert parse_cell(cell) == quantity
+
+
+@pytest.mark.parametrize(("cell", "measure", "quantity"), [
+    (4.22, "张", Quantity(4.22, unit="张")),
+    (">11000", "元/人、年", Quantity(11000.0, Qualifier.more_than, ">11000", "元/人、年")),
+    ("2.3万个", "万个", Quantity(2.3, None, "2.3万个", "万个")),
+    ("50%", "个", Quantity(50.0, None, "50%", "%")),  # the importer refuses this mismatch
+    ("28", "人", Quantity(28.0, None, "28", "人")),
+])
+def test_a_number_without_a_printed_unit_is_in_the_measure(
+        cell: int | float | str, measure: str, quantity: Quantity) -> None:
+    assert parse_cell(cell, measure) == quantity
 
 
 # Fuzzing: replace any one line of a valid file with arbitrary text, or cut the file anywhere.

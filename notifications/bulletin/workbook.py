@@ -130,6 +130,7 @@ RED_COLUMNS: tuple[Column, ...] = (
     Column("督办级别", 9, lambda r: r.level),
     Column("已确认", 7, lambda r: _yes(r.acknowledged)),
     Column("约束性", 7, lambda r: _yes(r.binding)),
+    Column("推定（规划未给出日期或内容）", 30, lambda r: r.assumption),
 )
 INDICATOR_COLUMNS = (
     Column("规划", 16, lambda i: i.plan),
@@ -153,6 +154,7 @@ COMPLETED_COLUMNS: tuple[Column, ...] = (
     Column("到期日", 15, lambda c: c.due_on, DAY),
     Column("申报完成日", 15, lambda c: c.claimed_on, DAY),
     Column("按期", 6, lambda c: _yes(c.on_time)),
+    Column("推定（规划未给出日期或内容）", 30, lambda c: c.assumption),
     Column("佐证材料", 36, lambda c: c.evidence, internal=True),
     Column("申报人", 10, lambda c: c.claimed_by, internal=True),
 )

@@ -59,6 +59,7 @@ class MilestoneRecord:
     retired_at: datetime | None
     # Of title, unit_code, binding and project (its project's renames), in the order made.
     revisions: tuple[Revision, ...] = ()
+    assumption: str | None = None  # why its date or text is assumed (推定), as it is today
 
     def as_of(self, end: datetime, units: dict[str, UnitNames]) -> MilestoneRecord:
         """As it stood just before ``end``: its title, project, unit and the unit's name then."""
