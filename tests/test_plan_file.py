@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from config.plan_loader import (
     parse_plan_text,
 )
 from config.yaml_source import MAX_NESTING_DEPTH
-from models.rules.quantity import Qualifier, Quantity, parse_cell
+from models.rules.quantity import Qualifier, Quantity, indicator_unit, parse_cell
+from models.store.plan_import import entry_cells
+from tests.conftest import SEED_PLANS
 
 GOOD = """\
 plan:
@@ -209,3 +212,19 @@ def test_a_complex_key_is_named_with_its_line() -> None:
     text = "".join(_LINES[:9] + ["?\n"] + _LINES[10:])  # found by the fuzz test above
     assert problems_of(text) == [
         "demo.yaml:10: YAML syntax: a key must be plain text, not a list or a map"]
+
+
+@pytest.mark.parametrize("path", SEED_PLANS, ids=lambda p: p.stem)
+def test_every_number_in_a_seed_plan_has_its_unit(path: Path) -> None:
+    """Every cell with a number that is not a sentence is read as that number, in the unit of
+    its indicator ("0.46‰" is 0.46 ‰); only words ("服务半径 全覆盖") and sentences are not."""
+    for indicator in load_plan_file(path).content.indicators:
+        cells = entry_cells(indicator)
+        unit = indicator_unit(indicator.measure, cells)
+        for value in cells:
+            quantity = parse_cell(value, unit)
+            if quantity.value is None:
+                sentence = len(re.findall(r"[\u4e00-\u9fff]", str(value))) >= 12
+                assert sentence or not re.search(r"\d", str(value)), (indicator.code, value)
+            else:
+                assert quantity.unit == unit, (indicator.code, value)

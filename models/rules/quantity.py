@@ -83,7 +83,10 @@ def parse_cell(cell: int | float | str, measure: str | None = None) -> Quantity:
     return Quantity(None, None, text)
 
 
-def printed_unit(cells: list[int | float | str]) -> str | None:
-    """The unit every numeric cell prints after its number, if they all print the same one."""
-    units = {parse_cell(c).unit for c in cells if parse_cell(c).value is not None}
+def indicator_unit(measure: str | None, cells: list[int | float | str]) -> str | None:
+    """An indicator's unit: its measure (the 单位 column); where that is empty, the unit every
+    numeric cell prints after its number, if they all print the same one ("0.46‰" → ‰)."""
+    if measure:
+        return measure
+    units = {q.unit for q in map(parse_cell, cells) if q.value is not None}
     return units.pop() if len(units) == 1 else None

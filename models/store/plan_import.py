@@ -34,7 +34,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from config.plan_file import IndicatorEntry, ProjectEntry
 from config.plan_loader import LoadedPlan
-from models.rules.quantity import parse_cell, printed_unit
+from models.rules.quantity import indicator_unit, parse_cell
 from models.store.events import ids_with_history, record
 from models.tables.columns import saved_id
 from models.tables.event_kinds import EventKind
@@ -382,13 +382,16 @@ class _Importer:
 _SERIES = {"targets": "目标值", "actuals": "实际值"}
 
 
+def entry_cells(entry: IndicatorEntry) -> list[int | float | str]:
+    """Every cell of an indicator's row: its baseline, targets and actual values."""
+    baseline = [entry.baseline.value] if entry.baseline and entry.baseline.value is not None \
+        else []
+    return [*baseline, *entry.targets.values(), *entry.actuals.values()]
+
+
 def _indicator_values(entry: IndicatorEntry) -> dict[str, Any]:
-    """The indicator's columns from its entry. Without a measure (an empty 单位 cell) it is the
-    unit its cells print after their numbers ("0.46‰" → ‰), so each number keeps its unit."""
-    cells = [*entry.targets.values(), *entry.actuals.values()]
-    if entry.baseline and entry.baseline.value is not None:
-        cells.append(entry.baseline.value)
-    measure = entry.measure or printed_unit(cells)
+    """The indicator's columns from its entry; its measure is the unit of all its numbers."""
+    measure = indicator_unit(entry.measure, entry_cells(entry))
     baseline = parse_cell(entry.baseline.value, measure) if entry.baseline and \
         entry.baseline.value is not None else None
     return {"source_table": entry.table, "category": entry.category, "name": entry.name,
