@@ -84,7 +84,7 @@ def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
 def _print_assumptions(reasons: list[str]) -> None:
     """Why the milestones marked （推定） were assumed: the plan gives not their date or text."""
     for reason, count in Counter(reasons).items():
-        console.print(f"注：{ASSUMED}{count} 个节点的日期或内容规划未给出，系推定：{reason}",
+        console.print(f"注：标{ASSUMED}的 {count} 个节点，规划未给出其日期或内容：{reason}",
                       highlight=False, markup=False)
 
 

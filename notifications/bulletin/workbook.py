@@ -154,7 +154,6 @@ COMPLETED_COLUMNS: tuple[Column, ...] = (
     Column("到期日", 15, lambda c: c.due_on, DAY),
     Column("申报完成日", 15, lambda c: c.claimed_on, DAY),
     Column("按期", 6, lambda c: _yes(c.on_time)),
-    Column("推定（规划未给出日期或内容）", 30, lambda c: c.assumption),
     Column("佐证材料", 36, lambda c: c.evidence, internal=True),
     Column("申报人", 10, lambda c: c.claimed_by, internal=True),
 )
