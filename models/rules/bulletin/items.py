@@ -28,6 +28,7 @@ class RedItem:
     acknowledged: bool   # the office acknowledged that level by then
     binding: bool
     assumption: str | None = None  # why its date or text is assumed (推定)
+    unmarked: bool = False         # the plan gives no 约束性/预期性 (未标注)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def red_items(history: History, now: dict[int, Standing], period: Period) -> lis
             due_on=status.due_on, overdue_workdays=status.overdue_workdays, level=level,
             acknowledged=level > 0 and _acknowledged(history.events.get(record.id, ()),
                                                      level, period),
-            binding=record.binding, assumption=record.assumption))
+            binding=record.binding, assumption=record.assumption,
+            unmarked=record.unmarked and not record.binding))
     return sorted(items, key=lambda r: (-r.overdue_workdays, -r.level, r.plan, r.unit_code,
                                         r.milestone_id))
 
