@@ -15,7 +15,7 @@ from cli.output import fail
 from config.channels import Channels, ChannelsInvalid
 from config.settings import Settings
 from models.rules.rulebook import Rules
-from models.store.database import VERSION_TABLE, writer
+from models.store.database import VERSION_TABLE, behind_migrations, writer
 from services.runtime import CONFIGURATION_ERRORS, Runtime, build
 
 
@@ -51,6 +51,10 @@ def channels() -> Channels:
 def require_database() -> None:
     if not inspect(engine()).has_table(VERSION_TABLE):
         fail(f"数据库尚未初始化（{settings().database}）：请先运行 duban init")
+    behind = behind_migrations(engine())
+    if behind is not None:
+        fail(f"数据库结构是版本 {behind[0]}，本程序需要 {behind[1]}（{settings().database}）："
+             "请先运行 duban init 升级数据库")
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import typer
 
 from cli import context
 from cli.output import console, emit_json, errors, fail, table
+from config.plan_file import commitment_name
 
 if TYPE_CHECKING:
     from config.plan_loader import LoadedPlan
@@ -129,13 +130,20 @@ def show(plan: Annotated[str, typer.Argument(help="plan code")], json: Json = Fa
                   f"发文：{detail['issuer']} {detail['document_number'] or ''}", highlight=False)
     table("重点项目与节点", ["项目", "名称", "责任单位", "到期", "目标", "属性"], (
         (p["code"], p["name"] if i == 0 else "", p["unit"]["name"] if i == 0 else "",
-         m["due_on"], m["title"], "约束性" if m["commitment"] == "binding" else "预期性")
+         m["due_on"], _assumed(m), commitment_name(m["commitment"]))
         for p in detail["projects"] for i, m in enumerate(p["milestones"] or [None]) if m))
     table("主要指标", ["序号", "指标", "单位", "基期", "目标", "属性"], (
         (i["code"], i["name"], i["measure"] or "",
          _baseline(i["baseline"]), "；".join(f"{t['year']}：{_cell(t)}" for t in i["targets"]),
-         {"binding": "约束性", "expected": "预期性"}.get(i["commitment"] or "", ""))
+         commitment_name(i["commitment"]))
         for i in detail["indicators"]))
+
+
+def _assumed(milestone: dict[str, Any]) -> str:
+    """A milestone's title, marked （推定） with the reason where the plan does not give it."""
+    if milestone["assumption"]:
+        return f"{milestone['title']}（推定：{milestone['assumption']}）"
+    return str(milestone["title"])
 
 
 def _cell(item: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date, datetime
 from typing import Annotated
 
@@ -22,6 +23,7 @@ REASON_WORDS = {"due_soon": "临期提醒", "due_today": "今日到期", "overdu
                 "climbed": "逾期升级", "binding": "约束性提前升级", "major": "重大事项",
                 "repeat": "再次催办"}
 PROVISIONAL_NOTE = "注：部分日期所在年份尚无官方节假日安排，按周一至周五推算，属暂定。"
+ASSUMED = "（推定）"
 
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -66,15 +68,24 @@ def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
     counts = {light: sum(r["light"] == light for r in rows) for light in LIGHT_WORDS}
     table(f"督办状态（{context.rules().today(now)}）",
           ["规划", "项目", "节点", "责任单位", "到期", "状态", "灯", "逾期工作日", "级别"],
-          ((r["plan"], r["project"], r["title"], r["unit"], r["due_on"],
+          ((r["plan"], r["project"], r["title"] + (ASSUMED if r["assumption"] else ""),
+            r["unit"], r["due_on"],
             STATE_WORDS[r["state"]] + ("·超时" if r["late"] else ""), LIGHT_WORDS[r["light"]],
             r["overdue_workdays"] or "", r["level"] or "") for r in rows))
     console.print("，".join(f"{LIGHT_WORDS[k]} {v}" for k, v in counts.items()), highlight=False)
     if any(r["provisional"] for r in rows):
         console.print(PROVISIONAL_NOTE, highlight=False)
+    _print_assumptions([r["assumption"] for r in rows if r["assumption"]])
     if aside:
         _print_set_aside(len(aside), [(a["milestone_id"], f"{a['error']}: {a['message']}")
                                       for a in aside])
+
+
+def _print_assumptions(reasons: list[str]) -> None:
+    """Why the milestones marked （推定） were assumed: the plan gives not their date or text."""
+    for reason, count in Counter(reasons).items():
+        console.print(f"注：标{ASSUMED}的 {count} 个节点，规划未给出其日期或内容：{reason}",
+                      highlight=False, markup=False)
 
 
 def _print_set_aside(count: int, items: list[tuple[int, str]]) -> None:

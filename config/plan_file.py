@@ -34,6 +34,14 @@ class Commitment(StrEnum):
     expected = "expected"  # 预期性
 
 
+COMMITMENT_NAMES = {Commitment.binding: "约束性", Commitment.expected: "预期性"}
+
+
+def commitment_name(commitment: Commitment | str | None) -> str:
+    """约束性, 预期性, or 未标注 where the plan gives neither (never guessed as 预期性)."""
+    return COMMITMENT_NAMES[Commitment(commitment)] if commitment else "未标注"
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -150,6 +158,8 @@ class MilestoneEntry(Strict):
     target: Paragraph
     commitment: CommitmentField = None
     unit: Slug | None = None
+    # Set when the document does not give this milestone's date or text: why it was assumed.
+    assumption: Line | None = None
 
     @model_validator(mode="after")
     def _one_due_date(self) -> MilestoneEntry:

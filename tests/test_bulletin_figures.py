@@ -285,6 +285,19 @@ def test_a_past_weeks_figures_do_not_change_with_what_happens_after(
     assert after["headline"]["done"] == 2  # the present sees the later changes
 
 
+def test_red_items_carry_the_assumption_and_the_missing_attribute_from_the_plan(
+        session: Session) -> None:
+    world = build_world(session)
+    session.execute(sa.update(Milestone).where(Milestone.id == world.construction)
+                    .values(assumption="清单未给出完成日期，按规划期末推定"))
+    session.commit()
+    week = period_ending_before(PeriodKind.week, date(2025, 10, 20))  # both items overdue
+    red = {r["milestone_id"]: (r["assumption"], r["unmarked"], r["binding"])
+           for r in figures_from_db(session, week)["red_items"]}
+    assert red[world.construction] == ("清单未给出完成日期，按规划期末推定", True, False)
+    assert red[world.fire_check] == (None, False, True)
+
+
 def test_figures_come_back_whole_from_their_json(figures: Any) -> None:
     from models.rules.bulletin.figures import Figures
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import re
 import zipfile
 from dataclasses import replace
 from datetime import date, datetime
@@ -43,12 +44,13 @@ def unit(code: str, name: str, due: int, on_time: int, place: int | None,
 
 
 def red(milestone_id: int, unit_code: str, unit_name: str, workdays: int, level: int,
-        acknowledged: bool, binding: bool = False) -> RedItem:
+        acknowledged: bool, binding: bool = False, assumption: str | None = None,
+        unmarked: bool = False) -> RedItem:
     return RedItem(
         milestone_id=milestone_id, plan=PLAN, project="区社会福利中心二期工程",
         title=f"完成第{milestone_id}项消防验收<复验>", unit_code=unit_code, unit_name=unit_name,
         due_on=date(2026, 10, 30), overdue_workdays=workdays, level=level,
-        acknowledged=acknowledged, binding=binding)
+        acknowledged=acknowledged, binding=binding, assumption=assumption, unmarked=unmarked)
 
 
 def district(edition: Edition = Edition.internal) -> Figures:
@@ -69,7 +71,8 @@ def district(edition: Edition = Edition.internal) -> Figures:
                                   "newly_overdue": 1, "completed": 3}),
         units=units,
         red_items=[red(11, "xq-jd1", "示例区东街道", 12, 2, True, binding=True),
-                   red(12, "xq-jd1", "示例区东街道", 3, 0, False)],
+                   red(12, "xq-jd1", "示例区东街道", 3, 0, False,
+                       assumption="清单未给出完成日期，按规划期末推定", unmarked=True)],
         indicators=[
             IndicatorRow(plan=PLAN, code="I1", name="养老机构护理型床位占比",
                          unit_name="示例区民政局", measure="%", binding=True,
@@ -161,10 +164,14 @@ def test_item_sheets_hold_red_items_indicators_completed_and_extensions():
     figures = district()
     data = bulletin_workbook(figures)
     red_rows = sheet_rows(data, "红灯事项")
-    assert [(r[0], r[3], r[5], day(r[6]), r[7], r[8], r[9], r[10]) for r in red_rows[1:]] == [
-        (r.milestone_id, r.title, r.unit_name, r.due_on, r.overdue_workdays, r.level,
-         "是" if r.acknowledged else "否", "是" if r.binding else "否")
-        for r in figures.red_items]
+    assert [(r[0], r[3], r[5], day(r[6]), r[7], r[8], r[9], r[10], r[11]) for r in red_rows[1:]] \
+        == [(r.milestone_id, r.title, r.unit_name, r.due_on, r.overdue_workdays, r.level,
+             "是" if r.acknowledged else "否", "是" if r.binding else "否", r.assumption)
+            for r in figures.red_items[:1]] + [
+        (12, "完成第12项消防验收<复验>", "示例区东街道", date(2026, 10, 30), 3, 0, "否", "未标注",
+         "清单未给出完成日期，按规划期末推定")]
+    assert red_rows[0][11] == "推定（规划未给出日期或内容）"
+    assert [r[5] for r in sheet_rows(data, "指标")[1:]] == ["是", "否"]
     indicators = sheet_rows(data, "指标")
     assert indicators[1][:3] == (PLAN, "I1", "养老机构护理型床位占比")
     assert indicators[1][6:10] == (2025, 55.0, 2026, 60.0)
@@ -252,6 +259,9 @@ def test_pdf_shows_chinese_title_units_and_figures(district_pdf):
                   "完成第11项消防验收<复验>", "养老机构护理型床位占比", "黄灯", "58.25%", "暂无",
                   "竣工验收备案表", "王芳", "供货延迟", "+20.8 个百分点", "第 1 页 / 共 "):
         assert words in text, words
+    assert re.search(r"完成第12项消防验收<复验>（推定）\s*推定：清单未给出完成日期，按规划期末推定",
+                     text)
+    assert "完成第11项消防验收<复验>（推定）" not in text
 
 
 def test_pdf_page_is_not_blank(district_pdf):

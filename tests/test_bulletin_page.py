@@ -290,6 +290,16 @@ def test_red_items_show_lateness_level_acknowledgement_and_binding() -> None:
     assert "督办级别：二级，未确认" in text(figures())
 
 
+def test_an_assumed_item_is_marked_with_its_reason_in_every_part() -> None:
+    reason = "清单未给出完成日期，按规划期末推定"
+    shown = figures(red_items=[red(1, assumption=reason), red(2)])
+    red_rows = html(shown).split("四、红灯事项（2项）", 1)[1].split("五、主要指标", 1)[0]
+    first, second = red_rows.split("<tr")[2:]
+    assert f'title="推定：{reason}"' in first and "（推定）" in visible("<tr" + first)
+    assert "推定" not in second
+    assert f"开工建设1（推定：{reason}）" in text(shown) and "开工建设2（推定" not in text(shown)
+
+
 def test_indicators_show_target_trajectory_latest_value_and_light() -> None:
     part = visible(html(figures())).split("五、主要指标", 1)[1].split("六、", 1)[0]
 

@@ -166,6 +166,21 @@ def test_future_years_are_marked_provisional(duban: Duban) -> None:
     assert "按周一至周五推算" in result.output
 
 
+def test_status_and_plans_show_mark_assumed_milestones_with_their_reason(duban: Duban) -> None:
+    duban("init")
+    status = duban("status", "--plan", "zhejiang-welfare-2016-2020", "--as-of", "2020-06-01",
+                   "--json")
+    rows = json.loads(status.output)["milestones"]
+    reasons = {r["assumption"] for r in rows}
+    assert len(rows) == 3 and None not in reasons and all("规划期末" in r for r in reasons)
+    shown = duban("status", "--plan", "zhejiang-welfare-2016-2020", "--as-of", "2020-06-01")
+    assert shown.output.count("（推定）") >= 3
+    for reason in reasons:
+        assert f"注：标（推定）的 1 个节点，规划未给出其日期或内容：{reason}" in shown.output
+    plan = duban("plans", "show", "xiaoshan-2022-2025")
+    assert "未标注" in plan.output and "预期性" not in plan.output
+
+
 def test_the_outbox_lists_and_refuses_to_retry_what_is_not_there(duban: Duban) -> None:
     duban("init")
     duban("sweep", "--as-of", "2017-01-05")

@@ -121,3 +121,24 @@ def test_a_heads_unit_that_is_not_yes_or_no_is_refused_with_its_line(
         duban("people", "list", "--json").output)}
     assert listed["wang.fang@example.gov.cn"] is True
     assert listed["li.qiang@example.gov.cn"] is False
+
+
+def test_a_database_behind_the_migrations_is_sent_to_init_and_left_alone(
+        duban: Duban, engine: sa.Engine) -> None:
+    from alembic import command
+
+    from models.store.database import alembic_config
+
+    command.downgrade(alembic_config(engine), "0007")
+
+    def stored() -> list[tuple[object, ...]]:  # the old schema: not readable by the models
+        with engine.connect() as connection:
+            return [tuple(r) for r in connection.exec_driver_sql(
+                "SELECT id, title, commitment FROM milestone ORDER BY id")]
+
+    before = stored()
+    listed = duban("plans", "list")
+    assert listed.exit_code == 1
+    assert "数据库结构是版本 0007" in listed.output and "请先运行 duban init" in listed.output
+    assert stored() == before
+    assert duban("init").exit_code == 0 and duban("plans", "list").exit_code == 0

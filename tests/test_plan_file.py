@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from config.plan_loader import (
     parse_plan_text,
 )
 from config.yaml_source import MAX_NESTING_DEPTH
-from models.rules.quantity import Qualifier, Quantity, parse_cell
+from models.rules.quantity import Qualifier, Quantity, indicator_unit, parse_cell
+from models.store.plan_import import entry_cells
+from tests.conftest import SEED_PLANS
 
 GOOD = """\
 plan:
@@ -128,15 +131,31 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     (13224, Quantity(13224.0)),
     ("25 以上", Quantity(25.0, Qualifier.at_least, "25 以上")),
     (">11000", Quantity(11000.0, Qualifier.more_than, ">11000")),
-    ("≥60%", Quantity(60.0, Qualifier.at_least, "≥60%")),
-    ("36%", Quantity(36.0, None, "36%")),
-    ("0.46‰", Quantity(None, None, "0.46‰")),
+    ("≥60%", Quantity(60.0, Qualifier.at_least, "≥60%", "%")),
+    ("36%", Quantity(36.0, None, "36%", "%")),
+    ("36％", Quantity(36.0, None, "36％", "%")),
+    ("0.46‰", Quantity(0.46, None, "0.46‰", "‰")),
+    ("28人", Quantity(28.0, None, "28人", "人")),
+    ("1.92万个", Quantity(1.92, None, "1.92万个", "万个")),
+    ("65%以上", Quantity(65.0, Qualifier.at_least, "65%以上", "%")),
     ("服务半径 全覆盖", Quantity(None, None, "服务半径 全覆盖")),
     ("不少于 2.3", Quantity(2.3, Qualifier.at_least, "不少于 2.3")),
 ])
 def test_a_cells_number_is_read_and_its_words_kept(cell: int | float | str,
                                                     quantity: Quantity) -> None:
     assert parse_cell(cell) == quantity
+
+
+@pytest.mark.parametrize(("cell", "measure", "quantity"), [
+    (4.22, "张", Quantity(4.22, unit="张")),
+    (">11000", "元/人、年", Quantity(11000.0, Qualifier.more_than, ">11000", "元/人、年")),
+    ("2.3万个", "万个", Quantity(2.3, None, "2.3万个", "万个")),
+    ("50%", "个", Quantity(50.0, None, "50%", "%")),  # the importer refuses this mismatch
+    ("28", "人", Quantity(28.0, None, "28", "人")),
+])
+def test_a_number_without_a_printed_unit_is_in_the_measure(
+        cell: int | float | str, measure: str, quantity: Quantity) -> None:
+    assert parse_cell(cell, measure) == quantity
 
 
 # Fuzzing: replace any one line of a valid file with arbitrary text, or cut the file anywhere.
@@ -193,3 +212,19 @@ def test_a_complex_key_is_named_with_its_line() -> None:
     text = "".join(_LINES[:9] + ["?\n"] + _LINES[10:])  # found by the fuzz test above
     assert problems_of(text) == [
         "demo.yaml:10: YAML syntax: a key must be plain text, not a list or a map"]
+
+
+@pytest.mark.parametrize("path", SEED_PLANS, ids=lambda p: p.stem)
+def test_every_number_in_a_seed_plan_has_its_unit(path: Path) -> None:
+    """Every cell with a number that is not a sentence is read as that number, in the unit of
+    its indicator ("0.46‰" is 0.46 ‰); only words ("服务半径 全覆盖") and sentences are not."""
+    for indicator in load_plan_file(path).content.indicators:
+        cells = entry_cells(indicator)
+        unit = indicator_unit(indicator.measure, cells)
+        for value in cells:
+            quantity = parse_cell(value, unit)
+            if quantity.value is None:
+                sentence = len(re.findall(r"[\u4e00-\u9fff]", str(value))) >= 12
+                assert sentence or not re.search(r"\d", str(value)), (indicator.code, value)
+            else:
+                assert quantity.unit == unit, (indicator.code, value)

@@ -205,3 +205,96 @@ def test_a_plan_import_leaves_the_planner_fresh_statistics(duban, database_url: 
             "SELECT stat FROM sqlite_stat1 WHERE tbl = 'milestone'").scalar()
     engine.dispose()
     assert analysed is not None
+
+
+def joined_form(loaded: LoadedPlan) -> LoadedPlan:
+    """002 as its seed file read before each target became a milestone of its own: one milestone
+    a project and year joining that year's targets ("名称：值；…"), then the dated goals."""
+    projects = []
+    for project in loaded.content.projects:
+        milestones = []
+        for year in sorted({m.due_on.year for m in project.milestones}):
+            of_year = [m for m in project.milestones if m.due_on.year == year]
+            targets = [m for m in of_year if "：" in m.target]
+            if targets:
+                milestones.append(targets[0].model_copy(
+                    update={"target": "；".join(m.target for m in targets)}))
+            milestones += [m for m in of_year if "：" not in m.target]
+        projects.append(project.model_copy(update={"milestones": milestones}))
+    return LoadedPlan(loaded.source, loaded.content.model_copy(update={"projects": projects}), "")
+
+
+def test_split_targets_import_over_the_joined_milestones_keeping_their_history(
+        session: Session) -> None:
+    """Over a database of the earlier seed: the first target takes the joined milestone's place
+    and its history, a dated goal keeps its own, the other targets are new; each change is
+    logged, and the 预期性 the earlier import assumed becomes 未标注."""
+    split = load_plan_file(next(p for p in SEED_PLANS if p.stem == "xiaoshan-2022-2025"))
+    run_import(session, joined_form(split))
+    session.exec(sa.update(Milestone).values(commitment="expected"))  # the earlier importer's
+    joined = session.exec(select(Milestone).join(Project).where(
+        Project.code == "2", Milestone.key == "2022-12-31")).one()
+    goal = session.exec(select(Milestone).join(Project).where(
+        Project.code == "2", Milestone.key == "2025-12-31/2")).one()
+    for item in (joined, goal):
+        record(session, "milestone.progress_reported", at=NOW, actor="owner@example.gov.cn",
+               milestone_id=item.id, data={"percent": 40})
+    session.commit()
+    was_joined, goal_title, before = joined.title, goal.title, len(session.exec(
+        select(Milestone)).all())
+
+    counts = run_import(session, split)
+    total = sum(len(p.milestones) for p in split.content.projects)
+    assert counts == {"milestone.created": total - before, "milestone.updated": before}
+    session.refresh(joined)
+    session.refresh(goal)
+    assert (joined.title, joined.commitment) == ("每万老年人拥有持证养老护理员数：23人", None)
+    assert (goal.title, goal.commitment) == (goal_title, None)
+    changes = {e.milestone_id: e.data["changes"] for e in session.exec(
+        select(Event).where(Event.kind == "milestone.updated"))}
+    assert changes[joined.id] == {"title": [was_joined, joined.title],
+                                  "commitment": ["expected", None]}
+    assert changes[goal.id] == {"commitment": ["expected", None]}
+
+
+def test_an_assumed_milestone_is_stored_with_its_reason_and_a_change_of_it_logged(
+        session: Session) -> None:
+    assumed = DEMO.replace("        target: 完成项目建设\n", "        target: 完成项目建设\n"
+                           "        assumption: 清单未给出完成日期，按规划期末推定\n")
+    run_import(session, demo())
+    assert run_import(session, demo(assumed)) == {"milestone.updated": 1}
+    item = milestone(session, "完成项目建设")
+    assert item.assumption == "清单未给出完成日期，按规划期末推定"
+    event = session.exec(select(Event).where(Event.kind == "milestone.updated")).one()
+    assert event.data["changes"] == {"assumption": [None, "清单未给出完成日期，按规划期末推定"]}
+    assert milestone(session, "开工建设").assumption is None
+
+
+def test_a_milestone_the_plan_gives_no_attribute_stays_unmarked(session: Session) -> None:
+    binding = DEMO.replace("    beds: 300\n", "    beds: 300\n    commitment: binding\n")
+    run_import(session, demo(binding))
+    assert milestone(session, "开工建设").commitment == "binding"  # its project's
+    assert milestone(session, "完成项目建设").commitment is None    # 未标注, not 预期性
+
+
+def test_a_number_in_another_unit_than_its_indicator_is_refused(engine: sa.Engine,
+                                                                 session: Session) -> None:
+    before = snapshot(engine)
+    with pytest.raises(ImportRefused) as refused:
+        run_import(session, demo(DEMO.replace('2025: "25 以上"', '2025: "25%"')))
+    session.rollback()
+    assert str(refused.value) == ("demo-2021-2025 指标 1 的目标值 2025：'25%' 的单位是%，"
+                                  "与指标的计量单位张不符")
+    assert snapshot(engine) == before
+
+
+def test_an_indicator_without_a_measure_takes_the_unit_its_cells_print(
+        session: Session) -> None:
+    per_mille = DEMO.replace("    measure: 张\n    baseline: {year: 2020, value: 4.22}\n"
+                             "    targets: {2021: 4.25, 2025: \"25 以上\"}",
+                             "    baseline: {year: 2020, value: \"0.46‰\"}\n"
+                             "    targets: {2025: \"0.8‰\"}")
+    run_import(session, demo(per_mille))
+    indicator = session.exec(select(Indicator)).one()
+    target = session.exec(select(IndicatorTarget)).one()
+    assert (indicator.measure, indicator.baseline_value, target.value) == ("‰", 0.46, 0.8)

@@ -48,6 +48,7 @@ def digest_items() -> list[dict[str, Any]]:
              unit="杭州市上城区凯旋街道", project="凯旋街道党群服务中心 (邻里中心)",
              history=[{"on": "2025-10-16", "what": "二级事项的记录", "who": "李华"}]),
         item(3, "开工建设", link_id=8, reason="repeat", repeat=2, overdue_workdays=35,
+             commitment=None,  # the plan gives neither: 未标注
              history=[{"on": "2025-09-04", "what": "三级事项的记录", "who": "系统"}]),
     ]
 
@@ -132,11 +133,11 @@ def test_digest_shows_reason_repeat_commitment_and_lateness_in_words() -> None:
     rendered = render("escalation_digest", contexts()["escalation_digest"])
 
     for words in ("再次催办", "第3次", "约束性事项提前升级", "临期提醒", "约束性", "预期性",
-                  "已逾期35个工作日", "领导督办", "督办单", "催办提醒", "项目督办办公室"):
+                  "未标注", "已逾期35个工作日", "领导督办", "督办单", "催办提醒", "项目督办办公室"):
         assert words in rendered.text and words in rendered.html, words
     english = render("escalation_digest", contexts()["escalation_digest"], locale="en")
     for words in ("Chased again", "3rd notice", "Binding target, escalated early",
-                  "Due soon", "Leader supervision", "35 working days"):
+                  "Due soon", "Leader supervision", "35 working days", "Unmarked"):
         assert words in english.text and words in english.html, words
 
 

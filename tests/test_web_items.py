@@ -409,6 +409,24 @@ def test_a_milestone_retired_from_its_plan_says_so(site: Site) -> None:
     assert page.status_code == 404 and "已从规划中移出" in page.text
 
 
+def test_an_assumed_milestone_is_marked_with_its_reason_and_an_unmarked_one_says_so(
+        site: Site) -> None:
+    reason = "清单未给出完成日期，按规划期末推定"
+    item = site.world.construction
+    with Session(writer(site.engine)) as db:
+        db.exec(sa.update(Milestone).where(Milestone.id == item).values(assumption=reason))
+        db.commit()
+    desk = site.desk(OWNER)
+    mark = f'<span class="muted assumed" title="{reason}">（推定）</span>'
+    page = desk.get(f"/milestones/{item}").text
+    assert mark in page and f"推定：{reason}" in page
+    assert "性质：未标注" in page  # the plan gives 开工建设 no 约束性/预期性
+    assert "性质：约束性" in desk.get(f"/milestones/{site.world.fire_check}").text
+    rows = re.findall(r"<tr>.*?</tr>", desk.get("/").text, re.S)
+    assert [mark in row for row in rows if "开工建设" in row or "完成消防验收" in row] == \
+        [True, False]
+
+
 # ── the checks, without HTTP ────────────────────────────────────────────────────────────────
 
 def office_file(main: str) -> bytes:

@@ -105,7 +105,10 @@ class MilestoneOut(BaseModel):
     late: bool
     level: int = Field(description="Escalation level reached; 0: none.")
     acknowledged_level: int
-    commitment: Commitment
+    commitment: Commitment | None = Field(description="binding (约束性), expected (预期性), or "
+                                          "null where the plan gives neither (未标注).")
+    assumption: str | None = Field(description="Why the date or text is assumed (推定), where "
+                                   "the plan does not give it; null when the plan gives both.")
     provisional: bool = Field(description="Dates computed on an assumed Monday–Friday week.")
     version: int = Field(description="Send it back as `version` to act on what you read.")
 

@@ -56,7 +56,7 @@ class Step:
 
 @dataclass(frozen=True)
 class LadderFacts:
-    commitment: Commitment
+    commitment: Commitment | None    # None: the plan gives no 约束性/预期性
     major: bool
     sent: tuple[Sent, ...]           # steps recorded for the due date in force
     acknowledged_level: int          # repeats stop at this level and below

@@ -84,7 +84,7 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
         Select(col(Milestone.id), col(Plan.id), col(Plan.code), col(Project.id),
                col(Project.name), col(Milestone.title), col(Unit.code), col(Unit.name),
                col(Milestone.planned_due_on), col(Milestone.commitment),
-               col(Milestone.created_at), col(Milestone.retired_at))
+               col(Milestone.created_at), col(Milestone.retired_at), col(Milestone.assumption))
         .join(Project, col(Project.id) == Milestone.project_id)
         .join(Plan, col(Plan.id) == Project.plan_id)
         .join(Unit, col(Unit.id) == Milestone.unit_id)
@@ -98,9 +98,10 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
         unit_name=unit_name, planned_due_on=planned, binding=commitment == Commitment.binding,
         known_since=known_since(m_id, plan_id, row_created), retired_at=retired,
         revisions=_in_order(revised.get(("milestone", m_id), [])
-                            + revised.get(("project", project_id), [])))
+                            + revised.get(("project", project_id), [])),
+        assumption=assumption, unmarked=commitment is None)
         for m_id, plan_id, plan_code, project_id, project, title, unit_code, unit_name, planned,
-        commitment, row_created, retired in rows]
+        commitment, row_created, retired, assumption in rows]
     milestones = [m for m in milestones if m.known_since is None or m.known_since < until]
 
     events: dict[int, list[Happened]] = defaultdict(list)
@@ -207,5 +208,6 @@ def _indicators(session: Session, in_scope: Any, until: datetime) -> list[Indica
         unit_name=unit_name, measure=i.measure, binding=i.commitment == Commitment.binding,
         direction=i.direction.value, baseline_year=i.baseline_year,
         baseline_value=i.baseline_value, targets=targets[i.id],
-        target_qualifiers=qualifiers[i.id], readings=readings[i.id])
+        target_qualifiers=qualifiers[i.id], readings=readings[i.id],
+        unmarked=i.commitment is None)
         for i, plan_code, unit_name in rows]

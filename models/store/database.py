@@ -80,6 +80,20 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+def behind_migrations(engine: Engine) -> tuple[str, str] | None:
+    """(the database's revision, the newest) when the schema needs an upgrade, else None."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    newest = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}).get_current_heads())
+    if current == newest:
+        return None
+    return ", ".join(sorted(current)) or "无", ", ".join(sorted(newest))
+
+
 def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
     command.upgrade(alembic_config(engine), "head")

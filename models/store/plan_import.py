@@ -32,9 +32,9 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
-from config.plan_file import Commitment, IndicatorEntry, ProjectEntry
+from config.plan_file import IndicatorEntry, ProjectEntry
 from config.plan_loader import LoadedPlan
-from models.rules.quantity import parse_cell
+from models.rules.quantity import indicator_unit, parse_cell
 from models.store.events import ids_with_history, record
 from models.tables.columns import saved_id
 from models.tables.event_kinds import EventKind
@@ -200,7 +200,8 @@ class _Importer:
             if unit is None:
                 continue
             values: dict[str, Any] = {"seq": seq, "title": item.target, "unit_id": unit.id,
-                      "commitment": item.commitment or entry.commitment or Commitment.expected}
+                      "commitment": item.commitment or entry.commitment,
+                      "assumption": item.assumption}
             milestone = existing.pop(key, None)
             if milestone is None:
                 created.append(Milestone(project_id=saved_id(project), key=key,
@@ -245,6 +246,9 @@ class _Importer:
             project = projects.get(entry.project) if entry.project else None
             values = _indicator_values(entry) | {"seq": seq,
                                                  "project_id": project.id if project else None}
+            if entry.baseline and entry.baseline.value is not None:
+                self._check_unit(entry, f"基期值 {entry.baseline.year}", entry.baseline.value,
+                                 values["measure"])
             indicator = existing.pop(entry.code, None)
             if indicator is None:
                 indicator = Indicator(plan_id=saved_id(plan), code=entry.code, **values)
@@ -286,7 +290,8 @@ class _Importer:
         ):
             diff: dict[str, list[Any]] = {}
             for year, cell in cells.items():
-                quantity = parse_cell(cell)
+                quantity = parse_cell(cell, indicator.measure)
+                self._check_unit(entry, f"{_SERIES[name]} {year}", cell, indicator.measure)
                 values = {"value": quantity.value, "qualifier": quantity.qualifier,
                           "text": quantity.text}
                 row = rows.pop(year, None)
@@ -303,6 +308,15 @@ class _Importer:
             if diff:
                 changes[name] = diff
         return changes
+
+    def _check_unit(self, entry: IndicatorEntry, where: str, cell: int | float | str,
+                    measure: str | None) -> None:
+        """Refuse a number printed in another unit than its indicator's ("50%" of 个)."""
+        quantity = parse_cell(cell, measure)
+        if quantity.value is not None and quantity.unit != measure:
+            self.refusals.append(
+                f"{self.file.plan.code} 指标 {entry.code} 的{where}：{cell!r} 的单位是"
+                f"{quantity.unit or '（无）'}，与指标的计量单位{measure or '（无）'}不符")
 
     # -- shared mechanics --------------------------------------------------------------------
 
@@ -365,11 +379,23 @@ class _Importer:
         return list(self.session.exec(select(table).where(*where)).all())
 
 
+_SERIES = {"targets": "目标值", "actuals": "实际值"}
+
+
+def entry_cells(entry: IndicatorEntry) -> list[int | float | str]:
+    """Every cell of an indicator's row: its baseline, targets and actual values."""
+    baseline = [entry.baseline.value] if entry.baseline and entry.baseline.value is not None \
+        else []
+    return [*baseline, *entry.targets.values(), *entry.actuals.values()]
+
+
 def _indicator_values(entry: IndicatorEntry) -> dict[str, Any]:
-    baseline = parse_cell(entry.baseline.value) if entry.baseline and entry.baseline.value \
-        is not None else None
+    """The indicator's columns from its entry; its measure is the unit of all its numbers."""
+    measure = indicator_unit(entry.measure, entry_cells(entry))
+    baseline = parse_cell(entry.baseline.value, measure) if entry.baseline and \
+        entry.baseline.value is not None else None
     return {"source_table": entry.table, "category": entry.category, "name": entry.name,
-            "measure": entry.measure,
+            "measure": measure,
             "baseline_year": entry.baseline.year if entry.baseline else None,
             "baseline_value": baseline.value if baseline else None,
             "baseline_qualifier": baseline.qualifier if baseline else None,

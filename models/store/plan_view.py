@@ -60,7 +60,8 @@ def plan_detail(*, session: Session, code: str) -> dict[str, Any] | None:
             "commitment": p.commitment, "retired": p.retired_at is not None,
             "milestones": [{
                 "id": m.id, "key": m.key, "title": m.title, "planned_due_on": m.planned_due_on,
-                "due_on": m.due_on, "commitment": m.commitment, "unit": unit(m.unit_id),
+                "due_on": m.due_on, "commitment": m.commitment, "assumption": m.assumption,
+                "unit": unit(m.unit_id),
                 "state": m.state, "retired": m.retired_at is not None,
             } for m in milestones if m.project_id == p.id],
         } for p in projects],

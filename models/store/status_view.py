@@ -66,7 +66,8 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
             "light": row["light"], "overdue_workdays": row["overdue_workdays"],
             "late": row["late"], "level": row["level"],
             "acknowledged_level": milestone.acknowledged_level,
-            "commitment": milestone.commitment.value, "provisional": row["provisional"]})
+            "commitment": milestone.commitment.value if milestone.commitment else None,
+            "assumption": milestone.assumption, "provisional": row["provisional"]})
     return out
 
 

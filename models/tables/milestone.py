@@ -45,7 +45,9 @@ class Milestone(SQLModel, table=True):
     title: str = Field(max_length=5000)
     planned_due_on: date
     due_on: date = Field(index=True)
-    commitment: Commitment = enum_column(Commitment, default=Commitment.expected)
+    commitment: Commitment | None = enum_column(Commitment, nullable=True)  # None: 未标注
+    # Why the date or the text is assumed, when the plan does not give it (shown as 推定).
+    assumption: str | None = Field(default=None, max_length=500)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     state: MilestoneState = enum_column(MilestoneState, default=MilestoneState.pending, index=True)
     retired_at: datetime | None = None

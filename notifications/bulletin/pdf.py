@@ -124,7 +124,8 @@ def _unit(u: UnitRow, figures: Figures) -> dict[str, Any]:
 
 
 def _item(i: RedItem | CompletedItem | ExtensionGranted) -> dict[str, Any]:
-    return {"plan": i.plan, "project": i.project, "title": i.title, "unit": i.unit_name}
+    return {"plan": i.plan, "project": i.project, "title": i.title, "unit": i.unit_name,
+            "assumption": getattr(i, "assumption", None)}
 
 
 def _red(r: RedItem, year: int) -> dict[str, Any]:

@@ -83,6 +83,11 @@ class Column:
     internal: bool = False  # left out of the public edition (names and evidence)
 
 
+def _binding(binding: bool, unmarked: bool) -> str:
+    """是 / 否, or 未标注 where the plan gives no 约束性/预期性 (never read as 否)."""
+    return "未标注" if unmarked and not binding else _yes(binding)
+
+
 def _yes(flag: bool) -> str:
     return "是" if flag else "否"
 
@@ -129,7 +134,8 @@ RED_COLUMNS: tuple[Column, ...] = (
     Column("逾期工作日", 11, lambda r: r.overdue_workdays),
     Column("督办级别", 9, lambda r: r.level),
     Column("已确认", 7, lambda r: _yes(r.acknowledged)),
-    Column("约束性", 7, lambda r: _yes(r.binding)),
+    Column("约束性", 7, lambda r: _binding(r.binding, r.unmarked)),
+    Column("推定（规划未给出日期或内容）", 30, lambda r: r.assumption),
 )
 INDICATOR_COLUMNS = (
     Column("规划", 16, lambda i: i.plan),
@@ -137,7 +143,7 @@ INDICATOR_COLUMNS = (
     Column("指标", 30, lambda i: i.name),
     Column("责任单位", 24, lambda i: i.unit_name),
     Column("计量单位", 9, lambda i: i.measure),
-    Column("约束性", 7, lambda i: _yes(i.binding)),
+    Column("约束性", 7, lambda i: _binding(i.binding, i.unmarked)),
     Column("基期年份", 9, lambda i: i.baseline_year),
     Column("基期值", 10, lambda i: i.baseline_value),
     Column("目标年份", 9, lambda i: i.target_year),

@@ -59,6 +59,8 @@ class MilestoneRecord:
     retired_at: datetime | None
     # Of title, unit_code, binding and project (its project's renames), in the order made.
     revisions: tuple[Revision, ...] = ()
+    assumption: str | None = None  # why its date or text is assumed (推定), as it is today
+    unmarked: bool = False  # the plan gives it no 约束性/预期性 (未标注), as it is today
 
     def as_of(self, end: datetime, units: dict[str, UnitNames]) -> MilestoneRecord:
         """As it stood just before ``end``: its title, project, unit and the unit's name then."""
@@ -123,6 +125,7 @@ class IndicatorRecord:
     targets: dict[int, tuple[float | None, str | None]]  # year: (value, words)
     target_qualifiers: dict[int, Any]
     readings: list[tuple[date, float]]  # (as of, value), known by the end of the period
+    unmarked: bool = False  # no 约束性/预期性 in the plan (未标注)
 
 
 @dataclass

@@ -28,6 +28,7 @@ class IndicatorRow:
     latest_value: float | None    # the latest reading on or before the period's end
     latest_on: date | None
     light: str | None             # red / yellow / green, or None: nothing to judge by yet
+    unmarked: bool = False        # the plan gives no 约束性/预期性 (未标注)
 
 
 def indicator_rows(history: History, period: Period) -> list[IndicatorRow]:
@@ -60,6 +61,6 @@ def indicator_rows(history: History, period: Period) -> list[IndicatorRow]:
                 day=min(end, date(year, 12, 31)) if this_year and year is not None else end),
             latest_value=latest.value if latest else None,
             latest_on=latest.as_of if latest else None,
-            light=light.value if light else None))
+            light=light.value if light else None, unmarked=ind.unmarked))
     seq = {(i.plan, i.code): i.seq for i in history.indicators}
     return sorted(rows, key=lambda r: (not r.binding, r.plan, seq[(r.plan, r.code)]))

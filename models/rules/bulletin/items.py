@@ -27,6 +27,8 @@ class RedItem:
     level: int           # escalation level reached by the end of the period
     acknowledged: bool   # the office acknowledged that level by then
     binding: bool
+    assumption: str | None = None  # why its date or text is assumed (推定)
+    unmarked: bool = False         # the plan gives no 约束性/预期性 (未标注)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class CompletedItem:
     on_time: bool
     evidence: str | None   # left out (None) in the public edition
     claimed_by: str | None  # a person's name; None in the public edition
+    assumption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ def red_items(history: History, now: dict[int, Standing], period: Period) -> lis
             due_on=status.due_on, overdue_workdays=status.overdue_workdays, level=level,
             acknowledged=level > 0 and _acknowledged(history.events.get(record.id, ()),
                                                      level, period),
-            binding=record.binding))
+            binding=record.binding, assumption=record.assumption,
+            unmarked=record.unmarked and not record.binding))
     return sorted(items, key=lambda r: (-r.overdue_workdays, -r.level, r.plan, r.unit_code,
                                         r.milestone_id))
 
@@ -110,7 +114,7 @@ def completed_items(history: History, now: dict[int, Standing], completed: set[i
             on_time=not seen.status.late,  # an item completed before it was due is on time
             evidence=None if public or claim is None else claim.read(DoneClaimed).evidence,
             claimed_by=None if public or claim is None or claim.actor_id is None
-            else history.names.get(claim.actor_id)))
+            else history.names.get(claim.actor_id), assumption=seen.record.assumption))
     return sorted(items, key=lambda c: (c.claimed_on, c.plan, c.unit_code, c.milestone_id))
 
 
