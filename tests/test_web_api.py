@@ -68,7 +68,8 @@ def api(engine: sa.Engine, session: Session, tmp_path: Path) -> Iterator[Api]:
     tokens = {p.email: issue_token(session=session, person=p, label="test", actor="test", now=NOW)
               for p in session.exec(select(Person))}
     session.commit()
-    settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
+    settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="",
+                        attachment_max_bytes=64 * 1024)  # requests over 1.3 MB are refused
     app = create_app(build(settings, engine=engine, rules=RULES,
                            secret="duban-api-test-secret-0123456789abcdef", clock=lambda: NOW))
     with TestClient(app) as client:
@@ -230,9 +231,12 @@ def test_malformed_input_is_refused_in_chinese_naming_the_field(api: Api) -> Non
         "code": "unknown_plan", "detail": "没有代码为“nowhere-2030”的计划（plan）。"}
     assert api.get("/milestones/999999", OFFICE).json()["code"] == "not_found"
     assert api.post("/milestones/999999/close", OFFICE).status_code == 404
-    too_large = api.get(f"/milestones/{2**63}", OFFICE)  # not a crash in the database driver
-    assert too_large.status_code == 422 and too_large.json()["errors"][0]["field"] == (
+    huge_id = api.get(f"/milestones/{2**63}", OFFICE)  # not a crash in the database driver
+    assert huge_id.status_code == 422 and huge_id.json()["errors"][0]["field"] == (
         "milestone_id")
+    too_large = api.post(f"/milestones/{item}/done", OWNER, evidence="已" * 1_400_000)
+    assert too_large.status_code == 413 and too_large.json() == {
+        "code": "too_large", "detail": "提交的内容过大。"}
     unknown_path = api.client.delete(f"/api/milestones/{item}", headers=api.bearer(OFFICE))
     assert unknown_path.status_code == 405 and unknown_path.json()["code"] == (
         "method_not_allowed") and "GET" in unknown_path.headers["allow"]
@@ -243,12 +247,15 @@ def test_a_stale_version_or_a_wrong_state_is_refused_with_409(api: Api) -> None:
     item = api.world.construction
     shown = api.get(f"/milestones/{item}", OFFICE).json()["version"]
     wrong_state = api.post(f"/milestones/{item}/close", OFFICE)
-    assert wrong_state.status_code == 409 and wrong_state.json()["code"] == "refused"
+    assert wrong_state.status_code == 409 and wrong_state.json() == {
+        "code": "wrong_state",
+        "detail": f"操作未完成：事项 {item} 当前状态为“办理中，尚未申报完成”，不能销号。"}
     api.post(f"/milestones/{item}/done", OWNER, evidence="已开工", version=shown)
     before = snapshot(api.engine)
     stale = api.post(f"/milestones/{item}/return", OFFICE, reason="佐证不足", version=shown)
     assert stale.status_code == 409 and stale.json() == {
-        "code": "stale_version", "detail": f"事项 {item} 已被他人修改：请重新读取后再试。"}
+        "code": "stale_version",
+        "detail": f"操作未完成：事项 {item} 已被他人修改：请重新读取后再试。"}
     assert snapshot(api.engine) == before
 
 

@@ -35,7 +35,6 @@ from sqlmodel import Session, col, select
 from models.rules.permissions import Action
 from models.store.actions import (
     ActionRefused,
-    Changed,
     Recorded,
     commit_retrying,
     pending_extension,
@@ -193,11 +192,8 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
                 milestone_id=milestone_id, actor=me.email, actor_id=me.id, now=now,
                 expected_version=version, **specific),
                 versioned=version is not None)
-        except Changed:
-            raise Refusal(409, "stale_version", f"事项 {milestone_id} 已被他人修改："
-                          "请重新读取后再试。") from None
-        except ActionRefused as refused:
-            raise Refusal(409, "refused", f"操作未完成：{refused}") from None
+        except ActionRefused as refused:  # its code: stale_version, wrong_state, …
+            raise Refusal(409, refused.code, f"操作未完成：{refused}。") from None
     with web.reader() as db:
         return _detail(web, db, _milestone(db, milestone_id), now)
 

@@ -12,8 +12,9 @@ Decisions:
    the document allows is never refused with 422: a refusal that depends on the stored data (a
    plan code that does not exist, a date not after the due date) is a 404 or a 409.
 3. The document lists each operation's refusals that follow from what it takes
-   (`with_refusals`, on the built document, so routes added later get them too): 400 where a
-   JSON body is read, 401 where a token is needed, 422 where anything is read. A route declares
+   (`with_refusals`, on the built document, so routes added later get them too): 400 and 413
+   (web.limits) where a JSON body is read, 401 where a token is needed, 422 where anything is
+   read. A route declares
    its own 403, 404 and 409 with `refusals`.
 """
 
@@ -38,7 +39,11 @@ MEANING = {
     403: ("无权查看或办理", ["other_unit", "not_permitted"]),
     404: ("不存在", ["not_found", "unknown_plan", "unknown_unit"]),
     405: ("不支持该请求方法", ["method_not_allowed"]),
-    409: ("操作未完成：事项已被他人修改，或当前状态不允许", ["stale_version", "refused"]),
+    413: ("请求体过大", ["too_large"]),
+    409: ("操作未完成：事项已被他人修改，或其状态、日期不允许",
+          ["stale_version", "wrong_state", "date_not_later", "extension_pending",
+           "no_extension_request", "not_escalated", "day_passed", "needs_reason",
+           "needs_evidence", "progress_empty", "invalid_percent", "retired", "refused"]),
     422: ("输入有误：逐项说明", [INVALID_INPUT]),
 }
 _FRAMEWORK_CODES = {400: MALFORMED_JSON, 404: "not_found", 405: "method_not_allowed"}
@@ -90,7 +95,7 @@ def with_refusals(document: dict[str, Any]) -> dict[str, Any]:
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             reads_body = "requestBody" in operation
-            statuses = [400] if reads_body else []
+            statuses = [400, 413] if reads_body else []
             if operation.get("security"):
                 statuses.append(401)
             if reads_body or operation.get("parameters"):
