@@ -81,8 +81,12 @@ ACTION_NAMES = {Action.view_item: "查看该事项", Action.report_progress: "�
                 Action.snooze: "暂缓提醒", Action.close: "销号", Action.return_for_redo: "退回重办",
                 Action.reopen: "重新打开事项", Action.waive: "豁免事项",
                 Action.mark_major: "列为或取消重大事项"}
-# A plan or unit code, as plan files write them (config.plan_file's Slug).
-Code = Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _code(what: str) -> Any:
+    """A filter by a plan or unit code, as plan files write them (config.plan_file's Slug)."""
+    return Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$",
+                 description=f"{what} code")
 
 
 def create_api(web: Web) -> FastAPI:
@@ -139,8 +143,8 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     @routes.get("/milestones", response_model=list[MilestoneOut], tags=["milestones"],
                 responses=refusals(403, 404))
     def milestones(me: Caller,
-                   plan: Annotated[str | None, Code, Query(description="plan code")] = None,
-                   unit: Annotated[str | None, Code, Query(description="unit code")] = None,
+                   plan: Annotated[str | None, _code("plan")] = None,
+                   unit: Annotated[str | None, _code("unit")] = None,
                    light: Light | None = None, state: MilestoneState | None = None,
                    min_level: Annotated[int | None, Query(
                        ge=0, description="escalated to at least this level")] = None,

@@ -14,8 +14,7 @@ Decisions:
 3. The document lists each operation's refusals that follow from what it takes
    (`with_refusals`, on the built document, so routes added later get them too): 400 and 413
    (web.limits) where a JSON body is read, 401 where a token is needed, 422 where anything is
-   read. A route declares
-   its own 403, 404 and 409 with `refusals`.
+   read. A route declares its own 403, 404 and 409 with `refusals`.
 """
 
 from __future__ import annotations
@@ -39,11 +38,11 @@ MEANING = {
     403: ("无权查看或办理", ["other_unit", "not_permitted"]),
     404: ("不存在", ["not_found", "unknown_plan", "unknown_unit"]),
     405: ("不支持该请求方法", ["method_not_allowed"]),
-    413: ("请求体过大", ["too_large"]),
     409: ("操作未完成：事项已被他人修改，或其状态、日期不允许",
           ["stale_version", "wrong_state", "date_not_later", "extension_pending",
            "no_extension_request", "not_escalated", "day_passed", "needs_reason",
            "needs_evidence", "progress_empty", "invalid_percent", "retired", "refused"]),
+    413: ("请求体过大", ["too_large"]),
     422: ("输入有误：逐项说明", [INVALID_INPUT]),
 }
 _FRAMEWORK_CODES = {400: MALFORMED_JSON, 404: "not_found", 405: "method_not_allowed"}
@@ -83,7 +82,7 @@ def install(api: FastAPI) -> None:
 
 
 def with_refusals(document: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI document with each operation's 400, 401 and 422 (ours, not FastAPI's
+    """The OpenAPI document with each operation's 400, 401, 413 and 422 (ours, not FastAPI's
     default 422 body) added from what it reads; done on the document, not the routes, so any
     route of the app gets it however it was added. Idempotent: the document is FastAPI's
     cached one."""
