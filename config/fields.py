@@ -8,10 +8,28 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, StringConstraints
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-# What a person wrote: trimmed, not empty, and of a length that fits a page.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+TEXT_MAX = 5000
+# Blank: what Python's str.strip removes, and what JavaScript's and Rust's \s match besides
+# (U+FEFF). Written out, because those three disagree on \s; a text must hold one character
+# outside it, which the OpenAPI document can say as a pattern every regex engine reads alike.
+BLANK = "".join(sorted({chr(c) for c in range(0x3001) if chr(c).isspace()} | {"\ufeff"}))
+NOT_BLANK = "[^" + "".join(f"\\u{ord(c):04x}" for c in BLANK) + "]"
+
+
+def _trimmed(text: str) -> str:
+    trimmed = text.strip(BLANK)
+    if not trimmed:
+        raise PydanticCustomError("blank", "must not be blank")
+    return trimmed
+
+
+# What a person wrote: at most TEXT_MAX characters as sent, not blank, kept trimmed; the API's
+# OpenAPI document states exactly that.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX),
+                 Field(json_schema_extra={"pattern": NOT_BLANK}), AfterValidator(_trimmed)]
 
 # A plain ASCII addr-spec: dot-atom local part, dotted host name. The one rule for an address
 # at entry (people, unit contacts, plan files) and at send (notifications/email_message.py):

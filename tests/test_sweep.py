@@ -172,7 +172,7 @@ def test_two_people_acting_at_once_cannot_overwrite_each_other(engine: sa.Engine
         act(engine, actions.mark_major, date(2025, 9, 20), "b", milestone_id=world.neighbourhood,
             major=True, reason="B", expected_version=seen)
     except actions.ActionRefused as refused:
-        assert "changed by someone else" in str(refused)
+        assert refused.code == "stale_version" and "已被他人修改" in str(refused)
     else:
         raise AssertionError("the second writer must be refused")
     kept = milestone(engine, world.neighbourhood)

@@ -68,7 +68,8 @@ def api(engine: sa.Engine, session: Session, tmp_path: Path) -> Iterator[Api]:
     tokens = {p.email: issue_token(session=session, person=p, label="test", actor="test", now=NOW)
               for p in session.exec(select(Person))}
     session.commit()
-    settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
+    settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="",
+                        attachment_max_bytes=64 * 1024)  # requests over 1.3 MB are refused
     app = create_app(build(settings, engine=engine, rules=RULES,
                            secret="duban-api-test-secret-0123456789abcdef", clock=lambda: NOW))
     with TestClient(app) as client:
@@ -92,6 +93,10 @@ def test_the_openapi_document_lists_every_endpoint_and_its_references_resolve(
         assert ref in schemas, f"{ref} is referred to but not defined"
     assert "proposed_due_on" in schemas["ExtensionIn"]["required"]
     assert "HTTPValidationError" not in schemas  # 422 is documented as the body we send
+    assert set(schemas["Problem"]["required"]) == {"detail", "code"}
+    done = document["paths"][f"{item}/done"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "409", "422"} <= set(done)
+    assert "400" not in document["paths"]["/me"]["get"]["responses"]  # no body, no 400
     assert "/api/openapi.json" in api.client.get("/api/docs").text
 
 
@@ -117,12 +122,14 @@ def test_an_owner_is_refused_another_units_item_and_nothing_changes(api: Api) ->
     other = api.world.neighbourhood
     before = snapshot(api.engine)
     seen = api.get(f"/milestones/{other}", OWNER)
-    assert seen.status_code == 403 and "another unit" in seen.json()["detail"]
+    assert seen.status_code == 403 and seen.json() == {
+        "code": "other_unit", "detail": f"事项 {other} 属于其他单位：项目负责人只能查看和办理"
+        "本单位的事项。"}
     listed = api.get("/milestones?unit=demo-jd", OWNER)
-    assert listed.status_code == 403 and "demo-mzj" in listed.json()["detail"]
+    assert listed.status_code == 403 and "本单位（demo-mzj）" in listed.json()["detail"]
     for change in ("done", "progress", "extension"):
         refused = api.post(f"/milestones/{other}/{change}", OWNER, **CHANGES[change])
-        assert refused.status_code == 403 and "another unit" in refused.json()["detail"]
+        assert refused.status_code == 403 and refused.json()["code"] == "other_unit"
     assert snapshot(api.engine) == before
 
 
@@ -134,7 +141,8 @@ def test_a_leader_reads_every_item_but_every_change_is_refused(api: Api) -> None
     for change, body in CHANGES.items():
         refused = api.post(f"/milestones/{item}/{change}", LEADER, **body)
         assert refused.status_code == 403, change
-        assert "role leader may not" in refused.json()["detail"]
+        assert refused.json()["code"] == "not_permitted", change
+        assert refused.json()["detail"].startswith("分管领导无权"), change
     assert snapshot(api.engine) == before
 
 
@@ -157,7 +165,8 @@ def test_no_bad_or_revoked_token_and_no_deactivated_person_get_in(api: Api,
                        api.client.post(path, headers=headers, json=done)):
             assert answer.status_code == 401, what
             assert answer.headers["www-authenticate"].startswith("Bearer"), what
-            assert "token" in answer.json()["detail"], what
+            assert answer.json()["code"] in ("token_missing", "token_invalid"), what
+            assert "令牌" in answer.json()["detail"], what
     assert snapshot(api.engine) == before
     assert api.get("/me", OTHER_OWNER).status_code == 200  # other people's tokens still work
 
@@ -182,28 +191,55 @@ def test_the_pages_session_cookie_does_not_open_the_api(api: Api, session: Sessi
     assert snapshot(api.engine) == before
 
 
-def test_malformed_input_is_refused_naming_the_field(api: Api) -> None:
+def test_malformed_input_is_refused_in_chinese_naming_the_field(api: Api) -> None:
     item = api.world.construction
     before = snapshot(api.engine)
     slashed = api.post(f"/milestones/{item}/extension", OWNER, proposed_due_on="2026/12/31",
                        reason="审批延后")
-    assert slashed.status_code == 422
-    assert slashed.json()["detail"].startswith("proposed_due_on: must be a date in the form")
-    assert [e["field"] for e in slashed.json()["errors"]] == ["proposed_due_on"]
+    assert slashed.status_code == 422 and slashed.json()["code"] == "invalid_input"
+    assert slashed.json()["detail"] == ("输入有误：“proposed_due_on”不是有效的日期：2026/12/31"
+                                        "（应为 年-月-日，例如 2026-12-31）。")
+    assert [(e["field"], e["code"]) for e in slashed.json()["errors"]] == [
+        ("proposed_due_on", "iso_date")]
     as_number = api.post(f"/milestones/{item}/extension", OWNER, proposed_due_on=20261231,
                          reason="审批延后")  # not read as seconds since 1970
     assert as_number.status_code == 422 and "proposed_due_on" in as_number.json()["detail"]
     misspelt = api.post(f"/milestones/{item}/done", OWNER, evidnce="已开工")
     assert misspelt.status_code == 422
-    assert {e["field"] for e in misspelt.json()["errors"]} == {"evidence", "evidnce"}
+    assert {(e["field"], e["message"]) for e in misspelt.json()["errors"]} == {
+        ("evidence", "请填写“evidence”。"),
+        ("evidnce", "“evidnce”不是可接受的字段（请检查拼写）。")}
+    blank = api.post(f"/milestones/{item}/progress", OWNER, note=" \u3000\ufeff")
+    assert blank.status_code == 422 and blank.json()["errors"][0]["code"] == "blank"
+    empty = api.post(f"/milestones/{item}/progress", OWNER, percent=None)
+    assert empty.status_code == 422 and "percent" in empty.json()["detail"]
+    too_far = api.post(f"/milestones/{item}/progress", OWNER, percent=101)
+    assert "“percent”不能大于 100，填写的是 101。" in too_far.json()["detail"]
     not_json = api.client.post(f"/api/milestones/{item}/done", headers=api.bearer(OWNER),
                                data={"evidence": "已开工"})
-    assert not_json.status_code == 422 and "JSON object" in not_json.json()["detail"]
+    assert not_json.status_code == 422 and "JSON 对象" in not_json.json()["detail"]
+    for broken in (b'{"evidence": "\xe5\xb7\xb2', b'{"evidence": }'):  # not UTF-8; not JSON
+        malformed = api.client.post(f"/api/milestones/{item}/done", content=broken,
+                                    headers=api.bearer(OWNER) | {
+                                        "Content-Type": "application/json"})
+        assert malformed.status_code == 400 and malformed.json()["code"] == "malformed_json"
+        assert malformed.json()["detail"].startswith("请求体不是有效的 JSON")
+    empty_plan = api.get("/milestones?plan=", OFFICE)
+    assert empty_plan.status_code == 422 and empty_plan.json()["errors"][0]["field"] == "plan"
     unknown_plan = api.get("/milestones?plan=nowhere-2030", OFFICE)
-    assert unknown_plan.status_code == 422
-    assert unknown_plan.json()["detail"] == "plan: no plan with code 'nowhere-2030'"
-    assert api.get("/milestones/999999", OFFICE).status_code == 404
+    assert unknown_plan.status_code == 404 and unknown_plan.json() == {
+        "code": "unknown_plan", "detail": "没有代码为“nowhere-2030”的计划（plan）。"}
+    assert api.get("/milestones/999999", OFFICE).json()["code"] == "not_found"
     assert api.post("/milestones/999999/close", OFFICE).status_code == 404
+    huge_id = api.get(f"/milestones/{2**63}", OFFICE)  # not a crash in the database driver
+    assert huge_id.status_code == 422 and huge_id.json()["errors"][0]["field"] == (
+        "milestone_id")
+    too_large = api.post(f"/milestones/{item}/done", OWNER, evidence="已" * 1_400_000)
+    assert too_large.status_code == 413 and too_large.json() == {
+        "code": "too_large", "detail": "提交的内容过大。"}
+    unknown_path = api.client.delete(f"/api/milestones/{item}", headers=api.bearer(OFFICE))
+    assert unknown_path.status_code == 405 and unknown_path.json()["code"] == (
+        "method_not_allowed") and "GET" in unknown_path.headers["allow"]
     assert snapshot(api.engine) == before
 
 
@@ -211,12 +247,15 @@ def test_a_stale_version_or_a_wrong_state_is_refused_with_409(api: Api) -> None:
     item = api.world.construction
     shown = api.get(f"/milestones/{item}", OFFICE).json()["version"]
     wrong_state = api.post(f"/milestones/{item}/close", OFFICE)
-    assert wrong_state.status_code == 409 and "cannot close it" in wrong_state.json()["detail"]
+    assert wrong_state.status_code == 409 and wrong_state.json() == {
+        "code": "wrong_state",
+        "detail": f"操作未完成：事项 {item} 当前状态为“办理中，尚未申报完成”，不能销号。"}
     api.post(f"/milestones/{item}/done", OWNER, evidence="已开工", version=shown)
     before = snapshot(api.engine)
     stale = api.post(f"/milestones/{item}/return", OFFICE, reason="佐证不足", version=shown)
-    assert stale.status_code == 409
-    assert "changed by someone else" in stale.json()["detail"]
+    assert stale.status_code == 409 and stale.json() == {
+        "code": "stale_version",
+        "detail": f"操作未完成：事项 {item} 已被他人修改：请重新读取后再试。"}
     assert snapshot(api.engine) == before
 
 

@@ -12,9 +12,10 @@ Decisions:
    models.store.actions with the caller as actor and the body's ``version`` as the expected version;
    409 with the action's reason when refused (stale version, wrong state). The answer is the
    milestone as GET /api/milestones/{id} shows it afterwards.
-4. Errors are ``{"detail": "…"}``; a 422 also lists ``errors`` and names the fields in
-   ``detail``. A malformed body is refused before the item is looked at: nothing changes
-   either way.
+4. Errors are web.api_errors' ``{"detail": "中文…", "code": "…"}``; a 422 also lists
+   ``errors`` and names the fields in ``detail``. A malformed body is refused before the item is
+   looked at: nothing changes either way. A filter naming a plan or unit that does not exist
+   answers 404 (``unknown_plan``, ``unknown_unit``), not an empty list: it is a typo.
 It is a FastAPI app of its own mounted at /api, so its OpenAPI document (/api/openapi.json,
 /api/docs) describes the API alone.
 
@@ -27,14 +28,17 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, col, select
 
 from models.rules.permissions import Action
-from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
+from models.store.actions import (
+    ActionRefused,
+    Recorded,
+    commit_retrying,
+    pending_extension,
+)
 from models.store.api_tokens import token_person
 from models.store.status_view import milestone_lights
 from models.tables.columns import saved_id
@@ -44,20 +48,21 @@ from models.tables.person import Person
 from models.tables.plan import Plan
 from models.tables.unit import Unit
 from services.milestone_actions import take
-from web import api_actions
+from web import api_actions, api_errors
+from web.api_errors import Refusal, refusals
 from web.api_schemas import (
     EventOut,
     ExtensionRequestOut,
-    FieldError,
     Me,
     MilestoneDetail,
+    MilestoneId,
     MilestoneOut,
     PlanOut,
-    Problem,
     UnitOut,
     UnitRef,
 )
 from web.context import Web
+from web.office import ROLE_NAMES
 
 DESCRIPTION = """\
 督办 Duban for scripts. Authenticate every call with a personal token:
@@ -65,35 +70,41 @@ DESCRIPTION = """\
 You may do exactly what you may do on the pages: owners their own unit's milestones, the office
 everything, leaders read. Each change is recorded with you as its actor.
 Send the `version` you read with a change: if someone changed the milestone since, you get 409
-and nothing is done. Errors are `{"detail": "…"}`.
+and nothing is done. Errors are `{"detail": "中文说明", "code": "…"}`: branch on `code`.
 """
-# Documented error answers; 422 replaces FastAPI's default schema, which is not our body.
-NEEDS_TOKEN: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No valid token"}}
-MALFORMED: dict[int | str, dict[str, Any]] = {
-    422: {"model": Problem, "description": "Malformed input: the fields are named"}}
-ON_ITEM = NEEDS_TOKEN | MALFORMED | {
-    403: {"model": Problem, "description": "Not yours to see or do"},
-    404: {"model": Problem, "description": "No such milestone"}}
-CHANGES = ON_ITEM | {409: {"model": Problem, "description": "Stale version or wrong state"}}
+# The refusals a route declares; 400, 401 and 422 follow from what it reads (web.api_errors).
+ON_ITEM = refusals(403, 404)
+CHANGES = refusals(403, 404, 409)
+ACTION_NAMES = {Action.view_item: "查看该事项", Action.report_progress: "报告进度",
+                Action.claim_done: "申报完成", Action.request_extension: "申请延期",
+                Action.decide_extension: "审批延期申请", Action.acknowledge: "确认督办",
+                Action.snooze: "暂缓提醒", Action.close: "销号", Action.return_for_redo: "退回重办",
+                Action.reopen: "重新打开事项", Action.waive: "豁免事项",
+                Action.mark_major: "列为或取消重大事项"}
+
+
+def _code(what: str) -> Any:
+    """A filter by a plan or unit code, as plan files write them (config.plan_file's Slug)."""
+    return Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$",
+                 description=f"{what} code")
 
 
 def create_api(web: Web) -> FastAPI:
     api = FastAPI(title="督办 Duban API", version="1", description=DESCRIPTION, redoc_url=None)
-    api.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]  # Starlette types handlers for any Exception
+    api_errors.install(api)
     bearer = HTTPBearer(auto_error=False, scheme_name="token",
                         description="A personal API token: `duban people token EMAIL`.")
 
     def caller(credentials: Annotated[HTTPAuthorizationCredentials | None,
                                       Depends(bearer)]) -> Person:
         if credentials is None:
-            raise _unauthorised("send a personal API token as 'Authorization: Bearer <token>' "
-                                "(the pages' cookie is not accepted here)", None)
+            raise _unauthorised("token_missing", "请在请求头中带上个人 API 令牌："
+                                "Authorization: Bearer <令牌>（由督查室用 duban people token "
+                                "签发；网页登录的 Cookie 在此无效）。")
         with web.reader() as db:
             person = token_person(session=db, token=credentials.credentials)
         if person is None:
-            raise _unauthorised("the token is unknown or revoked, or its person is deactivated",
-                                "invalid_token")
+            raise _unauthorised("token_invalid", "令牌无效或已撤销，或其所属人员已停用。")
         return person
 
     Caller = Annotated[Person, Depends(caller)]
@@ -106,7 +117,7 @@ def create_api(web: Web) -> FastAPI:
 def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     routes = APIRouter()
 
-    @routes.get("/me", response_model=Me, responses=NEEDS_TOKEN, tags=["people"])
+    @routes.get("/me", response_model=Me, tags=["people"])
     def me(me: Caller) -> Me:
         """Who the token acts as."""
         with web.reader() as db:
@@ -115,16 +126,14 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                   unit=UnitRef(code=unit.code, name=unit.name) if unit else None,
                   heads_unit=me.heads_unit)
 
-    @routes.get("/plans", response_model=list[PlanOut], responses=NEEDS_TOKEN,
-                tags=["directory"])
+    @routes.get("/plans", response_model=list[PlanOut], tags=["directory"])
     def plans(me: Caller) -> list[PlanOut]:
         """Every plan; plans and units are public within Duban, milestones are not."""
         with web.reader() as db:
             rows = db.exec(select(Plan).order_by(Plan.code)).all()
             return [PlanOut.model_validate(p, from_attributes=True) for p in rows]
 
-    @routes.get("/units", response_model=list[UnitOut], responses=NEEDS_TOKEN,
-                tags=["directory"])
+    @routes.get("/units", response_model=list[UnitOut], tags=["directory"])
     def units(me: Caller) -> list[UnitOut]:
         """Every responsible unit."""
         with web.reader() as db:
@@ -132,10 +141,10 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
             return [UnitOut.model_validate(u, from_attributes=True) for u in rows]
 
     @routes.get("/milestones", response_model=list[MilestoneOut], tags=["milestones"],
-                responses=NEEDS_TOKEN | MALFORMED | {
-                    403: {"model": Problem, "description": "Another unit (owners)"}})
-    def milestones(me: Caller, plan: Annotated[str | None, Query(description="plan code")] = None,
-                   unit: Annotated[str | None, Query(description="unit code")] = None,
+                responses=refusals(403, 404))
+    def milestones(me: Caller,
+                   plan: Annotated[str | None, _code("plan")] = None,
+                   unit: Annotated[str | None, _code("unit")] = None,
                    light: Light | None = None, state: MilestoneState | None = None,
                    min_level: Annotated[int | None, Query(
                        ge=0, description="escalated to at least this level")] = None,
@@ -147,8 +156,8 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                 if own is None or not web.may(me, Action.view_item, own.id):
                     return []
                 if unit not in (None, own.code):
-                    raise HTTPException(403, f"owners see only their own unit's milestones "
-                                             f"(unit {own.code})")
+                    raise Refusal(403, "other_unit", f"项目负责人只能查看本单位（{own.code}）"
+                                  "的事项。")
                 unit = own.code
             _check_known(db, Plan, "plan", plan)
             _check_known(db, Unit, "unit", unit)
@@ -162,12 +171,12 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
 
     @routes.get("/milestones/{milestone_id}", response_model=MilestoneDetail, responses=ON_ITEM,
                 tags=["milestones"])
-    def milestone(milestone_id: int, me: Caller) -> MilestoneDetail:
+    def milestone(milestone_id: MilestoneId, me: Caller) -> MilestoneDetail:
         """One milestone: its light, version, pending extension request and history."""
         with web.reader() as db:
             found = _milestone(db, milestone_id)
             if not web.may(me, Action.view_item, found.unit_id):
-                raise HTTPException(403, _refusal(web, me, Action.view_item, milestone_id))
+                raise _refusal(web, me, Action.view_item, milestone_id)
             return _detail(web, db, found, web.now())
 
     return routes
@@ -180,15 +189,15 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
     now = web.now()
     with web.writer() as db:
         if not web.may(me, action, _milestone(db, milestone_id).unit_id):
-            raise HTTPException(403, _refusal(web, me, action, milestone_id))
+            raise _refusal(web, me, action, milestone_id)
         try:
             commit_retrying(db, lambda: take(
                 do, session=db, settings=web.settings, rules=web.rules,
                 milestone_id=milestone_id, actor=me.email, actor_id=me.id, now=now,
                 expected_version=version, **specific),
                 versioned=version is not None)
-        except ActionRefused as refused:
-            raise HTTPException(409, str(refused)) from None
+        except ActionRefused as refused:  # its code: stale_version, wrong_state, …
+            raise Refusal(409, refused.code, f"操作未完成：{refused}。") from None
     with web.reader() as db:
         return _detail(web, db, _milestone(db, milestone_id), now)
 
@@ -196,23 +205,23 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
 def _milestone(db: Session, milestone_id: int) -> Milestone:
     found = db.get(Milestone, milestone_id)
     if found is None:
-        raise HTTPException(404, f"no milestone with id {milestone_id}")
+        raise Refusal(404, "not_found", f"没有编号为 {milestone_id} 的事项。")
     return found
 
 
-def _refusal(web: Web, me: Person, action: Action, milestone_id: int) -> str:
+def _refusal(web: Web, me: Person, action: Action, milestone_id: int) -> Refusal:
     if web.may(me, action, me.unit_id):  # allowed on their own unit, so this is another's
-        return (f"milestone {milestone_id} belongs to another unit: owners see and act on "
-                "their own unit's milestones only")
-    return (f"a person with the role {me.role.value} may not {action.value} "
-            f"(milestone {milestone_id})")
+        return Refusal(403, "other_unit", f"事项 {milestone_id} 属于其他单位：项目负责人只能"
+                       "查看和办理本单位的事项。")
+    return Refusal(403, "not_permitted", f"{ROLE_NAMES[me.role]}无权"
+                   f"{ACTION_NAMES.get(action, action.value)}（事项 {milestone_id}）。")
 
 
 def _detail(web: Web, db: Session, milestone: Milestone, now: datetime) -> MilestoneDetail:
     row = next(iter(milestone_lights(session=db, rules=web.rules, now=now,
                                      milestone_id=milestone.id)), None)
     if row is None:
-        raise HTTPException(404, f"milestone {milestone.id} is retired from its plan")
+        raise Refusal(404, "not_found", f"事项 {milestone.id} 已从其计划中撤销。")
     history = db.exec(select(Event).where(Event.milestone_id == milestone.id)
                       .order_by(col(Event.id))).all()
     request = pending_extension(db, saved_id(milestone))
@@ -229,28 +238,11 @@ def _check_known(db: Session, table: type[Plan] | type[Unit], field: str,
                  code: str | None) -> None:
     """A filter naming a plan or unit that does not exist is a typo, not an empty answer."""
     if code is not None and db.exec(select(table.id).where(table.code == code)).first() is None:
-        raise RequestValidationError([{"loc": ("query", field), "type": "unknown_code",
-                                       "msg": f"no {field} with code {code!r}"}])
+        what = {"plan": "计划", "unit": "单位"}[field]
+        raise Refusal(404, f"unknown_{field}", f"没有代码为“{code}”的{what}（{field}）。")
 
 
-def _unauthorised(message: str, error: str | None) -> HTTPException:
-    challenge = 'Bearer realm="duban"' + (f', error="{error}"' if error else "")
-    return HTTPException(401, message, headers={"WWW-Authenticate": challenge})
-
-
-async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [_field_error(e) for e in exc.errors()]
-    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return JSONResponse(Problem(detail=detail, errors=errors).model_dump(), status_code=422)
-
-
-def _field_error(error: dict[str, Any]) -> FieldError:
-    location, *path = error["loc"]
-    if error["type"] == "json_invalid":
-        return FieldError(field="body", location="body",
-                          message=f"not valid JSON ({error.get('ctx', {}).get('error', '')})")
-    if location == "body" and not path and error["type"] == "model_attributes_type":
-        return FieldError(field="body", location="body",
-                          message="send a JSON object, with Content-Type: application/json")
-    return FieldError(field=".".join(str(p) for p in path) or str(location),
-                      location=str(location), message=error["msg"])
+def _unauthorised(code: str, message: str) -> Refusal:
+    challenge = 'Bearer realm="duban"' + (', error="invalid_token"'
+                                          if code == "token_invalid" else "")
+    return Refusal(401, code, message, headers={"WWW-Authenticate": challenge})

@@ -4,14 +4,20 @@ Request bodies forbid unknown fields, so a misspelt field is refused by name ins
 ignored. Dates are ISO days only (``2026-12-31``): pydantic would otherwise read a number as
 seconds since 1970 and turn a typo into a date. A text is config.fields' ``Text``, as in plan
 files. The pages read their forms with these same bodies (web/forms.py).
+
+The OpenAPI document made from these models says all that validation requires (lengths, a
+non-blank text, ISO days, a progress report's percent or note), so that whatever the document
+allows is accepted as input and whatever the API refuses with 422 the document refuses too;
+tests/test_web_api_contract.py holds the API to it with schemathesis.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
+from fastapi import Path
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -27,17 +33,20 @@ from models.tables.milestone import Light, MilestoneState
 from models.tables.person import Role
 from models.tables.unit import UnitKind
 
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _iso_day(value: Any) -> Any:
-    if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.match(value)):
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
         return value
     raise PydanticCustomError("iso_date", "must be a date in the form YYYY-MM-DD, got {value}",
                               {"value": repr(value)})
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
+# Ids are PostgreSQL integers: a larger number names no milestone and is refused as input.
+MilestoneId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The milestone's `id`.")]
+Location = Literal["body", "query", "path", "header"]
 Version = Annotated[int | None, Field(
     ge=1, description="The milestone's `version` as you last read it. If it changed "
     "since, nothing is done and the answer is 409: read the milestone again.")]
@@ -45,13 +54,19 @@ Version = Annotated[int | None, Field(
 
 class FieldError(BaseModel):
     field: str = Field(description="The field at fault, e.g. `proposed_due_on`.")
-    location: str = Field(description="`body`, `query` or `path`.")
-    message: str
+    location: Location = Field(description="Where the field was sent.")
+    message: str = Field(description="What is wrong with it, in Chinese.")
+    code: str = Field(description="What is wrong, for a program: pydantic's error type, e.g. "
+                      "`missing`, `string_too_long`, `iso_date`, `extra_forbidden`.")
 
 
 class Problem(BaseModel):
-    detail: str = Field(description="What was refused and why, naming the field when one is "
-                        "at fault.")
+    """Every refusal of the API: a sentence for a person, a code for a program."""
+
+    detail: str = Field(description="What was refused and why, in Chinese, naming the field "
+                        "when one is at fault.")
+    code: str = Field(description="Stable, for a program to branch on; see each answer's "
+                      "description for the codes it gives.")
     errors: list[FieldError] | None = Field(None, description="422 only: each bad field.")
 
 
@@ -151,14 +166,23 @@ class DoneIn(Body):
                            "a figure.")
 
 
+PROGRESS_EMPTY = "请给出完成进度（percent）或进度说明（note），或两者都给。"
+
+
 class ProgressIn(Body):
+    # What `_something` requires, in the document: a percent or a note that is not null.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["percent"], "properties": {"percent": {"type": "number"}}},
+        {"required": ["note"], "properties": {"note": {"type": "string"}}}]})
+
     percent: float | None = Field(None, ge=0, le=100)
     note: Text | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Self:
         if self.percent is None and self.note is None:
-            raise PydanticCustomError("progress_empty", "give a percent, a note, or both")
+            raise PydanticCustomError("progress_empty", "{message}",
+                                      {"message": PROGRESS_EMPTY})
         return self
 
 

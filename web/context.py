@@ -130,8 +130,8 @@ class Web:
 
     def refused(self, request: Request, refused: ActionRefused,
                 me: Person | None) -> HTMLResponse:
-        hint = CHANGED_HINT if isinstance(refused, Changed) else "操作未完成。"
-        return self.error(request, 409, "操作未完成", f"{hint}（{refused}）", me)
+        message = CHANGED_HINT if isinstance(refused, Changed) else f"操作未完成：{refused}。"
+        return self.error(request, 409, "操作未完成", message, me)
 
 
 def nav_links(me: Person | None) -> list[tuple[str, str]]:

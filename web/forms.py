@@ -6,16 +6,15 @@ web.dependencies). So a page form, before the API's validation: (1) keeps only i
 under the API's names, (2) trims every value and leaves out the empty ones, which are then not
 given, (3) reads numbers as people copy them from documents ("1,250", "36%"). What still cannot
 be read is refused with one message in Chinese, naming the field as the page labels it: the
-first problem, as a person would fix them one at a time (an error of type `PAGE_FORM`, 422).
+first problem, as a person would fix them one at a time (an error of type `PAGE_FORM`, 422),
+in the words web.input_errors has for the API too.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
-from annotated_types import Ge, Le
 from fastapi import Request, UploadFile
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +26,6 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
@@ -45,14 +43,11 @@ from web.api_schemas import (
 )
 from web.attachments import clean_name
 from web.dependencies import web_of
+from web.input_errors import NOT_GIVEN, explain
 
 PAGE_FORM = "page_form"
 # A hidden field that cannot be read (the version): the form is not one the page made.
 NOT_OUR_FORM = "表单已过期，请刷新页面后重试。"
-_NOT_A_DATE = {"iso_date", "date_type", "date_parsing", "date_from_datetime_parsing",
-               "date_from_datetime_inexact"}
-_NOT_A_NUMBER = {"float_type", "float_parsing", "finite_number", "int_type", "int_parsing",
-                 "int_from_float"}
 
 
 class PageForm(BaseModel):
@@ -100,48 +95,16 @@ class PageForm(BaseModel):
     @classmethod
     def refusal(cls, error: ErrorDetails) -> str:
         field = str(error["loc"][0]) if error["loc"] else error["type"]  # the whole form's
-        if field in cls.not_given and (not error["loc"] or error["type"] in _NOT_GIVEN):
+        if field in cls.not_given and (not error["loc"] or error["type"] in NOT_GIVEN):
             return cls.not_given[field]
         if field not in cls.labels:
             return NOT_OUR_FORM
-        return refusal(error, cls.labels[field], cls.model_fields[field])
-
-
-_NOT_GIVEN = {"missing", "string_too_short"}
+        return explain(error, cls.labels[field], cls.model_fields[field])
 
 
 def as_typed(text: str) -> str:
     """A number as people write it, without thousands separators or a trailing percent."""
     return text.strip().replace(",", "").removesuffix("%").removesuffix("％").strip()
-
-
-def refusal(error: ErrorDetails, label: str, field: FieldInfo | None = None) -> str:
-    """What is wrong with a field, in Chinese, named by its label."""
-    kind, given = error["type"], str(error.get("input", "")).strip()[:40]
-    if kind in _NOT_GIVEN:
-        return f"请填写“{label}”。"
-    if kind in _NOT_A_DATE:
-        return f"“{label}”不是有效的日期：{given}（应为 年-月-日，例如 2026-12-31）。"
-    if kind in _NOT_A_NUMBER:
-        return f"“{label}”不是有效的数字：{given}。"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        value = float(error.get("input", math.nan))
-        low, high = _bounds(field)
-        if not math.isfinite(value):
-            return f"“{label}”不是有效的数字：{given}。"
-        return f"“{label}”应在 {low:g} 到 {high:g} 之间，填写的是 {value:g}。"
-    if kind == "string_too_long":
-        return f"“{label}”太长：最多 {error.get('ctx', {}).get('max_length')} 个字。"
-    return f"“{label}”格式不正确（{error['msg']}）。"
-
-
-def _bounds(field: FieldInfo | None) -> tuple[float, float]:
-    metadata = field.metadata if field is not None else []
-    low = next((float(m.ge) for m in metadata
-                if isinstance(m, Ge) and isinstance(m.ge, int | float)), -math.inf)
-    high = next((float(m.le) for m in metadata
-                 if isinstance(m, Le) and isinstance(m.le, int | float)), math.inf)
-    return low, high
 
 
 # ── the forms ───────────────────────────────────────────────────────────────────────────────

@@ -46,8 +46,22 @@ class Recorded(NamedTuple):
     event: Event
 
 
+# A refusal names the state's kind, not the stored pending/due-soon/overdue, which the next
+# sweep brings up to date: "not yet claimed" is what decides whether it may be closed.
+_OPEN = "办理中，尚未申报完成"
+_STATE_WORDS = {MilestoneState.pending: _OPEN, MilestoneState.due_soon: _OPEN,
+                MilestoneState.overdue: _OPEN, MilestoneState.claimed: "已申报完成，待销号",
+                MilestoneState.closed: "已销号", MilestoneState.returned: "退回重办",
+                MilestoneState.waived: "已豁免"}
+
+
 class ActionRefused(ValueError):
-    pass
+    """Why an action was refused: a Chinese sentence for the person (``str``), and a stable
+    ``code`` for a program (the API answers it)."""
+
+    def __init__(self, message: str, code: str = "refused") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Changed(ActionRefused):
@@ -59,8 +73,7 @@ class Changed(ActionRefused):
     """
 
     def __init__(self, milestone_id: int) -> None:
-        super().__init__(f"milestone {milestone_id} was changed by someone else in the "
-                         "meantime: reload it and try again")
+        super().__init__(f"事项 {milestone_id} 已被他人修改：请重新读取后再试", "stale_version")
 
 
 T = TypeVar("T")
@@ -99,10 +112,10 @@ class _Act:
                            .join(Plan, col(Plan.id) == Project.plan_id)
                            .where(col(Milestone.id) == milestone_id)).first()
         if row is None:
-            raise ActionRefused(f"no milestone with id {milestone_id}")
+            raise ActionRefused(f"没有编号为 {milestone_id} 的事项", "not_found")
         self.milestone, self.plan_code, self.plan_id = row
         if self.milestone.retired_at is not None:
-            raise ActionRefused(f"milestone {milestone_id} is retired from its plan")
+            raise ActionRefused(f"事项 {milestone_id} 已从其计划中撤销", "retired")
         if expected_version is not None and expected_version != self.milestone.version:
             raise Changed(milestone_id)
         self.session, self.rules, self.actor, self.actor_id, self.now = (
@@ -111,8 +124,9 @@ class _Act:
 
     def require(self, states: frozenset[MilestoneState], action: str) -> None:
         if self.milestone.state not in states:
-            raise ActionRefused(f"cannot {action}: milestone {self.milestone.id} is "
-                                f"{self.milestone.state.value}")
+            word = _STATE_WORDS[self.milestone.state]
+            raise ActionRefused(f"事项 {self.milestone.id} 当前状态为“{word}”，不能{action}",
+                                "wrong_state")
 
     def record(self, kind: EventKind, reason: str | None = None, **data: Any) -> Event:
         event = record(self.session, kind, at=self.now, actor=self.actor,
@@ -146,9 +160,9 @@ def claim_done(*, session: Session, rules: Rules, milestone_id: int, evidence: s
                now: datetime, actor_id: int | None = None,
                expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(CLAIMABLE, "mark it done")
+    act.require(CLAIMABLE, "申报完成")
     if not evidence.strip():
-        raise ActionRefused("marking done needs evidence: a note, a document or a number")
+        raise ActionRefused("申报完成需要佐证：一段说明、一个文号或一个数字", "needs_evidence")
     event = act.record(EventKind.done_claimed, evidence=evidence.strip())
     return Recorded(act.settle("done claimed"), event)
 
@@ -157,8 +171,8 @@ def return_for_redo(*, session: Session, rules: Rules, milestone_id: int, reason
                     actor: str, now: datetime, actor_id: int | None = None,
                     expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(frozenset({MilestoneState.claimed}), "send it back")
-    event = act.record(EventKind.returned, _required(reason, "sending back"))
+    act.require(frozenset({MilestoneState.claimed}), "退回重办")
+    event = act.record(EventKind.returned, _required(reason, "退回重办"))
     return Recorded(act.settle("returned for redo"), event)
 
 
@@ -166,7 +180,7 @@ def close_out(*, session: Session, rules: Rules, milestone_id: int, actor: str, 
               reason: str | None = None, actor_id: int | None = None,
               expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(frozenset({MilestoneState.claimed}), "close it")
+    act.require(frozenset({MilestoneState.claimed}), "销号")
     event = act.record(EventKind.closed, reason)
     return Recorded(act.settle("closed out"), event)
 
@@ -175,8 +189,8 @@ def reopen(*, session: Session, rules: Rules, milestone_id: int, reason: str, ac
            now: datetime, actor_id: int | None = None,
            expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(REOPENABLE, "reopen it")
-    event = act.record(EventKind.reopened, _required(reason, "reopening"))
+    act.require(REOPENABLE, "重新打开")
+    event = act.record(EventKind.reopened, _required(reason, "重新打开"))
     return Recorded(act.settle("reopened"), event)
 
 
@@ -184,8 +198,8 @@ def waive(*, session: Session, rules: Rules, milestone_id: int, reason: str, act
           now: datetime, actor_id: int | None = None,
           expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(WAIVABLE, "waive it")
-    event = act.record(EventKind.waived, _required(reason, "waiving"))
+    act.require(WAIVABLE, "豁免")
+    event = act.record(EventKind.waived, _required(reason, "豁免"))
     return Recorded(act.settle("waived"), event)
 
 
@@ -194,13 +208,13 @@ def request_extension(*, session: Session, rules: Rules, milestone_id: int, prop
                       actor_id: int | None = None,
                       expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(OPEN_STATES, "ask for an extension")
+    act.require(OPEN_STATES, "申请延期")
     if proposed <= act.milestone.due_on:
-        raise ActionRefused(f"the proposed date {proposed} is not after the due date "
-                            f"{act.milestone.due_on}")
+        raise ActionRefused(f"建议的截止日期 {proposed} 不晚于现行截止日期 "
+                            f"{act.milestone.due_on}", "date_not_later")
     if pending_extension(session, milestone_id) is not None:
-        raise ActionRefused("an extension request is already waiting for the office")
-    event = act.record(EventKind.extension_requested, _required(reason, "an extension request"),
+        raise ActionRefused("已有一项延期申请在等待督查室审批", "extension_pending")
+    event = act.record(EventKind.extension_requested, _required(reason, "申请延期"),
                proposed_due_on=proposed.isoformat(), due_on=act.milestone.due_on.isoformat())
     return Recorded(act.milestone, event)
 
@@ -212,12 +226,13 @@ def decide_extension(*, session: Session, rules: Rules, milestone_id: int, appro
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     request = pending_extension(session, milestone_id)
     if not approved:
-        reason = _required(reason, "refusing an extension")
+        reason = _required(reason, "不同意延期")
     if request is None:
-        raise ActionRefused(f"milestone {milestone_id} has no extension request to decide")
+        raise ActionRefused(f"事项 {milestone_id} 没有待审批的延期申请", "no_extension_request")
     due = new_due_on or request.read(ExtensionRequested).proposed_due_on
     if approved and due <= act.milestone.due_on:
-        raise ActionRefused(f"the new due date {due} is not after {act.milestone.due_on}")
+        raise ActionRefused(f"新的截止日期 {due} 不晚于现行截止日期 {act.milestone.due_on}",
+                            "date_not_later")
     requested_on = rules.today(request.at)
     event = act.record(EventKind.extension_decided, reason, approved=approved,
                        request_id=request.id, requested_on=requested_on.isoformat(),
@@ -242,11 +257,10 @@ def acknowledge(*, session: Session, rules: Rules, milestone_id: int, actor: str
                 reason: str | None = None, actor_id: int | None = None,
                 expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(OPEN_STATES, "acknowledge it")
+    act.require(OPEN_STATES, "确认督办")
     level = act.milestone.level
     if level < 1:
-        raise ActionRefused(f"milestone {milestone_id} has not been escalated: nothing to "
-                            "acknowledge")
+        raise ActionRefused(f"事项 {milestone_id} 尚未升级督办：没有需要确认的", "not_escalated")
     event = act.record(EventKind.acknowledged, reason, level=level)
     return Recorded(act.settle("acknowledged", acknowledged_level=level), event)
 
@@ -255,10 +269,10 @@ def snooze(*, session: Session, rules: Rules, milestone_id: int, until: date, re
            actor: str, now: datetime, actor_id: int | None = None,
            expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(OPEN_STATES, "snooze it")
+    act.require(OPEN_STATES, "暂缓提醒")
     if until < act.today:
-        raise ActionRefused(f"cannot snooze until {until}: that day has passed")
-    event = act.record(EventKind.snoozed, _required(reason, "snoozing"), until=until.isoformat())
+        raise ActionRefused(f"不能暂缓至 {until}：该日已过", "day_passed")
+    event = act.record(EventKind.snoozed, _required(reason, "暂缓提醒"), until=until.isoformat())
     return Recorded(act.settle("snoozed", snoozed_until=until), event)
 
 
@@ -267,7 +281,7 @@ def mark_major(*, session: Session, rules: Rules, milestone_id: int, major: bool
                expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     kind = EventKind.marked_major if major else EventKind.unmarked_major
-    event = act.record(kind, _required(reason, "this"))
+    event = act.record(kind, _required(reason, "列为或取消重大事项"))
     return Recorded(act.settle("major" if major else "not major", major=major), event)
 
 
@@ -276,18 +290,18 @@ def report_progress(*, session: Session, rules: Rules, milestone_id: int, actor:
                     actor_id: int | None = None,
                     expected_version: int | None = None) -> Recorded:
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(OPEN_STATES, "report progress on it")
+    act.require(OPEN_STATES, "报告进度")
     if percent is not None and not 0 <= percent <= 100:
-        raise ActionRefused(f"percent must be between 0 and 100, got {percent}")
+        raise ActionRefused(f"完成进度应在 0 到 100 之间，填写的是 {percent:g}", "invalid_percent")
     if percent is None and not (note or "").strip():
-        raise ActionRefused("report a percent, a note, or both")
+        raise ActionRefused("请给出完成进度、进度说明，或两者都给", "progress_empty")
     event = act.record(EventKind.progress_reported, note, percent=percent)
     return Recorded(act.milestone, event)
 
 
 def _required(reason: str | None, what: str) -> str:
     if not reason or not reason.strip():
-        raise ActionRefused(f"{what} needs a reason")
+        raise ActionRefused(f"{what}需要说明理由", "needs_reason")
     return reason.strip()
 
 

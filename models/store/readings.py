@@ -31,15 +31,15 @@ def report_indicator_value(*, session: Session, rules: Rules, milestone_id: int,
     milestone's project, with an ``indicator.reported`` event on the milestone's history."""
     milestone = session.get(Milestone, milestone_id)
     if milestone is None or milestone.retired_at is not None:
-        raise ActionRefused(f"no current milestone with id {milestone_id}")
+        raise ActionRefused(f"没有编号为 {milestone_id} 的现行事项", "not_found")
     if expected_version is not None and expected_version != milestone.version:
         raise Changed(milestone_id)
     indicator = session.get(Indicator, indicator_id)
     if (indicator is None or indicator.retired_at is not None
             or indicator.project_id != milestone.project_id):
-        raise ActionRefused(f"indicator {indicator_id} is not an indicator of this project")
+        raise ActionRefused(f"指标 {indicator_id} 不是该项目的指标", "unknown_indicator")
     if not math.isfinite(value):
-        raise ActionRefused(f"an indicator value must be a finite number, got {value}")
+        raise ActionRefused(f"指标值应为有限的数字，填写的是 {value}", "invalid_value")
     today = rules.today(now)
     reading = session.exec(select(IndicatorReading).where(
         IndicatorReading.indicator_id == indicator_id, IndicatorReading.as_of == today,
