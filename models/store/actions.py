@@ -311,8 +311,8 @@ def instruct(*, session: Session, rules: Rules, milestone_id: int, text: str, ac
     """领导批示: a leader's instruction on an item, told to its unit and quoted in its next
     督办单. It changes no state."""
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(WAIVABLE, "write an instruction on it")
-    event = act.record(EventKind.instructed, _required(text, "an instruction"))
+    act.require(WAIVABLE, "批示")
+    event = act.record(EventKind.instructed, _required(text, "批示"))
     return Recorded(act.milestone, event)
 
 
@@ -322,7 +322,7 @@ def chase(*, session: Session, rules: Rules, milestone_id: int, actor: str, now:
     """催办 now: the office presses its unit, outside the ladder's rhythm. Each press is one
     event and one notice to each of the unit's owners and head; the ladder is unchanged."""
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(OPEN_STATES, "chase it")
+    act.require(OPEN_STATES, "催办")
     return Recorded(act.milestone, act.record(EventKind.chased, reason))
 
 
@@ -332,14 +332,15 @@ def transfer(*, session: Session, rules: Rules, milestone_id: int, to_unit: str,
     """转办: hand an item to another unit (both are told). Its ladder and lateness stay: the
     new unit takes over the item as it stands."""
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
-    act.require(WAIVABLE, "hand it to another unit")
+    act.require(WAIVABLE, "转办")
     unit = session.exec(select(Unit).where(Unit.code == to_unit.strip())).first()
     if unit is None:
-        raise ActionRefused(f"unknown unit {to_unit!r} (see `duban units list`)")
+        raise ActionRefused(f"没有代码为“{to_unit}”的单位（`duban units list` 列出全部）",
+                            "unknown_unit")
     milestone = act.milestone
     if unit.id == milestone.unit_id:
-        raise ActionRefused(f"milestone {milestone_id} is already with {unit.name}")
-    event = act.record(EventKind.transferred, _required(reason, "handing over"),
+        raise ActionRefused(f"事项 {milestone_id} 已由{unit.name}负责，无需转办", "same_unit")
+    event = act.record(EventKind.transferred, _required(reason, "转办"),
                        from_unit_id=milestone.unit_id, to_unit_id=saved_id(unit))
     moved = session.execute(sa.update(Milestone).where(
         col(Milestone.id) == milestone.id, col(Milestone.version) == milestone.version)
