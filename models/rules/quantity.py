@@ -61,3 +61,13 @@ def parse_cell(cell: int | float | str) -> Quantity:
     if _NUMBER.match(rest):
         return Quantity(float(rest), qualifier, text)
     return Quantity(None, None, text)
+
+
+def as_cell(value: float | None, text: str | None) -> int | float | str | None:
+    """A stored quantity as the plan file writes it: its words when there are any, else the
+    number (whole numbers as integers, as the document prints them)."""
+    if text is not None:
+        return text
+    if value is not None and value == int(value):
+        return int(value)
+    return value
