@@ -94,6 +94,22 @@ def test_a_wrong_date_an_unknown_unit_and_a_missing_target_are_named_at_their_ce
     ]
 
 
+@pytest.mark.parametrize("typed", ["2022年6月30日", "2022/6/30", " 2022-06-30 ",
+                                   datetime(2022, 6, 30)])
+def test_a_date_is_read_as_people_type_it_and_coded_values_in_their_words(typed: object) -> None:
+    data = edited(plan_workbook(demo().content), 节点__B3=None, 节点__C3=typed,
+                  节点__E3="约束性", 单位__C3="street")
+    with pytest.raises(PlanFileInvalid) as refused:
+        parse_plan_workbook(data, "plan.xlsx")
+    (problem,) = refused.value.problems  # the kind 'street' is neither a code nor a word
+    assert str(problem).endswith(
+        "单位类型）：应为 局、部门、街道、镇、办公室、其他 之一（填的是 “street”）")
+    plan_file = parse_plan_workbook(edited(data, 单位__C3="街道"))
+    milestone = plan_file.projects[0].milestones[1]
+    assert (milestone.due, milestone.year, milestone.commitment) == (date(2022, 6, 30), None,
+                                                                     "binding")
+
+
 def test_columns_are_found_by_their_headings_and_an_unknown_heading_is_refused() -> None:
     book = load_workbook(io.BytesIO(plan_workbook(demo().content)))
     book["项目"].move_range("A1:A3", cols=20)  # 项目序号 moved to the far right

@@ -103,6 +103,12 @@ REFERENCES: dict[str, str] = {
     "indicators.facts.@parent": "indicators",
 }
 
+# Values offered in a drop-down that still lets any other value through: the measures the seed
+# plans use. The plan-file rules accept any measure, so the workbook only suggests.
+SUGGESTIONS: dict[str, tuple[str, ...]] = {
+    "indicators.measure": ("%", "‰", "个", "张", "人", "家", "万个", "万人", "万元", "元/人、年"),
+}
+
 NOTE_HEADING = "备注"  # the last column of every sheet: the reader's own notes, never imported
 EXAMPLE_MARK = "示例"  # a 备注 that begins with it marks the template's example row
 
@@ -135,6 +141,7 @@ class Column:
     choices: dict[str, str] = field(default_factory=dict)  # code → words
     refers_to: str | None = None
     bounds: tuple[float | None, float | None] = (None, None)  # ge, le of a number
+    suggestions: tuple[str, ...] = ()
 
     @property
     def note(self) -> str:
@@ -201,7 +208,7 @@ def _scalar(key: str, path: tuple[str, ...], info: FieldInfo, required: bool) ->
     else:
         kind = Kind.text
     return Column(key, path, HEADINGS.get(key, key), kind, required, choices,
-                  REFERENCES.get(key), _bounds(info))
+                  REFERENCES.get(key), _bounds(info), SUGGESTIONS.get(key, ()))
 
 
 def _bounds(annotation: Any) -> tuple[float | None, float | None]:

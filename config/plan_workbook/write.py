@@ -124,6 +124,10 @@ def _check(column: Column) -> DataValidation | None:
         words = ",".join(column.choices.values())
         return _validation("list", f'"{words}"', message="请从下拉列表中选择："
                            + "、".join(column.choices.values()))
+    if column.suggestions:
+        words = "、".join(column.suggestions)
+        return _validation("list", '"' + ",".join(column.suggestions) + '"', style="information",
+                           message=f"常用的有：{words}；其他单位可照填")
     if column.refers_to:
         target = _sheet(column.refers_to)
         return _validation("list", f"{quote_sheetname(target.title)}!$A$2:$A$10000",
