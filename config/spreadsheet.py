@@ -11,12 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 
-def append_as_typed(sheet: Worksheet, values: Sequence[Any]) -> None:
-    """Append a row whose text cells stay text (never a formula)."""
-    sheet.append(values)
-    for cell in sheet[sheet.max_row]:
+def append_as_typed(sheet: Worksheet, values: Sequence[Any]) -> list[Cell]:
+    """Append a row whose text cells stay text (never a formula); return its cells.
+
+    The cells are made first and appended as they are: finding the row again afterwards
+    (``sheet[sheet.max_row]``) scans every cell of the sheet, once per row.
+    """
+    cells = [Cell(sheet, value=value) for value in values]
+    for cell in cells:
         if cell.data_type == "f":
             cell.data_type = "s"
+    sheet.append(cells)
+    return cells

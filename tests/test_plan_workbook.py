@@ -121,6 +121,13 @@ def test_columns_are_found_by_their_headings_and_an_unknown_heading_is_refused()
     assert problem.message.startswith("不认识的列")
 
 
+def test_a_value_typed_beside_the_table_is_not_silently_dropped() -> None:
+    data = edited(plan_workbook(demo().content), 项目__M3="320 张")  # past 备注 (L), no heading
+    (problem,) = problems_of(data)
+    assert (problem.sheet, problem.row, problem.column) == ("项目", 3, "M")
+    assert problem.message.startswith("这一列没有标题")
+
+
 def test_a_deleted_sheet_or_required_column_is_refused_by_name() -> None:
     book = load_workbook(io.BytesIO(plan_workbook(demo().content)))
     del book["节点"]
@@ -186,7 +193,7 @@ def _with_cached_value(data: bytes, sheet_number: int, value: str) -> bytes:
         for entry in source.infolist():
             body = source.read(entry)
             if entry.filename == f"xl/worksheets/sheet{sheet_number}.xml":
-                body = body.replace(b"<v />", f"<v>{value}</v>".encode())
+                body = re.sub(rb"<v\s*/>|<v></v>", f"<v>{value}</v>".encode(), body)
             target.writestr(entry, body)
     return out.getvalue()
 
@@ -206,6 +213,19 @@ def test_what_is_not_a_workbook_or_too_big_is_refused_before_it_is_read(tmp_path
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as bomb:
         bomb.writestr("xl/worksheets/sheet1.xml", b"\0" * (51 * 2**20))
     assert "解压后大于 50 MB" in problems_of(packed.getvalue())[0].message
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plan_workbook(demo().content))) as source, \
+            zipfile.ZipFile(bomb, "w") as target:
+        for entry in source.infolist():
+            body = source.read(entry)
+            if entry.filename == "xl/worksheets/sheet1.xml":
+                body = (f'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY l0 "lol">{laughs}]>'
+                        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                        'main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t>'
+                        "</is></c></row></sheetData></worksheet>").encode()
+            target.writestr(entry, body)
+    assert "无法作为 Excel 工作簿读取" in problems_of(bomb.getvalue())[0].message
     huge = tmp_path / "huge.xlsx"
     huge.write_bytes(b"\0" * (MAX_WORKBOOK_BYTES + 1))
     with pytest.raises(PlanFileInvalid, match="大于 5 MB"):

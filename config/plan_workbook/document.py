@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from openpyxl.utils import get_column_letter
@@ -110,6 +111,7 @@ class Document:
     content: dict[str, Any] = field(default_factory=dict)
     places: dict[Path_, tuple[Place, Column | None]] = field(default_factory=dict)
     problems: list[WorkbookProblem] = field(default_factory=list)
+    references: list[tuple[Path_, Place, Column]] = field(default_factory=list)
 
     def build(self, tables: dict[str, Raw]) -> None:
         for sheet in SHEETS:
@@ -119,20 +121,21 @@ class Document:
                 self._problem(Place(sheet.title), "缺少这张工作表：模板中的每张表都要保留，没有"
                               "内容的表只留标题行")
                 continue
-            letters = self._headings(sheet, raw[0][1] if raw else [])
+            headings = raw[0][1] if raw else []
+            letters = self._headings(sheet, headings)
             if letters is not None:
-                self._rows(sheet, letters, raw[1:])
+                headed = {i for i, v in enumerate(headings) if _filled(v)}
+                self._rows(sheet, letters, raw[1:], headed)
         self._references()
 
     def _references(self) -> None:
         """Codes that name a unit or a project, checked against the sheet that lists them, so
         that a wrong code is reported with the other problems, not after they are fixed."""
-        for path, (place, column) in list(self.places.items()):
-            if column is None or column.refers_to is None or not column.path:
-                continue
+        codes = {sheet.key: {entry.get("code") for entry in self.content.get(sheet.key, [])}
+                 for sheet in SHEETS if sheet.shape is Shape.rows}
+        for path, place, column in self.references:
             value = self._value(path)
-            codes = {entry.get("code") for entry in self.content.get(column.refers_to, [])}
-            if isinstance(value, str) and value not in codes:
+            if isinstance(value, str) and value not in codes.get(str(column.refers_to), set()):
                 title = next(s.title for s in SHEETS if s.key == column.refers_to)
                 self._problem(place, f"代码 {value} 不在「{title}」表中：先在「{title}」表中列出")
 
@@ -169,14 +172,17 @@ class Document:
             self._problem(Place(sheet.title, 1, None, heading), f"缺少必填的列“{heading}”")
         return None if missing else found
 
-    def _rows(self, sheet: Sheet, found: dict[str, int], rows: Raw) -> None:
+    def _rows(self, sheet: Sheet, found: dict[str, int], rows: Raw, headed: set[int]) -> None:
         example = [dict(zip([c.heading for c in sheet.columns], cells, strict=True))
                    for cells in list(sheet_rows(sheet, EXAMPLE))[:1]]
         kept: list[tuple[int, dict[str, Any]]] = []
         for number, values in rows:
+            for index, value in enumerate(values):
+                if index not in headed and _filled(value):  # typed beside the table: not lost
+                    self._problem(Place(sheet.title, number, get_column_letter(index + 1)),
+                                  "这一列没有标题：填在表格之外的内容不会导入，请移入对应的列或删去")
             cells = {h: values[i] if i < len(values) else None for h, i in found.items()}
-            if all(v is None or (isinstance(v, str) and not v.strip()) for h, v in cells.items()
-                   if h != NOTE_HEADING):
+            if not any(_filled(v) for h, v in cells.items() if h != NOTE_HEADING):
                 continue
             note = cells.get(NOTE_HEADING)
             if isinstance(note, str) and note.strip().startswith(EXAMPLE_MARK):
@@ -207,12 +213,14 @@ class Document:
         self.content[sheet.key] = self._entry(sheet, found, number, cells, (sheet.key,))
 
     def _entry(self, sheet: Sheet, found: dict[str, int], number: int, cells: dict[str, Any],
-               where: Path_, columns: list[Column] | None = None) -> dict[str, Any]:
+               where: Path_, columns: tuple[Column, ...] | None = None) -> dict[str, Any]:
         entry: dict[str, Any] = {}
         self.places[where] = (Place(sheet.title, number), None)
-        for column in columns if columns is not None else list(sheet.columns):
-            self.places[(*where, *column.path)] = (self._place(sheet, found, number, column),
-                                                   column)
+        for column in columns if columns is not None else sheet.columns:
+            place = self._place(sheet, found, number, column)
+            self.places[(*where, *column.path)] = (place, column)
+            if column.refers_to is not None:
+                self.references.append(((*where, *column.path), place, column))
             value = convert(column, cells.get(column.heading))
             if value is _EMPTY:
                 continue
@@ -224,8 +232,8 @@ class Document:
 
     def _place(self, sheet: Sheet, found: dict[str, int], number: int, column: Column) -> Place:
         index = found.get(column.heading)
-        letter = get_column_letter(index + 1) if index is not None else None
-        return Place(sheet.title, number, letter, column.heading)
+        return Place(sheet.title, number, _letter(index) if index is not None else None,
+                     column.heading)
 
     def _nested(self, sheet: Sheet, found: dict[str, int],
                 kept: list[tuple[int, dict[str, Any]]]) -> None:
@@ -251,7 +259,7 @@ class Document:
                 children = parents[i].setdefault(field_name, [])
                 where = (sheet.parent, i, field_name, len(children))
                 children.append(self._entry(sheet, found, number, cells, where,
-                                            list(sheet.columns[1:])))
+                                            sheet.columns[1:]))
                 continue
             self._pairs(sheet, found, number, cells, parents[i], i, seen)
 
@@ -305,6 +313,16 @@ class Document:
             if found is not None:
                 return found
         return None, None
+
+
+@cache
+def _letter(index: int) -> str:
+    letter: str = get_column_letter(index + 1)
+    return letter
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _same(cells: dict[str, Any], example: dict[str, Any]) -> bool:

@@ -112,15 +112,18 @@ def _cells(data: bytes, *, data_only: bool) -> tuple[dict[str, Raw], list[tuple[
             if ws.title not in wanted or ws.title in tables:
                 continue
             rows: Raw = []
-            for number, cells in enumerate(ws.iter_rows(max_col=MAX_COLUMNS), start=1):
+            # every row is padded to the width asked for: the sheet's own, at most MAX_COLUMNS
+            width = min(ws.max_column or MAX_COLUMNS, MAX_COLUMNS)
+            for number, cells in enumerate(ws.iter_rows(max_col=width), start=1):
                 if number > MAX_ROWS:
                     raise _TooLong(ws.title)
                 values = []
                 for index, cell in enumerate(cells, start=1):
-                    if getattr(cell, "data_type", None) == "f":
+                    kind = getattr(cell, "data_type", None)
+                    if kind == "f":
                         formulas.append((ws.title, number, index))
-                    error = getattr(cell, "data_type", None) == "e"  # #DIV/0!, #N/A …
-                    values.append(Unreadable(cell.value) if error else cell.value)
+                    # an error value (#DIV/0!, #N/A) is no text, number or date
+                    values.append(Unreadable(cell.value) if kind == "e" else cell.value)
                 rows.append((number, values))
             tables[ws.title] = rows
         return tables, formulas

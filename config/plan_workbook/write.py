@@ -76,17 +76,15 @@ def _fill(ws: Worksheet, sheet: Sheet, rows: list[list[Cell]], example: bool) ->
     ws.column_dimensions[get_column_letter(len(sheet.columns) + 1)].width = 30
     ws.freeze_panes = "A2"
     for values in rows:
-        append_as_typed(ws, [*values, EXAMPLE_NOTE if example else None])
-        for index, column in enumerate(sheet.columns, start=1):
-            cell = ws.cell(row=ws.max_row, column=index)
+        cells = append_as_typed(ws, [*values, EXAMPLE_NOTE if example else None])
+        for cell, column in zip(cells, sheet.columns, strict=False):
             if column.kind is Kind.date:
                 cell.number_format = "yyyy-mm-dd"
             elif isinstance(cell.value, str):
                 cell.number_format = "@"  # stays text when edited: "3" is not the number 3
-            if example:
-                cell.font = _EXAMPLE_FONT
         if example:
-            ws.cell(row=ws.max_row, column=len(sheet.columns) + 1).font = _EXAMPLE_FONT
+            for cell in cells:
+                cell.font = _EXAMPLE_FONT
     last = len(rows) + 1 + SPARE_ROWS
     for index, column in enumerate(sheet.columns, start=1):
         check = _check(column)
