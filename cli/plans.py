@@ -14,6 +14,7 @@ from cli.output import console, emit_json, errors, fail, table
 if TYPE_CHECKING:
     from config.plan_loader import LoadedPlan
     from models.store.plan_import import ImportOutcome
+    from models.store.plan_preview import Preview
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -107,7 +108,13 @@ def _preview(files: list[Path], *, retire: bool, json: bool) -> None:
     if json:
         emit_json([{"plan": p.plan_code, "file": p.source, "changes": p.lines,
                     "refused": p.refusals} for p in previews])
-        return
+    else:
+        _print_previews(previews)
+    if any(p.refusals for p in previews):
+        raise typer.Exit(2)  # as the import itself would end
+
+
+def _print_previews(previews: list[Preview]) -> None:
     for preview in previews:
         verdict = ("将被拒绝" if preview.refusals else
                    f"{len(preview.lines)} 处变化" if preview.lines else "无变化")

@@ -19,7 +19,7 @@ from models.store.plan_export import plan_file_of
 from models.store.plan_import import import_plan
 from models.store.plan_preview import preview_imports
 from tests.conftest import NOW, SEED_PLANS, Duban, snapshot
-from tests.test_plan_import import demo, milestone, run_import
+from tests.test_plan_import import DEMO, demo, milestone, run_import
 
 
 @pytest.mark.parametrize("path", SEED_PLANS, ids=lambda p: p.stem)
@@ -138,3 +138,23 @@ def test_an_edited_workbook_updates_the_plan_like_an_edited_yaml_file(session: S
     outcome = import_plan(session=session, loaded=load_plan_workbook(path), actor="test", now=NOW)
     assert dict(outcome.counts) == {"project.updated": 1}
     assert outcome.changes[0].data == {"changes": {"beds": [300, 320]}}
+
+
+def test_a_dry_run_of_an_import_that_would_be_refused_says_so_and_fails(
+        duban: Duban, database_url: str, tmp_path: Path) -> None:
+    plan = tmp_path / "demo.yaml"
+    plan.write_text(DEMO, encoding="utf-8")
+    duban("plans", "import", str(plan))
+    engine = sa.create_engine(database_url)
+    with Session(engine) as session:
+        record(session, "milestone.progress_reported", at=NOW, actor="owner", reason="已招标",
+               milestone_id=milestone(session, "完成立项").id)
+        session.commit()
+    plan.write_text(DEMO.replace("      - year: 2021\n        target: 完成立项\n", ""),
+                    encoding="utf-8")
+    before = snapshot(engine)
+    result = duban("plans", "import", "--dry-run", str(plan))
+    assert result.exit_code == 2
+    assert f"{plan} → demo-2021-2025（试导入，数据库未改动）：将被拒绝" in result.output
+    assert snapshot(engine) == before
+    engine.dispose()
