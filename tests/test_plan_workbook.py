@@ -110,6 +110,13 @@ def test_a_date_is_read_as_people_type_it_and_coded_values_in_their_words(typed:
                                                                      "binding")
 
 
+def test_a_year_typed_twice_for_one_indicator_is_refused_even_once_as_text() -> None:
+    data = edited(plan_workbook(demo().content), 指标年度值__B3="2021")  # 2021 is on row 2
+    (problem,) = problems_of(data)
+    assert (problem.sheet, problem.row, problem.column, problem.message) == (
+        "指标年度值", 3, "B", "年份 2021 已在第 2 行填过")
+
+
 def test_columns_are_found_by_their_headings_and_an_unknown_heading_is_refused() -> None:
     book = load_workbook(io.BytesIO(plan_workbook(demo().content)))
     book["项目"].move_range("A1:A3", cols=20)  # 项目序号 moved to the far right

@@ -76,6 +76,9 @@ def convert(column: Column, value: Any) -> Any:
         return str(value) if isinstance(value, int | float | str) else Unreadable(value)
     if column.kind is Kind.date:
         return _date(value)
+    if column.kind is Kind.integer and isinstance(value, str) and value.isascii() \
+            and value.isdigit():
+        return int(value)  # typed in a text cell: the year 2020 is one key, not two
     if isinstance(value, datetime | date):
         return Unreadable(value.isoformat())
     if column.kind is Kind.choice and isinstance(value, str):
