@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from config.plan_loader import LoadedPlan, load_plan_file
 from config.plan_stored import stored_form
@@ -18,6 +18,7 @@ from models.store.events import record
 from models.store.plan_export import plan_file_of
 from models.store.plan_import import import_plan
 from models.store.plan_preview import preview_imports
+from models.tables.unit import Unit
 from tests.conftest import NOW, SEED_PLANS, Duban, snapshot
 from tests.test_plan_import import DEMO, demo, milestone, run_import
 
@@ -158,3 +159,22 @@ def test_a_dry_run_of_an_import_that_would_be_refused_says_so_and_fails(
     assert f"{plan} → demo-2021-2025（试导入，数据库未改动）：将被拒绝" in result.output
     assert snapshot(engine) == before
     engine.dispose()
+
+
+def test_a_unit_contact_the_office_set_is_exported_and_imported_again_unchanged(
+        engine: sa.Engine, session: Session, tmp_path: Path) -> None:
+    run_import(session, demo())
+    unit = session.exec(select(Unit).where(Unit.code == "demo-jd")).one()
+    unit.contact_name, unit.contact_email, unit.contact_placeholder = \
+        "王芳", "wang.fang@example.gov.cn", False
+    session.add(unit)
+    session.commit()
+    exported = plan_file_of(session=session, code="demo-2021-2025")
+    assert exported is not None
+    assert [(u.code, u.contact.email if u.contact else None) for u in exported.units] == [
+        ("demo-mzj", None), ("demo-jd", "wang.fang@example.gov.cn")]
+    path = tmp_path / "demo.xlsx"
+    path.write_bytes(plan_workbook(exported))
+    before = snapshot(engine)
+    assert run_import(session, load_plan_workbook(path)) == {}
+    assert snapshot(engine) == before
