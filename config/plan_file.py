@@ -98,7 +98,7 @@ _COMMITMENT_WORDS = {"约束": "binding", "约束性": "binding",
 def _commitment_word(value: object) -> object:
     if value is None or isinstance(value, Commitment):
         return value
-    word = value.strip() if isinstance(value, str) else value
+    word = value.strip() if isinstance(value, str) else None  # a list or mapping is no word
     if word in Commitment.__members__:
         return word
     if word in _COMMITMENT_WORDS:

@@ -46,14 +46,20 @@ class LoadedPlan:
     sha256: str          # of the file's bytes: an unchanged file is skipped on re-import
 
 
+def read_limited(path: Path, limit: int, cannot_read: str = "cannot read") -> bytes:
+    """The file's bytes, one past ``limit`` at most: a larger file is seen, never read whole.
+    A file that cannot be read is a problem named ``cannot_read: reason``."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(limit + 1)
+    except OSError as exc:
+        problem = LocatedProblem(str(path), None, "", f"{cannot_read}: {exc.strerror}")
+        raise PlanFileInvalid([problem]) from None
+
+
 def load_plan_file(path: Path) -> LoadedPlan:
     name = str(path)
-    try:
-        with path.open("rb") as stream:  # read one byte past the limit, never the whole file
-            raw = stream.read(MAX_PLAN_FILE_BYTES + 1)
-    except OSError as exc:
-        problem = LocatedProblem(name, None, "", f"cannot read: {exc.strerror}")
-        raise PlanFileInvalid([problem]) from None
+    raw = read_limited(path, MAX_PLAN_FILE_BYTES)
     if len(raw) > MAX_PLAN_FILE_BYTES:
         raise PlanFileInvalid([_too_large(name)])
     try:

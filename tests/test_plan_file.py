@@ -16,8 +16,8 @@ from config.plan_loader import (
     parse_plan_text,
 )
 from config.yaml_source import MAX_NESTING_DEPTH
+from models.rules.plan_stored import entry_cells
 from models.rules.quantity import Qualifier, Quantity, indicator_unit, parse_cell
-from models.store.plan_import import entry_cells
 from tests.conftest import SEED_PLANS
 
 GOOD = """\

@@ -90,3 +90,13 @@ def indicator_unit(measure: str | None, cells: list[int | float | str]) -> str |
         return measure
     units = {q.unit for q in map(parse_cell, cells) if q.value is not None}
     return units.pop() if len(units) == 1 else None
+
+
+def as_cell(value: float | None, text: str | None) -> int | float | str | None:
+    """A stored quantity as the plan file writes it: its words when there are any, else the
+    number (whole numbers as integers, as the document prints them)."""
+    if text is not None:
+        return text
+    if value is not None and value == int(value):
+        return int(value)
+    return value

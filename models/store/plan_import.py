@@ -34,7 +34,8 @@ from sqlmodel import Session, SQLModel, col, select
 
 from config.plan_file import IndicatorEntry, ProjectEntry
 from config.plan_loader import LoadedPlan
-from models.rules.quantity import indicator_unit, parse_cell
+from models.rules.plan_stored import entry_cells
+from models.rules.quantity import as_cell, indicator_unit, parse_cell
 from models.store.events import ids_with_history, record
 from models.tables.columns import saved_id
 from models.tables.event_kinds import EventKind
@@ -56,11 +57,21 @@ class ImportRefused(ValueError):
         self.problems = problems
 
 
+@dataclass(frozen=True)
+class Change:
+    """One recorded change, as its event has it: what a dry run shows."""
+
+    kind: str                    # EventKind: "milestone.updated"
+    ids: dict[str, int | None]   # plan_id, project_id, milestone_id, indicator_id, unit_id
+    data: dict[str, Any]         # {"changes": {field: [old, new]}} or {"values": {...}}
+
+
 @dataclass
 class ImportOutcome:
     plan_code: str
     source: str
     counts: Counter[str] = field(default_factory=Counter)  # EventKind.project_created → 3
+    changes: list[Change] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -374,19 +385,13 @@ class _Importer:
         record(self.session, kind, at=self.now, actor=self.actor, reason=self.reason,
                data=(data or {}) | {"file": self.outcome.source}, **ids)
         self.outcome.counts[kind] += 1
+        self.outcome.changes.append(Change(str(kind), dict(ids), data or {}))
 
     def _all(self, table: type[SQLModel], *where: Any) -> list[Any]:
         return list(self.session.exec(select(table).where(*where)).all())
 
 
 _SERIES = {"targets": "目标值", "actuals": "实际值"}
-
-
-def entry_cells(entry: IndicatorEntry) -> list[int | float | str]:
-    """Every cell of an indicator's row: its baseline, targets and actual values."""
-    baseline = [entry.baseline.value] if entry.baseline and entry.baseline.value is not None \
-        else []
-    return [*baseline, *entry.targets.values(), *entry.actuals.values()]
 
 
 def _indicator_values(entry: IndicatorEntry) -> dict[str, Any]:
@@ -405,12 +410,7 @@ def _indicator_values(entry: IndicatorEntry) -> dict[str, Any]:
 
 
 def _cell_of(row: IndicatorTarget | IndicatorReading) -> int | float | str | None:
-    """The cell as the file would write it: the text when there is one, else the number."""
-    if row.text is not None:
-        return row.text
-    if row.value is not None and row.value == int(row.value):
-        return int(row.value)
-    return row.value
+    return as_cell(row.value, row.text)
 
 
 def _assign(row: Any, values: dict[str, Any]) -> dict[str, list[Any]]:

@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from config.spreadsheet import append_as_typed
 from models.rules.bulletin.editions import Edition
 from models.rules.bulletin.figures import Figures
 from models.rules.bulletin.indicators import IndicatorRow
@@ -184,22 +185,11 @@ def _table(sheet: Worksheet, columns: Sequence[Column], rows: Sequence[_ROWS]) -
     formats = [(i, c.number_format) for i, c in enumerate(columns, start=1) if c.number_format]
     for row_number, row in enumerate(rows, start=2):
         values = [c.value(row) for c in columns]
-        _append_as_typed(sheet, values)
+        append_as_typed(sheet, values)
         for index, number_format in formats:
             if values[index - 1] is not None:
                 sheet.cell(row=row_number, column=index).number_format = number_format
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
-
-
-def _append_as_typed(sheet: Worksheet, values: Sequence[Any]) -> None:
-    """Append a row whose text cells stay text. openpyxl reads a string that begins with "="
-    as a formula, and people's words (a title, evidence such as ``=HYPERLINK(...)``) would
-    arrive in the office's Excel as live formulas; Duban writes no formula of its own, so every
-    cell that would be one is stored as the text it is."""
-    sheet.append(values)
-    for cell in sheet[sheet.max_row]:
-        if cell.data_type == "f":
-            cell.data_type = "s"
 
 
 def _header(sheet: Worksheet, columns: Sequence[Column]) -> None:
@@ -232,7 +222,7 @@ def _overview(sheet: Worksheet, figures: Figures) -> None:
                 sheet.cell(row=row_number, column=column).number_format = number_format
     sheet.append([])
     for label, first, last in _coverage(figures):
-        _append_as_typed(sheet, [label, first, last])
+        append_as_typed(sheet, [label, first, last])
         for column, value in ((2, first), (3, last)):
             if isinstance(value, date):
                 sheet.cell(row=sheet.max_row, column=column).number_format = DAY
