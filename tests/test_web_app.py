@@ -123,16 +123,21 @@ def test_an_owner_marks_an_item_of_their_unit_done_with_evidence(site: Site) -> 
     assert "施工许可证已取得" in site.client.get(f"/milestones/{item}").text
 
 
-def test_an_owner_of_another_unit_is_refused_the_page_and_the_action(site: Site) -> None:
+def test_an_owner_of_another_unit_is_told_the_item_does_not_exist(site: Site) -> None:
+    """The page and the action on an item one may not see answer as for a missing item."""
     site.login(OTHER_OWNER)
-    item = site.world.construction
+    item, missing = site.world.construction, 999999
     page = site.client.get(f"/milestones/{item}")
-    assert page.status_code == 403 and "无权查看" in page.text
+    absent = site.client.get(f"/milestones/{missing}")
+    assert (page.status_code, absent.status_code) == (404, 404)
+    assert page.text == absent.text and "没有这个事项" in page.text
     before = snapshot(site.engine)
     csrf = site.csrf("/")
-    refused = site.client.post(f"/milestones/{item}/done",
-                               data={"csrf": csrf, "evidence": "不是我们的事项"})
-    assert refused.status_code == 403
+    refused, absent = (site.client.post(f"/milestones/{i}/done",
+                                        data={"csrf": csrf, "evidence": "不是我们的事项"})
+                       for i in (item, missing))
+    assert (refused.status_code, absent.status_code) == (404, 404)
+    assert refused.text == absent.text
     assert snapshot(site.engine) == before
 
 

@@ -8,7 +8,8 @@ Decisions:
 2. Authorisation is models.rules.permissions.allowed, as on the pages: owners read and act on
    their own unit's milestones only; only the office decides extensions, snoozes, closes and
    reopens; leaders read.
-3. Every change goes through `_act`: 404 unknown milestone, 403 not allowed, then the action of
+3. Every change goes through `_act`: 404 unknown milestone, or one the caller may not see (the
+   same answer, so ids cannot be probed), 403 seen but not allowed, then the action of
    models.store.actions with the caller as actor and the body's ``version`` as the expected version;
    409 with the action's reason when refused (stale version, wrong state). The answer is the
    milestone as GET /api/milestones/{id} shows it afterwards.
@@ -73,8 +74,8 @@ NEEDS_TOKEN: dict[int | str, dict[str, Any]] = {
 MALFORMED: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "Malformed input: the fields are named"}}
 ON_ITEM = NEEDS_TOKEN | MALFORMED | {
-    403: {"model": Problem, "description": "Not yours to see or do"},
-    404: {"model": Problem, "description": "No such milestone"}}
+    403: {"model": Problem, "description": "Not yours to do"},
+    404: {"model": Problem, "description": "No such milestone, or not yours to see"}}
 CHANGES = ON_ITEM | {409: {"model": Problem, "description": "Stale version or wrong state"}}
 
 
@@ -165,10 +166,7 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     def milestone(milestone_id: int, me: Caller) -> MilestoneDetail:
         """One milestone: its light, version, pending extension request and history."""
         with web.reader() as db:
-            found = _milestone(db, milestone_id)
-            if not web.may(me, Action.view_item, found.unit_id):
-                raise HTTPException(403, _refusal(web, me, Action.view_item, milestone_id))
-            return _detail(web, db, found, web.now())
+            return _detail(web, db, _milestone(web, db, me, milestone_id), web.now())
 
     return routes
 
@@ -179,8 +177,9 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
     takes plus ``specific``, commit, and answer the milestone as it now is."""
     now = web.now()
     with web.writer() as db:
-        if not web.may(me, action, _milestone(db, milestone_id).unit_id):
-            raise HTTPException(403, _refusal(web, me, action, milestone_id))
+        if not web.may(me, action, _milestone(web, db, me, milestone_id).unit_id):
+            raise HTTPException(403, f"a person with the role {me.role.value} may not "
+                                     f"{action.value} (milestone {milestone_id})")
         try:
             commit_retrying(db, lambda: take(
                 do, session=db, settings=web.settings, rules=web.rules,
@@ -190,22 +189,15 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
         except ActionRefused as refused:
             raise HTTPException(409, str(refused)) from None
     with web.reader() as db:
-        return _detail(web, db, _milestone(db, milestone_id), now)
+        return _detail(web, db, _milestone(web, db, me, milestone_id), now)
 
 
-def _milestone(db: Session, milestone_id: int) -> Milestone:
+def _milestone(web: Web, db: Session, me: Person, milestone_id: int) -> Milestone:
+    """The milestone, if ``me`` may see it; one they may not see answers as a missing one."""
     found = db.get(Milestone, milestone_id)
-    if found is None:
+    if found is None or not web.may(me, Action.view_item, found.unit_id):
         raise HTTPException(404, f"no milestone with id {milestone_id}")
     return found
-
-
-def _refusal(web: Web, me: Person, action: Action, milestone_id: int) -> str:
-    if web.may(me, action, me.unit_id):  # allowed on their own unit, so this is another's
-        return (f"milestone {milestone_id} belongs to another unit: owners see and act on "
-                "their own unit's milestones only")
-    return (f"a person with the role {me.role.value} may not {action.value} "
-            f"(milestone {milestone_id})")
 
 
 def _detail(web: Web, db: Session, milestone: Milestone, now: datetime) -> MilestoneDetail:
