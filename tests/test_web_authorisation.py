@@ -50,6 +50,7 @@ ITEM, NO_ITEM = "same unit", "item without unit"  # the scopes of test_web_secur
 # (method, path) → (what it needs, on what); public routes need nothing and are tested elsewhere
 PAGES: dict[tuple[str, str], tuple[str | Action, str] | None] = {
     ("GET", "/login"): None, ("POST", "/login"): None, ("GET", "/l/{token}"): None,
+    ("POST", "/l/{token}"): None,
     ("POST", "/logout"): None,
     ("GET", "/"): (SIGNED_IN, NO_ITEM),
     ("GET", "/calendar"): (SIGNED_IN, NO_ITEM),
