@@ -4,7 +4,9 @@ Decisions:
 1. Only a personal API token authenticates (``Authorization: Bearer dbn_…``, from
    `duban people token`). The pages' session cookie is ignored here, so a web page cannot make
    a signed-in browser call the API: no CSRF token is needed. A missing, unknown or revoked
-   token, or a deactivated person, gets 401 with ``WWW-Authenticate: Bearer``.
+   token, or a deactivated person, gets 401 with ``WWW-Authenticate: Bearer``; so does an
+   expired one, told when it expired. A read-only token gets 403 on every call but a GET.
+   A call notes the token's use, at most once a minute (models.store.api_tokens).
 2. Authorisation is models.rules.permissions.allowed, as on the pages: owners read and act on
    their own unit's milestones only; only the office decides extensions, snoozes, closes and
    reopens; leaders read.
@@ -36,7 +38,7 @@ from sqlmodel import Session, col, select
 
 from models.rules.permissions import Action
 from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
-from models.store.api_tokens import token_person
+from models.store.api_tokens import TokenExpired, note_use, token_holder
 from models.store.status_view import milestone_lights
 from models.tables.columns import saved_id
 from models.tables.event import Event
@@ -74,8 +76,10 @@ NEEDS_TOKEN: dict[int | str, dict[str, Any]] = {
 MALFORMED: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "Malformed input: the fields are named"}}
 ON_ITEM = NEEDS_TOKEN | MALFORMED | {
-    403: {"model": Problem, "description": "Not yours to do"},
+    403: {"model": Problem, "description": "Not yours to do, or a read-only token"},
     404: {"model": Problem, "description": "No such milestone, or not yours to see"}}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY = "此令牌为只读令牌，只能读取，不能修改事项；如需修改，请向督查室申请可写令牌。"
 CHANGES = ON_ITEM | {409: {"model": Problem, "description": "Stale version or wrong state"}}
 
 
@@ -85,17 +89,27 @@ def create_api(web: Web) -> FastAPI:
     bearer = HTTPBearer(auto_error=False, scheme_name="token",
                         description="A personal API token: `duban people token EMAIL`.")
 
-    def caller(credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                      Depends(bearer)]) -> Person:
+    def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                        Depends(bearer)]) -> Person:
         if credentials is None:
             raise _unauthorised("send a personal API token as 'Authorization: Bearer <token>' "
                                 "(the pages' cookie is not accepted here)", None)
-        with web.reader() as db:
-            person = token_person(session=db, token=credentials.credentials)
-        if person is None:
+        now = web.now()
+        try:
+            with web.reader() as db:
+                holder = token_holder(session=db, token=credentials.credentials, now=now)
+        except TokenExpired as expired:
+            raise _unauthorised(_expired(web, expired), "invalid_token") from None
+        if holder is None:
             raise _unauthorised("the token is unknown or revoked, or its person is deactivated",
                                 "invalid_token")
-        return person
+        if holder.use_is_due(now):
+            with web.writer() as db:
+                note_use(session=db, digest=holder.digest, now=now)
+                db.commit()
+        if holder.read_only and request.method not in SAFE_METHODS:
+            raise HTTPException(403, READ_ONLY)
+        return holder.person
 
     Caller = Annotated[Person, Depends(caller)]
     api.include_router(_reads(web, Caller))
@@ -223,6 +237,12 @@ def _check_known(db: Session, table: type[Plan] | type[Unit], field: str,
     if code is not None and db.exec(select(table.id).where(table.code == code)).first() is None:
         raise RequestValidationError([{"loc": ("query", field), "type": "unknown_code",
                                        "msg": f"no {field} with code {code!r}"}])
+
+
+def _expired(web: Web, expired: TokenExpired) -> str:
+    day = expired.expires_at.astimezone(web.rules.zone).strftime("%Y-%m-%d %H:%M")
+    return (f"令牌已过期（有效期至北京时间 {day}）：请向督查室申请新令牌"
+            f"（duban people token EMAIL）。")
 
 
 def _unauthorised(message: str, error: str | None) -> HTTPException:
