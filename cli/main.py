@@ -10,7 +10,19 @@ from typing import Annotated
 
 import typer
 
-from cli import actions, backup, bulletin, outbox, people, plans, setup, supervision, units, web
+from cli import (
+    actions,
+    audit,
+    backup,
+    bulletin,
+    outbox,
+    people,
+    plans,
+    setup,
+    supervision,
+    units,
+    web,
+)
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
@@ -37,6 +49,7 @@ app.add_typer(units.app, name="units", help="Responsible units and their contact
 app.add_typer(people.app, name="people", help="People: office staff, owners, leaders, admins.")
 app.add_typer(bulletin.app, name="bulletin", help="The 晾晒 bulletins: generate, list, show.")
 app.add_typer(outbox.app, name="outbox", help="Queued, sent and failed messages.")
+app.add_typer(audit.app, name="audit", help="The event log's hash chain (留痕): verify it.")
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
 app.command("backup")(backup.backup)

@@ -8,6 +8,7 @@ from models.tables.attachment import Attachment
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
+from models.tables.event_seal import EventChainHead, EventSeal
 from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
 from models.tables.link_use import LinkUse
 from models.tables.message import Message
@@ -18,7 +19,8 @@ from models.tables.sign_in_attempt import SignInAttempt
 from models.tables.sweep_run import SweepRun
 from models.tables.unit import Unit
 
-__all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event", "Indicator",
+__all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event",
+           "EventChainHead", "EventSeal", "Indicator",
            "IndicatorReading", "IndicatorTarget", "LinkUse", "Message", "Milestone",
            "Notification", "Person", "Plan", "Project", "SignInAttempt", "SweepRun",
            "Unit"]
