@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlmodel import Session, func, select
 
 from flows.sweep import run_sweep
@@ -166,7 +167,8 @@ def test_the_migration_seals_the_events_written_before_it(engine: sa.Engine,
                                                           session: Session) -> None:
     a_history(engine, session)
     config = alembic_config(engine)
-    command.downgrade(config, "0007")
+    before_chain = ScriptDirectory.from_config(config).get_revision("0008_harden").down_revision
+    command.downgrade(config, str(before_chain))
     assert "event_seal" not in sa.inspect(engine).get_table_names()
     migrate(engine)
     with Session(engine) as db:
