@@ -12,6 +12,7 @@ import typer
 
 from cli import (
     actions,
+    audit,
     backup,
     bulletin,
     orders,
@@ -50,6 +51,7 @@ app.add_typer(people.app, name="people", help="People: office staff, owners, lea
 app.add_typer(bulletin.app, name="bulletin", help="The 晾晒 bulletins: generate, list, show.")
 app.add_typer(outbox.app, name="outbox", help="Queued, sent and failed messages.")
 app.add_typer(orders.app, name="orders", help="The numbered 督办单: list, show, print.")
+app.add_typer(audit.app, name="audit", help="The event log's hash chain (留痕): verify it.")
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
 app.command("backup")(backup.backup)

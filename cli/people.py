@@ -143,23 +143,77 @@ def password(email: Annotated[str, typer.Argument(help="the person's email")],
 @app.command()
 def token(email: Annotated[str, typer.Argument(help="the person's email")],
           label: Annotated[str, typer.Option(help="what the token is for, e.g. the script")] = "",
+          expires_in: Annotated[int, typer.Option(
+              "--expires-in", metavar="DAYS", help="days until it expires (1–3650)")] = 90,
+          read_only: Annotated[bool, typer.Option(
+              "--read-only", help="it may only read (GET); every change is refused")] = False,
           ) -> None:
     """Issue a personal API token for /api and print it; it is shown this once only."""
-    from models.store.api_tokens import issue_token
+    from datetime import timedelta
+
+    from models.store.api_tokens import MAX_LIFETIME, issue_token
 
     if len(label) > 100:
         fail("--label: at most 100 characters", code=2)
+    if not 1 <= expires_in <= MAX_LIFETIME.days:
+        fail(f"--expires-in: 有效期须在 1 至 {MAX_LIFETIME.days} 天之间，收到 {expires_in}",
+             code=2)
     with context.session() as db:
         person = _person(db, email)
         if not person.active:
             fail(f"{email} 已停用：停用人员不能取得令牌", code=2)
+        now = context.now()
         issued = issue_token(session=db, person=person, label=label.strip(),
-                             actor=context.actor(), now=context.now())
+                             actor=context.actor(), now=now,
+                             expires_in=timedelta(days=expires_in), read_only=read_only)
         db.commit()
     # The token alone on stdout, so that a script can capture it; the advice goes to stderr.
     typer.echo(issued)
-    errors.print(f"{email} 的 API 令牌（只显示这一次，请妥善保存；"
-                 f"停用：duban people revoke-tokens {email}）", highlight=False, markup=False)
+    until = _beijing(now + timedelta(days=expires_in))
+    errors.print(f"{email} 的{'只读' if read_only else ''} API 令牌，{until} 前有效"
+                 f"（只显示这一次，请妥善保存；停用：duban people revoke-tokens {email}）",
+                 highlight=False, markup=False)
+
+
+@app.command()
+def tokens(email: Annotated[str | None, typer.Argument(help="only this person's")] = None,
+           json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """API tokens (never the tokens themselves): whose, what for, until when, last used."""
+    from models.store.api_tokens import tokens_of
+
+    with context.session() as db:
+        if email is not None:
+            _person(db, email)
+        now = context.now()
+        rows: list[dict[str, Any]] = [
+            {"id": t.digest[:8], "email": p.email, "label": t.label, "created_at": t.created_at,
+             "expires_at": t.expires_at, "read_only": t.read_only,
+             "last_used_at": t.last_used_at, "state": _token_state(t, p, now)}
+            for t, p in tokens_of(session=db, email=email.lower() if email else None)]
+    if json:
+        emit_json(rows)
+        return
+    # One person's tokens leave out whose they are, to fit a narrow terminal.
+    whose = [] if email is not None else ["人员"]
+    table("API 令牌", [*whose, "用途", "权限", "到期", "最近使用", "状态"], (
+        ([] if email is not None else [r["email"]])
+        + [r["label"] or "（未注明）", "只读" if r["read_only"] else "读写",
+           _beijing(r["expires_at"])[:10],
+           _beijing(r["last_used_at"]) if r["last_used_at"] else "从未使用", r["state"]]
+        for r in rows))
+
+
+def _token_state(token: Any, person: Person, now: Any) -> str:
+    if token.revoked_at is not None:
+        return "已吊销"
+    if not person.active:
+        return "人员已停用"
+    return "已过期" if now >= token.expires_at else "有效"
+
+
+def _beijing(moment: Any) -> str:
+    """A stored UTC time as people read it: Beijing time, to the minute."""
+    return str(moment.astimezone(context.rules().zone).strftime("%Y-%m-%d %H:%M"))
 
 
 @app.command("revoke-tokens")

@@ -39,13 +39,13 @@ from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES, Status, milestone_status, next_change_on
 from models.store.database import bulk_insert, writer
 from models.store.directory import Directory, Recipient
+from models.store.event_chain import insert_events
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.orders import OrderWanted, feedback_overdue, issue_orders, receipts_overdue
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.status_writes import status_event
 from models.tables.columns import table_of
 from models.tables.escalation import EscalationStep, Notification
-from models.tables.event import Event
 from models.tables.milestone import Milestone
 from models.tables.plan import Plan, Project
 from models.tables.sweep_run import SweepRun
@@ -53,7 +53,7 @@ from services.runtime import Clock
 
 ACTOR = "system:sweep"
 NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
-EVENTS, NOTICES = table_of(Event), table_of(Notification)
+NOTICES = table_of(Notification)
 ESCALATIONS = table_of(EscalationStep)
 STEPS_IN = sa.table("step_in", *(sa.column(c) for c in ESCALATIONS.c.keys() if c != "id"))
 
@@ -336,7 +336,7 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
     if updates:
         session.execute(table.update().where(table.c.id == bindparam("_id")), updates)
     if events:
-        bulk_insert(session, EVENTS, events)
+        insert_events(session, events)
     rows = [{"milestone_id": d.milestone.id, "due_on": d.status.due_on, "level": step.level,
              "repeat": step.repeat, "reason": step.reason, "as_of": today,
              "recipients": len(found), "created_at": now}

@@ -156,8 +156,13 @@ def session(engine: sa.Engine) -> Iterator[Session]:
         yield session
 
 
+# Bookkeeping a refused call may write: an API token notes its use (once a minute).
+NOT_A_CHANGE = {("api_token", "last_used_at")}
+
+
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table: to show that a refused operation changed nothing at all."""
     with engine.connect() as connection:
-        return {t.name: sorted(tuple(row) for row in connection.execute(sa.select(t)))
+        return {t.name: sorted(tuple(row) for row in connection.execute(sa.select(
+                    *(c for c in t.columns if (t.name, c.name) not in NOT_A_CHANGE))))
                 for t in SQLModel.metadata.sorted_tables}

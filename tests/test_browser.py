@@ -57,7 +57,9 @@ def test_an_owner_claims_an_overdue_item_from_the_email_on_a_phone(
     assert link.startswith(f"{site.url}/l/")
 
     phone = open_page(PHONE)
-    phone.goto(link)
+    phone.goto(link)  # what a mail scanner fetches too: a page with a button, nothing used up
+    phone.screenshot(path=tmp_path / "link-page.png", full_page=True)
+    phone.get_by_role("button", name="登录并打开").click()
     expect(phone.get_by_role("heading", name="开工建设")).to_be_visible()
     main = phone.get_by_role("main")
     expect(main).to_contain_text("红灯")
@@ -114,6 +116,30 @@ def test_the_office_signs_in_and_closes_a_claimed_item(site: LiveSite, open_page
     confirmation = site.mail(OWNER, "事项已销号")
     assert "开工建设" in confirmation["Subject"]
     assert item_link(confirmation, "开工建设").startswith(f"{site.url}/l/")
+
+
+def test_the_office_opening_an_owners_link_is_asked_before_the_browser_switches(
+        site: LiveSite, open_page: OpenPage, tmp_path: Path) -> None:
+    run_sweep(engine=site.engine, rules=RULES, clock=system_clock, now=RULES.as_of(DAY))
+    site.deliver()
+    link = item_link(site.mail(OWNER, "督办"), "开工建设")
+    desk = open_page(DESK)  # the owner forwarded her email to the office clerk
+    desk.goto(f"{site.url}/login")
+    desk.get_by_label("邮箱").fill(OFFICE)
+    desk.get_by_label("密码").fill(PASSWORD)
+    desk.get_by_role("button", name="登录").click()
+    desk.goto(link)
+    main = desk.get_by_role("main")
+    expect(main).to_contain_text("您当前以周敏登录，此链接属于王芳")
+    desk.screenshot(path=tmp_path / "link-switch.png", full_page=True)
+    desk.get_by_role("link", name="留在周敏").click()
+    expect(desk.get_by_role("heading", name="开工建设")).to_be_visible()
+    expect(desk.get_by_role("banner")).to_contain_text("周敏")
+    expect(main).to_contain_text("豁免")  # the office's own forms: still the office
+    desk.goto(link)  # left unused for her: asked again, and this time switched
+    desk.get_by_role("button", name="切换为王芳").click()
+    expect(desk.get_by_role("banner")).to_contain_text("王芳")
+    expect(main).to_contain_text("申报完成")
 
 
 def test_duban_run_serves_the_web_app_and_stops_on_sigterm(open_page: OpenPage,

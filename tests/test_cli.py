@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,44 @@ def test_an_api_token_is_printed_once_and_works_until_revoked(duban: Duban,
     unknown = duban("people", "token", "nobody@example.gov.cn")
     assert unknown.exit_code == 2 and "nobody@example.gov.cn" in unknown.output
     engine.dispose()
+
+
+def test_tokens_are_issued_read_only_or_short_lived_and_listed_with_their_last_use(
+        duban: Duban, database_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from models.store.database import make_engine
+    from web.app import create_app
+
+    duban("init")
+    duban("people", "add", "--name", "王芳", "--email", "wang.fang@example.gov.cn",
+          "--role", "owner", "--unit", "xihu-mzj")
+    for wrong in ("0", "3651"):
+        refused = duban("people", "token", "wang.fang@example.gov.cn", "--expires-in", wrong)
+        assert refused.exit_code == 2 and "--expires-in" in refused.output, refused.output
+    issued = duban("people", "token", "wang.fang@example.gov.cn", "--label", "周报脚本",
+                   "--read-only", "--expires-in", "30")
+    assert issued.exit_code == 0 and "只读" in issued.stderr, issued.output
+    duban("people", "token", "wang.fang@example.gov.cn", "--label", "填报脚本")
+    engine = make_engine(database_url)
+    app = create_app(build(context.settings(), engine=engine, rules=context.rules(),
+                           secret="duban-cli-test-secret-0123456789abcdef"))
+    bearer = {"Authorization": f"Bearer {issued.stdout.strip()}"}
+    with TestClient(app) as client:
+        assert client.get("/api/me", headers=bearer).status_code == 200
+        assert client.post("/api/milestones/1/progress", headers=bearer,
+                           json={"percent": 10}).status_code == 403
+    engine.dispose()
+    listed = duban("people", "tokens", "wang.fang@example.gov.cn", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = {r["label"]: r for r in json.loads(listed.stdout)}
+    assert set(rows) == {"周报脚本", "填报脚本"}
+    assert rows["周报脚本"]["read_only"] is True and rows["周报脚本"]["last_used_at"]
+    assert rows["填报脚本"]["read_only"] is False and rows["填报脚本"]["last_used_at"] is None
+    days = {label: (datetime.fromisoformat(r["expires_at"])
+                    - datetime.fromisoformat(r["created_at"])).days for label, r in rows.items()}
+    assert days == {"周报脚本": 30, "填报脚本": 90}
+    shown = duban("people", "tokens", "wang.fang@example.gov.cn").output
+    assert "只读" in shown and "读写" in shown and "从未使用" in shown and "有效" in shown
+    duban("people", "revoke-tokens", "wang.fang@example.gov.cn")
+    assert "已吊销" in duban("people", "tokens", "wang.fang@example.gov.cn").output

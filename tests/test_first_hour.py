@@ -16,6 +16,7 @@ from cli import context
 from models.store.first_hour import DEMO_MARK, FIRST_OFFICE_EMAIL
 from models.tables.person import Person, Role
 from tests.conftest import Duban
+from tests.test_web_app import follow_link
 from web.app import create_app
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/l/[\w.\-]+)")
@@ -35,7 +36,7 @@ def test_init_prints_a_link_that_signs_the_first_office_account_in_once(
     link = sign_in_link(first.output)
     app = create_app(context.runtime())
     with TestClient(app) as browser, TestClient(app) as forwarded:
-        opened = browser.get(link, follow_redirects=False)
+        opened = follow_link(browser, link)
         assert opened.status_code == 303 and opened.headers["location"] == "/"
         start = browser.get("/")
         assert start.status_code == 200 and "人员" in start.text  # the office's own menu

@@ -21,6 +21,7 @@ from config.settings import Settings
 from flows.sweep import run_sweep
 from models.store import actions
 from models.store.database import writer
+from models.store.event_chain import verify
 from models.store.set_aside import EVALUATION_FAILED, set_aside_milestones
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
@@ -133,15 +134,13 @@ def test_an_item_whose_rows_the_database_refuses_is_set_aside_alone(
     import flows.sweep
 
     world = build_world(session)
-    real = flows.sweep.bulk_insert
+    real = flows.sweep.insert_events
 
-    def refusing(session: Session, table: sa.Table, rows: list[dict]) -> None:
-        if table.name == "event":
-            rows = [r | {"kind": None} if r["milestone_id"] == world.fire_check else r
-                    for r in rows]
-        real(session, table, rows)
+    def refusing(session: Session, rows: list[dict]) -> None:
+        real(session, [r | {"kind": None} if r["milestone_id"] == world.fire_check else r
+                       for r in rows])
 
-    monkeypatch.setattr(flows.sweep, "bulk_insert", refusing)
+    monkeypatch.setattr(flows.sweep, "insert_events", refusing)
     report = sweep(engine, DAY)
     assert [(s["milestone_id"], s["stage"]) for s in report.set_aside] == [
         (world.fire_check, "write")]
@@ -151,6 +150,8 @@ def test_an_item_whose_rows_the_database_refuses_is_set_aside_alone(
     assert milestone(engine, world.fire_check).state == "pending"  # its update undone too
     assert steps_of(engine, world.fire_check) == []
     assert [f["stage"] for f in failures(engine, world.fire_check)] == ["write"]
+    with Session(engine) as db:  # the undone event was never sealed; the kept ones were
+        assert verify(db)[2] == []
 
 
 def test_an_item_that_works_again_leaves_the_list(engine: sa.Engine, session: Session,

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -62,6 +63,16 @@ class Site:
         form = {"csrf": self.csrf(item_page)} if csrf else {}
         return self.client.post(path, data=form | data, follow_redirects=False)
 
+
+def follow_link(client: TestClient, link: str) -> httpx.Response:
+    """Open an email link as a person does: the page it shows, then its button (a POST)."""
+    page = client.get(link, follow_redirects=False)
+    if page.status_code != 200:
+        return page
+    button = re.search(r'<form method="post" action="(/l/[^"]+)">\s*'
+                       r'<input type="hidden" name="csrf" value="([^"]+)">', page.text)
+    assert button, page.text
+    return client.post(button.group(1), data={"csrf": button.group(2)}, follow_redirects=False)
 
 
 @contextmanager
@@ -123,16 +134,21 @@ def test_an_owner_marks_an_item_of_their_unit_done_with_evidence(site: Site) -> 
     assert "施工许可证已取得" in site.client.get(f"/milestones/{item}").text
 
 
-def test_an_owner_of_another_unit_is_refused_the_page_and_the_action(site: Site) -> None:
+def test_an_owner_of_another_unit_is_told_the_item_does_not_exist(site: Site) -> None:
+    """The page and the action on an item one may not see answer as for a missing item."""
     site.login(OTHER_OWNER)
-    item = site.world.construction
+    item, missing = site.world.construction, 999999
     page = site.client.get(f"/milestones/{item}")
-    assert page.status_code == 403 and "无权查看" in page.text
+    absent = site.client.get(f"/milestones/{missing}")
+    assert (page.status_code, absent.status_code) == (404, 404)
+    assert page.text == absent.text and "没有这个事项" in page.text
     before = snapshot(site.engine)
     csrf = site.csrf("/")
-    refused = site.client.post(f"/milestones/{item}/done",
-                               data={"csrf": csrf, "evidence": "不是我们的事项"})
-    assert refused.status_code == 403
+    refused, absent = (site.client.post(f"/milestones/{i}/done",
+                                        data={"csrf": csrf, "evidence": "不是我们的事项"})
+                       for i in (item, missing))
+    assert (refused.status_code, absent.status_code) == (404, 404)
+    assert refused.text == absent.text
     assert snapshot(site.engine) == before
 
 
@@ -179,7 +195,7 @@ def test_a_signed_link_signs_the_owner_in_once(site: Site) -> None:
     token = make_link_token(secret=SECRET, person_id=owner.id, milestone_id=item,  # type: ignore
                             nonce=secrets.token_hex(16))
     before = site.milestone(item)
-    opened = site.client.get(f"/l/{token}", follow_redirects=False)
+    opened = follow_link(site.client, f"/l/{token}")
     assert opened.status_code == 303 and opened.headers["location"] == f"/milestones/{item}"
     page = site.client.get(f"/milestones/{item}")
     assert page.status_code == 200 and "申报完成" in page.text

@@ -8,7 +8,8 @@ A route missing from the table fails the test, so a new route cannot skip this c
 Each attempt is made the way a person would make it: signed in (a session for pages, a bearer
 token for the API), with a valid CSRF token and a well-formed body, so that a refusal is the
 authorisation's and nothing else's. A refused attempt answers 401/403 (or sends a page visitor
-to /login) and changes no row and no file; an allowed one is not refused.
+to /login), or 404 where a signed-in person may not see the item at all (`hidden`), and
+changes no row and no file; an allowed one is not refused.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from config.settings import Settings
 from models.rules.bulletin.editions import Edition
 from models.rules.bulletin.periods import PeriodKind, period_ending_before
 from models.rules.permissions import Action
-from models.store.api_tokens import issue_token
+from models.store.api_tokens import MAX_LIFETIME, issue_token
 from models.store.people import PersonIn, save_person
 from models.tables.attachment import Attachment
 from models.tables.message import Message
@@ -49,6 +50,7 @@ ITEM, NO_ITEM = "same unit", "item without unit"  # the scopes of test_web_secur
 # (method, path) → (what it needs, on what); public routes need nothing and are tested elsewhere
 PAGES: dict[tuple[str, str], tuple[str | Action, str] | None] = {
     ("GET", "/login"): None, ("POST", "/login"): None, ("GET", "/l/{token}"): None,
+    ("POST", "/l/{token}"): None,
     ("POST", "/logout"): None,
     ("GET", "/"): (SIGNED_IN, NO_ITEM),
     ("GET", "/calendar"): (SIGNED_IN, NO_ITEM),
@@ -139,6 +141,16 @@ def may(who: str, needs: str | Action, scope: str) -> bool:
     return expected(role, needs.value if isinstance(needs, Action) else needs, scope)
 
 
+def hidden(who: str, needs: str | Action, scope: str, path: str) -> bool:
+    """Whether a refusal must answer 404, as for a missing item: a signed-in person who may
+    not see the item (or its files) is not told it exists. Units are public: a unit's
+    calendar says why it is refused."""
+    signed_in = WHO[who][0] is not None and who != "deactivated office"
+    return (signed_in and needs != SIGNED_IN and scope == ITEM
+            and not may(who, Action.view_item, scope)
+            and path.startswith(("/milestones/", "/attachments/")))
+
+
 @dataclass
 class Ids:
     milestone: int
@@ -168,7 +180,8 @@ def app_and_ids(engine: sa.Engine, session: Session, password_hash: str,
             unit="demo-mzj" if role == "owner" else None), actor="test", now=NOW)
     give_passwords(session, password_hash)
     people = list(session.exec(select(Person)))
-    tokens = {p.email: issue_token(session=session, person=p, label="t", actor="test", now=NOW)
+    tokens = {p.email: issue_token(session=session, person=p, label="t", actor="test", now=NOW,
+                              expires_in=MAX_LIFETIME)  # the app reads the real clock
               for p in people}
     milestone = session.get(Milestone, world.construction)
     assert milestone is not None
@@ -239,7 +252,7 @@ def test_every_page_refuses_whom_it_must_and_changes_nothing(
             before, stored = snapshot(engine), files(tmp_path / "data")
             answer = client.request(method, url, follow_redirects=False,
                                     data=FORM | {"csrf": token} if method == "POST" else None)
-            refused = answer.status_code in (401, 403) or (
+            refused = answer.status_code in (401, 403, 404) or (
                 answer.status_code == 303 and answer.headers["location"] == "/login")
             if may(who, needs, scope):
                 assert not refused, f"{who}: {method} {url} was refused ({answer.status_code})"
@@ -247,6 +260,8 @@ def test_every_page_refuses_whom_it_must_and_changes_nothing(
                 assert refused, f"{who}: {method} {url} was let through ({answer.status_code})"
                 assert snapshot(engine) == before, f"{who}: {method} {url} changed rows"
                 assert files(tmp_path / "data") == stored, f"{who}: {method} {url} wrote files"
+                assert (answer.status_code == 404) is hidden(who, needs, scope, path), (
+                    who, method, url, answer.status_code)
 
 
 @pytest.mark.parametrize("who", list(WHO))
@@ -264,13 +279,14 @@ def test_every_api_call_refuses_whom_it_must_and_changes_nothing(
             url = "/api" + ids.fill(path)
             before = snapshot(engine)
             answer = client.request(method, url, headers=headers, json=body)
-            refused = answer.status_code in (401, 403)
+            refused = answer.status_code in (401, 403, 404)
             if may(who, needs, scope):
                 assert not refused, f"{who}: {method} {url} was refused ({answer.text})"
             else:
                 assert refused, f"{who}: {method} {url} was let through ({answer.status_code})"
                 assert snapshot(engine) == before, f"{who}: {method} {url} changed rows"
-                expected_status = 401 if email is None or who == "deactivated office" else 403
+                expected_status = (401 if email is None or who == "deactivated office"
+                                   else 404 if hidden(who, needs, scope, path) else 403)
                 assert answer.status_code == expected_status, (who, url, answer.text)
 
 

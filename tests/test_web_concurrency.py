@@ -30,6 +30,7 @@ from models.tables.milestone import Milestone
 from models.tables.person import Person
 from services.runtime import build
 from tests.conftest import NOW
+from tests.test_web_app import follow_link
 from tests.world import RULES, World, build_world
 from web.app import create_app
 
@@ -141,7 +142,7 @@ def signed_in(app: Any, engine: sa.Engine, email: str, milestone_id: int) -> Tes
     client = TestClient(app)
     token = make_link_token(secret=SECRET, person_id=person_id(engine, email),
                             milestone_id=milestone_id, nonce=f"{email}-{milestone_id}")
-    assert client.get(f"/l/{token}", follow_redirects=False).status_code == 303
+    assert follow_link(client, f"/l/{token}").status_code == 303
     return client
 
 

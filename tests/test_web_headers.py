@@ -14,7 +14,7 @@ from httpx import Response
 from sqlmodel import Session, select
 
 from config.settings import Settings
-from models.store.api_tokens import issue_token
+from models.store.api_tokens import MAX_LIFETIME, issue_token
 from models.tables.attachment import Attachment
 from models.tables.person import Person
 from services.runtime import build
@@ -40,7 +40,8 @@ def open_site(engine: sa.Engine, session: Session, password_hash: str, data: Pat
                            content_type="application/pdf", size=17, sha256="0" * 64,
                            stored_as="k3y"))
     office = session.exec(select(Person).where(Person.email == OFFICE)).one()
-    token = issue_token(session=session, person=office, label="t", actor="test", now=NOW)
+    token = issue_token(session=session, person=office, label="t", actor="test", now=NOW,
+                        expires_in=MAX_LIFETIME)  # the app reads the real clock
     session.commit()
     settings = Settings(data_dir=data, base_url=base_url, smtp_host="")
     app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET))

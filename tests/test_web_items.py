@@ -344,8 +344,10 @@ def test_downloads_need_sign_in_and_a_right_to_the_item(site: Site) -> None:
     owner.post(f"/milestones/{item}/done", evidence="已开工",
                files=[("files", ("许可证.pdf", PDF, "application/pdf"))])
     [row] = site.attachment_rows()
-    stranger = site.desk(OTHER_OWNER).get(f"/attachments/{row.stored_as}")
-    assert stranger.status_code == 403 and PDF not in stranger.content
+    stranger = site.desk(OTHER_OWNER)  # told, as for a key nobody has, that there is none
+    refused, absent = (stranger.get(f"/attachments/{key}") for key in (row.stored_as, "n0ne"))
+    assert (refused.status_code, absent.status_code) == (404, 404)
+    assert refused.text == absent.text and PDF not in refused.content
     nobody = site.desk().get(f"/attachments/{row.stored_as}")
     assert nobody.status_code == 303 and nobody.headers["location"] == "/login"
     assert owner.get(f"/attachments/{row.id}").status_code == 404  # never by the numeric id

@@ -4,11 +4,14 @@ Decisions:
 1. Only a personal API token authenticates (``Authorization: Bearer dbn_…``, from
    `duban people token`). The pages' session cookie is ignored here, so a web page cannot make
    a signed-in browser call the API: no CSRF token is needed. A missing, unknown or revoked
-   token, or a deactivated person, gets 401 with ``WWW-Authenticate: Bearer``.
+   token, or a deactivated person, gets 401 with ``WWW-Authenticate: Bearer``; so does an
+   expired one, told when it expired. A read-only token gets 403 on every call but a GET.
+   A call notes the token's use, at most once a minute (models.store.api_tokens).
 2. Authorisation is models.rules.permissions.allowed, as on the pages: owners read and act on
    their own unit's milestones only; only the office decides extensions, snoozes, closes and
    reopens; leaders read.
-3. Every change goes through `_act`: 404 unknown milestone, 403 not allowed, then the action of
+3. Every change goes through `_act`: 404 unknown milestone, or one the caller may not see (the
+   same answer, so ids cannot be probed), 403 seen but not allowed, then the action of
    models.store.actions with the caller as actor and the body's ``version`` as the expected version;
    409 with the action's reason when refused (stale version, wrong state). The answer is the
    milestone as GET /api/milestones/{id} shows it afterwards.
@@ -28,18 +31,13 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, col, select
 
 from models.rules.permissions import Action
-from models.store.actions import (
-    ActionRefused,
-    Recorded,
-    commit_retrying,
-    pending_extension,
-)
-from models.store.api_tokens import token_person
+from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
+from models.store.api_tokens import TokenExpired, note_use, token_holder
 from models.store.status_view import milestone_lights
 from models.tables.columns import saved_id
 from models.tables.event import Event
@@ -87,6 +85,8 @@ def _code(what: str) -> Any:
     """A filter by a plan or unit code, as plan files write them (config.plan_file's Slug)."""
     return Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$",
                  description=f"{what} code")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY = "此令牌为只读令牌，只能读取，不能修改事项；如需修改，请向督查室申请可写令牌。"
 
 
 def create_api(web: Web) -> FastAPI:
@@ -95,17 +95,27 @@ def create_api(web: Web) -> FastAPI:
     bearer = HTTPBearer(auto_error=False, scheme_name="token",
                         description="A personal API token: `duban people token EMAIL`.")
 
-    def caller(credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                      Depends(bearer)]) -> Person:
+    def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                        Depends(bearer)]) -> Person:
         if credentials is None:
             raise _unauthorised("token_missing", "请在请求头中带上个人 API 令牌："
                                 "Authorization: Bearer <令牌>（由督查室用 duban people token "
                                 "签发；网页登录的 Cookie 在此无效）。")
-        with web.reader() as db:
-            person = token_person(session=db, token=credentials.credentials)
-        if person is None:
+        now = web.now()
+        try:
+            with web.reader() as db:
+                holder = token_holder(session=db, token=credentials.credentials, now=now)
+        except TokenExpired as expired:
+            raise _unauthorised("token_expired", _expired(web, expired)) from None
+        if holder is None:
             raise _unauthorised("token_invalid", "令牌无效或已撤销，或其所属人员已停用。")
-        return person
+        if holder.use_is_due(now):
+            with web.writer() as db:
+                note_use(session=db, digest=holder.digest, now=now)
+                db.commit()
+        if holder.read_only and request.method not in SAFE_METHODS:
+            raise Refusal(403, "read_only_token", READ_ONLY)
+        return holder.person
 
     Caller = Annotated[Person, Depends(caller)]
     api.include_router(_reads(web, Caller))
@@ -174,10 +184,7 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     def milestone(milestone_id: MilestoneId, me: Caller) -> MilestoneDetail:
         """One milestone: its light, version, pending extension request and history."""
         with web.reader() as db:
-            found = _milestone(db, milestone_id)
-            if not web.may(me, Action.view_item, found.unit_id):
-                raise _refusal(web, me, Action.view_item, milestone_id)
-            return _detail(web, db, found, web.now())
+            return _detail(web, db, _milestone(web, db, me, milestone_id), web.now())
 
     return routes
 
@@ -188,7 +195,7 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
     takes plus ``specific``, commit, and answer the milestone as it now is."""
     now = web.now()
     with web.writer() as db:
-        if not web.may(me, action, _milestone(db, milestone_id).unit_id):
+        if not web.may(me, action, _milestone(web, db, me, milestone_id).unit_id):
             raise _refusal(web, me, action, milestone_id)
         try:
             commit_retrying(db, lambda: take(
@@ -199,12 +206,13 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
         except ActionRefused as refused:  # its code: stale_version, wrong_state, …
             raise Refusal(409, refused.code, f"操作未完成：{refused}。") from None
     with web.reader() as db:
-        return _detail(web, db, _milestone(db, milestone_id), now)
+        return _detail(web, db, _milestone(web, db, me, milestone_id), now)
 
 
-def _milestone(db: Session, milestone_id: int) -> Milestone:
+def _milestone(web: Web, db: Session, me: Person, milestone_id: int) -> Milestone:
+    """The milestone, if ``me`` may see it; one they may not see answers as a missing one."""
     found = db.get(Milestone, milestone_id)
-    if found is None:
+    if found is None or not web.may(me, Action.view_item, found.unit_id):
         raise Refusal(404, "not_found", f"没有编号为 {milestone_id} 的事项。")
     return found
 
@@ -242,7 +250,13 @@ def _check_known(db: Session, table: type[Plan] | type[Unit], field: str,
         raise Refusal(404, f"unknown_{field}", f"没有代码为“{code}”的{what}（{field}）。")
 
 
+def _expired(web: Web, expired: TokenExpired) -> str:
+    day = expired.expires_at.astimezone(web.rules.zone).strftime("%Y-%m-%d %H:%M")
+    return (f"令牌已过期（有效期至北京时间 {day}）：请向督查室申请新令牌"
+            f"（duban people token EMAIL）。")
+
+
 def _unauthorised(code: str, message: str) -> Refusal:
     challenge = 'Bearer realm="duban"' + (', error="invalid_token"'
-                                          if code == "token_invalid" else "")
+                                          if code in ("token_invalid", "token_expired") else "")
     return Refusal(401, code, message, headers={"WWW-Authenticate": challenge})

@@ -4,7 +4,8 @@ Every request: (1) finds the signed-in person from the session cookie (an inacti
 person is signed out), (2) asks `allowed(...)` for the action on the item's unit, (3) on a POST
 compares the form's CSRF token with the session's, (4) calls the action in `models.store.actions`
 in a write transaction and redirects (303) to the item page, or shows why it was refused.
-A GET never changes a milestone; following an email link only signs its person in once.
+A GET never changes a milestone; an email link signs its person in once, from a button on the
+page it opens (web/email_links.py).
 The routes live at module level in modules named for what they serve; `web.context.Web` is
 what they share, `web.dependencies` how a route gets it, its session and the checked person.
 """
@@ -21,6 +22,7 @@ from web import (
     auth,
     bulletins,
     dependencies,
+    email_links,
     feeds,
     forms,
     items,
@@ -51,7 +53,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     dependencies.install(app)
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
     app.add_exception_handler(Exception, answer_unexpected)
-    for module in (auth, lists, office, overview, items, attachments, feeds, bulletins):
+    for module in (auth, email_links, lists, office, overview, items, attachments, feeds,
+                   bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
     return app

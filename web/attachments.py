@@ -12,8 +12,9 @@ and removes what was written, so a refused claim stores nothing. The caller adds
 the claim's transaction and removes the files if that transaction does not commit.
 
 Serving (``GET /attachments/{key}``): by the random key only, to a signed-in person who may
-view the item, always as a download (``Content-Disposition: attachment``, ``nosniff``), so an
-uploaded file is never rendered by the browser as part of the site.
+view the item (anyone else is told there is no such file, 404), always as a download
+(``Content-Disposition: attachment``, ``nosniff``), so an uploaded file is never rendered by
+the browser as part of the site.
 """
 
 from __future__ import annotations
@@ -212,10 +213,9 @@ def download(request: Request, stored_as: str, web: WebDep, db: SessionDep,
              me: CurrentUser) -> Response:
     attachment = db.exec(select(Attachment).where(Attachment.stored_as == stored_as)).first()
     milestone = db.get(Milestone, attachment.milestone_id) if attachment else None
-    if attachment is None or milestone is None:
+    if (attachment is None or milestone is None
+            or not web.may(me, Action.view_item, milestone.unit_id)):  # as if there were none
         raise Refused(404, "未找到", "没有这个附件。", me)
-    if not web.may(me, Action.view_item, milestone.unit_id):
-        raise Refused(403, "无权查看", "您无权查看此附件。", me)
     path = web.settings.data_dir / "attachments" / attachment.stored_as
     if not path.is_file():
         raise Refused(404, "未找到", "附件文件已不在存储目录中，请联系督查室。", me)

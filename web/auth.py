@@ -1,14 +1,9 @@
-"""Signing in and out: passwords with a rate limit per email and per client address, and
-signed email links.
+"""Signing in and out: passwords with a rate limit per email and per client address (signed
+email links are web/email_links.py).
 
 The limit is kept in the database (models.store.sign_in_attempts), so it holds across worker
 processes and restarts; a slot is reserved before the password is checked, so racing attempts
 cannot all be checked.
-
-Following a link signs its person in once and shows the item; it never acts on the item.
-A link is single-use (a `link_use` row); following it again from the browser it was first
-opened in, while still signed in as its person, just shows the item again, since people tap
-the same email twice.
 """
 
 from __future__ import annotations
@@ -20,19 +15,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from models.rules.item_links import START_PAGE, LinkInvalid, read_link_token
 from models.rules.passwords import hash_password, verify_password
 from models.rules.sign_in_limits import SignInLimits
 from models.store.sign_in_attempts import clear_attempts, reserve_attempt
-from models.tables.columns import saved_id
-from models.tables.link_use import LinkUse
 from models.tables.person import Person
-from web.dependencies import FormChecked, Refused, WebDep, WriterDep
+from web.dependencies import FormChecked, WebDep, WriterDep
 
-LINK_MAX_AGE_SECONDS = 14 * 24 * 3600
 MAX_FAILED_LOGINS = 5  # per email, from any address
 MAX_FAILED_LOGINS_PER_ADDRESS = 20  # per client address, for any emails
 FAILED_LOGIN_WINDOW_SECONDS = 15 * 60
@@ -40,9 +30,6 @@ SIGN_IN_LIMITS = SignInLimits(per_email=MAX_FAILED_LOGINS,
                               per_address=MAX_FAILED_LOGINS_PER_ADDRESS,
                               window=timedelta(seconds=FAILED_LOGIN_WINDOW_SECONDS))
 TOO_MANY = "登录失败次数过多，请 15 分钟后再试。"
-LINK_REFUSALS = {"expired": "链接已过期，请使用最新邮件中的链接，或用账号密码登录。",
-                 "tampered": "链接无效（可能被改动或复制不完整）。"}
-LINK_USED = "链接已使用。请用账号密码登录，或使用最新邮件中的链接。"
 
 
 @cache
@@ -109,33 +96,3 @@ def logout(request: Request, web: WebDep, db: WriterDep) -> Response:
         db.commit()
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
-
-
-@router.get("/l/{token}", response_class=HTMLResponse)
-def follow_link(request: Request, token: str, web: WebDep, db: WriterDep) -> Response:
-    try:
-        claims = read_link_token(secret=web.secret, token=token,
-                                 max_age_seconds=LINK_MAX_AGE_SECONDS, now=web.now().timestamp())
-    except LinkInvalid as invalid:
-        raise Refused(403, "链接无法打开", LINK_REFUSALS[invalid.reason]) from None
-    if len(claims.nonce) > 64:
-        raise Refused(403, "链接无法打开", LINK_REFUSALS["tampered"])
-    item = RedirectResponse("/" if claims.milestone_id == START_PAGE
-                            else f"/milestones/{claims.milestone_id}", status_code=303)
-    person = db.get(Person, claims.person_id)
-    if person is None or not person.active:
-        raise Refused(403, "链接无法打开", "此链接对应的账号已停用。")
-    signed_in = web.current(request, db)
-    if db.get(LinkUse, claims.nonce) is not None:
-        if signed_in is not None and signed_in.id == person.id:
-            return item
-        raise Refused(403, "链接已使用", LINK_USED)
-    db.add(LinkUse(nonce=claims.nonce, person_id=saved_id(person),
-                   milestone_id=claims.milestone_id, used_at=web.now()))
-    try:
-        db.commit()
-    except IntegrityError:  # the same link, followed twice at once
-        db.rollback()
-        raise Refused(403, "链接已使用", LINK_USED) from None
-    web.sign_in(request, person)
-    return item

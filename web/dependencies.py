@@ -5,8 +5,9 @@ A check that fails raises: `SignInFirst`, answered by a redirect to /login, or `
 answered by the error page with its status (`install` registers both answers on the app; a form
 that cannot be read is answered by web.forms). A
 route's checks run in this order, all before FastAPI reads the route's form model:
-(1) someone is signed in, (2) the item exists, (3) they may take the action, (4) the form's CSRF
-token is the session's. So someone who may not act learns nothing from a form error.
+(1) someone is signed in, (2) the item exists and they may see it (else 404, as for a missing
+one: `visible_milestone`), (3) they may take the action (403), (4) the form's CSRF token is the
+session's. So someone who may not act learns nothing from a form error.
 
 No ``from __future__ import annotations``: FastAPI reads these annotations when a route is
 defined.
@@ -147,6 +148,18 @@ class Acting:
                             after, **specific)
 
 
+NO_SUCH_ITEM = "没有这个事项。"
+
+
+def visible_milestone(web: Web, db: Session, me: Person, milestone_id: int) -> Milestone:
+    """The milestone, if ``me`` may see it; else the page a missing one gets (404, the same
+    words), so that who may not see an item cannot tell whether its id exists."""
+    milestone = db.get(Milestone, milestone_id)
+    if milestone is None or not web.may(me, Action.view_item, milestone.unit_id):
+        raise Refused(404, "未找到", NO_SUCH_ITEM, me)
+    return milestone
+
+
 class MayAct:
     """The signed-in person who may take `action` on the path's milestone, its form checked."""
 
@@ -156,9 +169,7 @@ class MayAct:
     def __call__(self, request: Request, milestone_id: int, web: WebDep, db: WriterDep,
                  token: FormToken) -> Acting:
         me = signed_in(web, request, db)
-        milestone = db.get(Milestone, milestone_id)
-        if milestone is None:
-            raise Refused(404, "未找到", "没有这个事项。", me)
+        milestone = visible_milestone(web, db, me, milestone_id)
         if not web.may(me, self.action, milestone.unit_id):
             raise Refused(403, "无权操作", "您无权对此事项进行该操作。", me)
         check_token(request, token, me)

@@ -46,7 +46,15 @@ from models.tables.indicator import Indicator
 from models.tables.milestone import Milestone, MilestoneState
 from models.tables.person import Person
 from web import attachments
-from web.dependencies import Acting, CurrentUser, May, Refused, SessionDep, WebDep
+from web.dependencies import (
+    Acting,
+    CurrentUser,
+    May,
+    Refused,
+    SessionDep,
+    WebDep,
+    visible_milestone,
+)
 from web.forms import (
     AcknowledgeForm,
     ApproveForm,
@@ -119,11 +127,7 @@ def page_facts(db: Session, milestone: Milestone) -> dict[str, Any]:
 @router.get("/milestones/{milestone_id}", response_class=HTMLResponse)
 def item(request: Request, milestone_id: int, web: WebDep, db: SessionDep,
          me: CurrentUser) -> Response:
-    milestone = db.get(Milestone, milestone_id)
-    if milestone is None:
-        raise Refused(404, "未找到", "没有这个事项。", me)
-    if not web.may(me, Action.view_item, milestone.unit_id):
-        raise Refused(403, "无权查看", "您无权查看此事项。", me)
+    milestone = visible_milestone(web, db, me, milestone_id)
     now = web.now()
     light = next(iter(milestone_lights(session=db, rules=web.rules, now=now,
                                        milestone_id=milestone_id)), None)

@@ -22,7 +22,8 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from models.rules.status import OPEN_STATES
-from models.store.database import bulk_insert, is_item_fault
+from models.store.database import is_item_fault
+from models.store.event_chain import insert_events
 from models.tables.columns import saved_id, table_of
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind, validated
@@ -31,7 +32,6 @@ from models.tables.milestone import Milestone
 log = logging.getLogger(__name__)
 EVALUATION_FAILED = EventKind.evaluation_failed
 MESSAGE_CHARS = 500  # the error's text in the event: enough to name it, never a dump
-EVENTS = table_of(Event)
 MILESTONES = table_of(Milestone)
 
 Item = TypeVar("Item")
@@ -111,7 +111,7 @@ def set_aside(*, session: Session, failures: dict[int, Failure], milestones: dic
         with session.begin_nested():
             session.execute(MILESTONES.update().where(MILESTONES.c.id == bindparam("_id")),
                             updates)
-            bulk_insert(session, EVENTS, events)
+            insert_events(session, events)
     except Exception as exc:
         if not is_item_fault(exc):
             raise

@@ -8,6 +8,7 @@ from models.tables.attachment import Attachment
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
+from models.tables.event_seal import EventChainHead, EventSeal
 from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
 from models.tables.link_use import LinkUse
 from models.tables.message import Message
@@ -20,7 +21,7 @@ from models.tables.sweep_run import SweepRun
 from models.tables.unit import Unit
 
 __all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event",
-           "FeedbackChase", "Indicator", "IndicatorReading", "IndicatorTarget", "LinkUse",
-           "Message", "Milestone",
-           "Notification", "OrderSequence", "Person", "Plan", "Project", "SignInAttempt",
-           "SupervisionOrder", "SweepRun", "Unit"]
+           "EventChainHead", "EventSeal", "FeedbackChase", "Indicator", "IndicatorReading",
+           "IndicatorTarget", "LinkUse", "Message", "Milestone", "Notification",
+           "OrderSequence", "Person", "Plan", "Project", "SignInAttempt", "SupervisionOrder",
+           "SweepRun", "Unit"]

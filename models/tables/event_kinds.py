@@ -177,6 +177,8 @@ class PersonCreated(Payload):
 
 class TokenIssued(Payload):
     label: str
+    expires_at: str | None = None  # ISO 8601; None in events from before tokens expired
+    read_only: bool = False
 
 
 class TokensRevoked(Payload):
