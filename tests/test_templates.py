@@ -57,7 +57,8 @@ def contexts() -> dict[str, dict[str, Any]]:
     owner = {"recipient": "王明", "title": "开工建设", "project": PROJECT, "link": link}
     return {
         "escalation_digest": {"recipient": "王明", "as_of": "2025-10-21",
-                              "office": "项目督办办公室", "items": digest_items()},
+                              "office": "项目督办办公室", "items": digest_items(),
+                              "total": 3, "more": None},
         "done_received": owner | {"unit": UNIT, "claimed_on": "2025-10-20", "evidence":
                                   "已取得施工许可证，10月18日开工。\n附现场照片。"},
         "extension_decided": owner | {"approved": True, "previous_due_on": "2025-06-30",
