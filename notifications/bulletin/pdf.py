@@ -78,6 +78,10 @@ def print_context(figures: Figures, chart_png: bytes | None) -> dict[str, Any]:
         "headline": _headline(figures),
         "chart": None if chart_png is None
         else "data:image/png;base64," + base64.b64encode(chart_png).decode("ascii"),
+        "honour_rule": None if figures.honour_rule is None else {
+            "rate": rate(figures.honour_rule.min_on_time_rate),
+            "places": figures.honour_rule.places},
+        "grouped": len(figures.peer_names) > 1,
         "honour": [_unit(units[code], figures) for code in figures.honour],
         "shame": [_unit(units[code], figures) for code in figures.shame],
         "ranked": _ranking([_unit(u, figures) for u in ranked]),
@@ -120,7 +124,8 @@ def _unit(u: UnitRow, figures: Figures) -> dict[str, Any]:
             "newly_overdue": u.newly_overdue, "completed": u.completed,
             "mark": "honour" if u.unit_code in figures.honour
             else "shame" if u.unit_code in figures.shame else "",
-            "focus": u.unit_code == figures.focus_unit}
+            "focus": u.unit_code == figures.focus_unit,
+            "group": figures.peer_names.get(u.peers, "") if len(figures.peer_names) > 1 else ""}
 
 
 def _item(i: RedItem | CompletedItem | ExtensionGranted) -> dict[str, Any]:

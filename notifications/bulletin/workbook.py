@@ -112,7 +112,12 @@ UNIT_COLUMNS = (
 def _unit_columns(figures: Figures) -> tuple[Column, ...]:
     boards = {code: "红榜" for code in figures.honour}
     boards.update((code, "黑榜") for code in figures.shame)
-    return (*UNIT_COLUMNS, Column("榜单", 7, lambda u: boards.get(u.unit_code)))
+    columns = (*UNIT_COLUMNS, Column("榜单", 7, lambda u: boards.get(u.unit_code)))
+    if len(figures.peer_names) < 2:
+        return columns
+    # Places count within each peer group: the group says which 1 a 1 is.
+    group = Column("同类组", 24, lambda u: figures.peer_names.get(u.peers) if u.place else None)
+    return (group, *columns)
 
 
 _ITEM = (
