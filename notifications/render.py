@@ -9,6 +9,7 @@ queued rather than going out with a hole in it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LOCALES: tuple[str, ...] = ("zh-CN", "en")
@@ -114,6 +116,18 @@ def _joins_previous(char: str) -> bool:
             or "\U0001f3fb" <= char <= "\U0001f3ff")  # skin tones
 
 
+# Runs a phone must not break across lines (第51周 read as 第5 / 1周): a week, an issue or a
+# place number, a year, a month and day.
+KEEP_TOGETHER = re.compile(r"第\d+[周期名项]|\d{4}年|\d{1,2}月\d{1,2}日")
+
+
+def unbroken(value: object) -> Markup:
+    """HTML of ``value`` (escaped unless it is markup already) with each KEEP_TOGETHER run in a
+    ``white-space:nowrap`` span: the line breaks around it, never inside it."""
+    return Markup(KEEP_TOGETHER.sub(
+        lambda m: f'<span style="white-space:nowrap">{m[0]}</span>', str(escape(value))))
+
+
 def cn_date(value: str | date) -> str:
     """``2025-10-21`` → ``2025年10月21日``, the way dates are written in official documents."""
     day = value if isinstance(value, date) else date.fromisoformat(value)
@@ -147,6 +161,7 @@ def _environment(locale: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cn_date=cn_date, href=href, by_level=by_level, clip=clip)
+    env.filters.update(cn_date=cn_date, href=href, by_level=by_level, clip=clip,
+                       unbroken=unbroken)
     env.globals.update(subject_line=subject_line)
     return env

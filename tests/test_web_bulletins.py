@@ -90,8 +90,9 @@ def bulletin_links(page: str) -> list[int]:
 
 
 def plain(page: str) -> str:
-    """The page's text as a person reads it: tags dropped, white space collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    """The page's text as a person reads it: tags dropped (inline spans run on without a
+    space), white space collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"</?span\b[^>]*>", "", page)).split())
 
 
 def download_name(answer: object) -> str:

@@ -37,7 +37,7 @@ from models.rules.bulletin.headline import Headline
 from models.rules.bulletin.indicators import IndicatorRow
 from models.rules.bulletin.periods import Period
 from models.rules.bulletin.ranking import UnitRow
-from notifications.bulletin.formats import MINUS, amount, movement, rate, signed
+from notifications.bulletin.formats import MINUS, amount, computed, movement, rate, signed
 from notifications.render import Rendered, macros, one_line, render_part
 
 EMAIL_ROWS = 200
@@ -100,6 +100,9 @@ def bulletin_context(figures: Figures, *, chart_src: str | None = None,
         "completed": Shown.of(figures.completed, rows),
         "extensions": Shown.of(figures.extensions, rows),
         "evidence_chars": EVIDENCE_CHARS,
+        "issue": None if figures.issue_number is None else {
+            "year": figures.issue_year, "number": figures.issue_number},
+        "issuer": figures.issuer,
         "honour_rule": None if figures.honour_rule is None else {
             "rate": rate(figures.honour_rule.min_on_time_rate),
             "places": figures.honour_rule.places},
@@ -335,5 +338,6 @@ def _indicator(row: IndicatorRow) -> IndicatorShown:
     return IndicatorShown(
         row.name, row.unit_name, row.binding,
         row.target_text or amount(row.target_value, row.measure),
-        amount(row.trajectory_value, row.measure), amount(row.latest_value, row.measure),
+        computed(row.trajectory_value, row.measure, row.baseline_value, row.target_value),
+        amount(row.latest_value, row.measure),
         row.latest_on, row.light)

@@ -76,6 +76,13 @@ class Figures:
     # the peer groups units are ranked in, by UnitRow.peers.
     honour_rule: HonourRule | None = None
     peer_names: dict[str, str] = field(default_factory=dict)
+    # The ladder's level names (督办单, 领导督办…) of each plan with a red item, level 1 first.
+    level_names: dict[str, list[str]] = field(default_factory=dict)
+    # 期号 and 发文单位: set when the bulletin is issued (publish.generate), from its stored
+    # record (issues.py) and the settings; None in figures computed but not issued.
+    issue_year: int | None = None
+    issue_number: int | None = None
+    issuer: str | None = None
 
     def for_unit(self, unit_code: str) -> Figures:
         """The bulletin a unit receives: the whole scope's headline and ranking, so it sees
@@ -122,7 +129,10 @@ class Figures:
                    extensions=rows(ExtensionGranted, data["extensions"]),
                    honour=data["honour"], shame=data["shame"], focus_unit=data["focus_unit"],
                    honour_rule=HonourRule(**data["honour_rule"]) if data.get("honour_rule")
-                   else None, peer_names=data.get("peer_names", {}))
+                   else None, peer_names=data.get("peer_names", {}),
+                   level_names=data.get("level_names", {}),
+                   issue_year=data.get("issue_year"), issue_number=data.get("issue_number"),
+                   issuer=data.get("issuer"))
 
 
 def compute(history: History, period: Period, rules: Rules, edition: Edition) -> Figures:
@@ -138,15 +148,18 @@ def compute(history: History, period: Period, rules: Rules, edition: Edition) ->
     honour, shame = honour_and_shame([u for u in units if u.place is not None], rule)
     peers = {u.peers for u in units if u.place is not None}
     public = edition is Edition.public
+    red = red_items(history, now, period)
     return Figures(
         scope=history.scope, scope_name=history.scope_name, period=period, previous=previous,
         edition=edition, headline=headline(now, then, before, period, previous), units=units,
-        red_items=red_items(history, now, period),
+        red_items=red,
         indicators=indicator_rows(history, period),
         completed=completed_items(history, now, completed, public),
         extensions=extensions_granted(history, now, period, public),
         honour=honour, shame=shame, honour_rule=rule,
-        peer_names={p: history.plan_names.get(p, p) for p in sorted(peers)})
+        peer_names={p: history.plan_names.get(p, p) for p in sorted(peers)},
+        level_names={p: [lvl.name for lvl in rules.policy(p).ladder]
+                     for p in sorted({r.plan for r in red})})
 
 
 def _plain(value: Any) -> Any:
