@@ -85,6 +85,27 @@ class Schedule(Strict):
     bulletin: Cron = Cron(day_of_week="mon")  # the weekly 晾晒 bulletin, of the week before
 
 
+class BulletinPolicy(Strict):
+    """Who goes on the 红榜 and whom a unit is ranked beside (models/rules/bulletin/ranking.py)."""
+
+    honour_min_on_time_rate: Annotated[float, Field(ge=0, le=1)] = 0.9
+    honour_places: Annotated[int, Field(ge=1, le=50)] = 3
+    peer_groups: dict[str, list[str]] = {}  # 同类单位: a group's name → its unit codes
+
+    @model_validator(mode="after")
+    def _one_group_per_unit(self) -> BulletinPolicy:
+        seen: dict[str, str] = {}
+        for group, codes in self.peer_groups.items():
+            if not group.strip():
+                raise ValueError("a peer group needs a name")
+            for code in codes:
+                if code in seen:
+                    raise ValueError(f"unit {code!r} is in two peer groups: "
+                                     f"{seen[code]!r} and {group!r}")
+                seen[code] = group
+        return self
+
+
 class Policy(Strict):
     due_soon_workdays: Annotated[int, Field(ge=0, le=250)] = 10
     major_start_level: Annotated[int, Field(ge=1)] = 2
@@ -92,6 +113,7 @@ class Policy(Strict):
     ladder: list[Level] = Field(min_length=1)
     schedule: Schedule = Schedule()
     orders: Orders = Orders()
+    bulletin: BulletinPolicy = BulletinPolicy()
 
     @model_validator(mode="after")
     def _ladder_in_order(self) -> Policy:

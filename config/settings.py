@@ -62,6 +62,11 @@ class Settings(BaseSettings):
                                   "empty: a random key kept in data_dir/secret.key")
     office_name: str = Field("项目督办办公室", min_length=1, max_length=100,
                              pattern=r"^[^\r\n]+$")
+    bulletin_issuer: str = Field("", max_length=100, pattern=r"^[^\r\n]*$",
+                                 description="发文单位 printed on bulletins, e.g. 西湖区民政局"
+                                 "督办办公室; empty: office_name")
+    digest_item_cap: int = Field(50, ge=1, le=1000, description="items an escalation digest "
+                                 "shows in full; the rest are counted and linked to the list")
     delivery_max_attempts: int = Field(8, ge=1, le=50)
     delivery_retry_base_seconds: float = Field(30.0, ge=0, le=3600)
     delivery_batch: int = Field(500, ge=1, le=10000)

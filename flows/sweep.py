@@ -381,7 +381,7 @@ def _notices(d: _Decision, step: Step, found: list[Recipient], level_name: str, 
     milestone, status = d.milestone, d.status
     context = {"milestone_id": milestone.id, "title": milestone.title, "plan": d.plan_code,
                "project": d.project_code, "unit_id": milestone.unit_id,
-               "due_on": status.due_on.isoformat(), "level": step.level,
+               "due_on": status.due_on.isoformat(), "light": status.light, "level": step.level,
                "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
                "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
                "commitment": milestone.commitment} | (

@@ -6,8 +6,9 @@ an hour ago and so presumably dead):
 1. For each configured webhook target, one post (key ``webhook:<sweep>:<target>``) listing the
    most severe items about its units or to its roles, not before the end of its quiet hours.
 2. Then, 200 addresses per transaction: load their uncomposed notices with the names and
-   recent history of the milestones they cover; render ``escalation_digest`` per address, its
-   item links signed for the person behind the address (notifications/links.py);
+   recent history of the milestones they cover; render ``escalation_digest`` per address, each
+   item once and at most ``digest_item_cap`` in full (models/rules/digest.py), its item links
+   signed for the person behind the address (notifications/links.py);
    insert it under the key ``digest:<sweep>:<address>`` (ON CONFLICT DO NOTHING, so a second
    composer adds nothing); mark the notices as carried by that message.
 Each transaction lands whole or not at all; the keys make every step safe to repeat.
@@ -36,6 +37,7 @@ from sqlmodel.sql.expression import Select
 
 from config.channels import Channels
 from config.settings import Settings
+from models.rules.digest import digest_of, shared_filters
 from models.store.database import is_item_fault, writer
 from models.store.events import record
 from models.tables.columns import table_of
@@ -125,7 +127,8 @@ def _compose_emails(session: Session, sweep_id: str, addresses: list[str], setti
         # A unit's contact address can also be a person's: then that person reads it.
         person_id = next((n.person_id for n in mine if n.person_id is not None), None)
         key = f"digest:{sweep_id}:{address}"
-        meta = {"sweep": sweep_id, "milestones": [n.milestone_id for n in mine]}
+        meta = {"sweep": sweep_id,
+                "milestones": sorted({n.milestone_id for n in mine if n.milestone_id is not None})}
         try:
             with session.begin_nested():
                 message_id = _queue_digest(session, settings, key, address, person_id, mine,
@@ -153,11 +156,16 @@ def _compose_emails(session: Session, sweep_id: str, addresses: list[str], setti
 def _queue_digest(session: Session, settings: Settings, key: str, address: str,
                   person_id: int | None, mine: list[Notification], sources: _Sources,
                   links: ItemLinks, now: datetime, meta: dict[str, Any]) -> int | None:
-    entries = sorted((_item(n, sources) | {"link": links.to(person_id, n.milestone_id)}  # type: ignore[arg-type]  # a digest's notices are about milestones
-                      for n in mine), key=lambda i: (-i["level"], i["due_on"]))
+    """Each item once, the first ``digest_item_cap`` in full (models/rules/digest.py)."""
+    digest = digest_of((_item(n, sources) for n in mine), cap=settings.digest_item_cap)
+    entries = [i | {"link": links.to(person_id, i["milestone_id"])} for i in digest.shown]
+    more = None
+    if digest.rest:
+        more = {"count": len(digest.rest), "link": links.list_of(shared_filters(digest.rest))}
     recipient = mine[0].context["recipient"]
     context = {"recipient": recipient, "as_of": mine[0].context["as_of"],
-               "office": settings.office_name, "items": entries}
+               "office": settings.office_name, "items": entries, "total": digest.total,
+               "more": more}
     return _compose(session, settings, key=key, channel=Channel.email, address=address,
                     recipient=recipient, person_id=person_id, template="escalation_digest",
                     context=context, not_before=now, meta=meta)
@@ -268,7 +276,9 @@ def _item(notice: Notification, sources: _Sources) -> dict[str, Any]:
     adds it)."""
     c = notice.context
     project, plan, unit, code = sources.names[notice.milestone_id]
-    return {"kind": notice.kind, "level": c["level"], "level_name": c["level_name"],
+    return {"milestone_id": notice.milestone_id, "plan_code": c["plan"],
+            "light": c.get("light"),  # not in notices queued before it was recorded
+            "kind": notice.kind, "level": c["level"], "level_name": c["level_name"],
             "reason": c["reason"], "repeat": c["repeat"], "title": c["title"],
             "project": project, "plan": plan, "unit": unit, "unit_code": code,
             "due_on": c["due_on"], "overdue_workdays": c["overdue_workdays"],

@@ -16,8 +16,10 @@ web app checks its age against: in a replay both stand at the replayed day.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from config.secret import secret_key
 from config.settings import Settings
@@ -44,3 +46,8 @@ class ItemLinks:
                                 milestone_id=milestone_id, nonce=secrets.token_urlsafe(16),
                                 now=self.now.timestamp())
         return f"{self.base_url}/l/{token}"
+
+    def list_of(self, filters: Mapping[str, str]) -> str:
+        """The web app's list of items narrowed by ``filters`` (web/lists.py reads them); it
+        asks whoever opens it to sign in, and shows an owner only their unit's items."""
+        return f"{self.base_url}/?{urlencode(filters)}" if filters else f"{self.base_url}/"

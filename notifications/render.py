@@ -9,6 +9,7 @@ queued rather than going out with a hole in it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LOCALES: tuple[str, ...] = ("zh-CN", "en")
@@ -25,6 +27,13 @@ LOCALES: tuple[str, ...] = ("zh-CN", "en")
 TEMPLATES: tuple[str, ...] = ("escalation_digest", "done_received", "extension_decided",
                               "item_closed", "item_notice")
 LINK_SCHEMES = ("https://", "http://")
+# A subject a phone's mail list shows whole: a milestone's text runs to 200 characters, so a
+# subject names it by its start and the body carries it in full (``subject_line``); render()
+# cuts any subject still longer.
+SUBJECT_MAX = 60
+TITLE_MIN = 20  # a milestone's text keeps this much of the room before its project's name
+NAME_MIN = 4    # a project's name cut shorter than this says nothing: then it is left out
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,8 @@ def render(template: str, context: Mapping[str, Any], *, locale: str = "zh-CN") 
     subject = env.get_template(f"{template}.subject.j2").render(values)
     text = env.get_template(f"{template}.txt.j2").render(values)
     html = env.get_template(f"{template}.html.j2").render(values)
-    return Rendered(subject=one_line(subject), text=text.strip() + "\n", html=html.strip() + "\n")
+    return Rendered(subject=clip(one_line(subject), SUBJECT_MAX), text=text.strip() + "\n",
+                    html=html.strip() + "\n")
 
 
 def render_part(template: str, part: str, context: Mapping[str, Any], *,
@@ -70,6 +80,52 @@ def one_line(value: str) -> str:
     control character, so a rendered subject can never start a second header."""
     collapsed = " ".join(value.split())
     return "".join(c for c in collapsed if unicodedata.category(c) != "Cc")
+
+
+def clip(value: str, room: int) -> str:
+    """``value`` in at most ``room`` characters: whole, or cut and ended with "…". The cut never
+    parts a character from the marks that belong to it (a combining accent, a variation
+    selector, the rest of an emoji joined by ZWJ), which would show as a broken glyph."""
+    if len(value) <= room:
+        return value
+    cut = max(room - len(ELLIPSIS), 0)
+    while 0 < cut and (_joins_previous(value[cut]) or value[cut - 1] == ZWJ):
+        cut -= 1
+    return value[:cut].rstrip() + ELLIPSIS
+
+
+ZWJ = "\u200d"
+
+
+def subject_line(prefix: str, name: str, title: str, opening: str, closing: str) -> str:
+    """``prefix`` + project ``name`` + ``title`` in brackets, within SUBJECT_MAX characters:
+    the title keeps at least TITLE_MIN of them (all of it if shorter), the name gets the rest
+    and is left out when that is under NAME_MIN."""
+    name, title = one_line(name), one_line(title)
+    room = SUBJECT_MAX - len(prefix) - len(opening) - len(closing)
+    shown = clip(title, max(room - len(name), min(len(title), TITLE_MIN)))
+    if room - len(shown) < NAME_MIN:
+        return prefix + clip(title, SUBJECT_MAX - len(prefix))
+    return prefix + clip(name, room - len(shown)) + opening + shown + closing
+
+
+def _joins_previous(char: str) -> bool:
+    """Whether ``char`` belongs to the character before it."""
+    return (char == ZWJ or unicodedata.combining(char) != 0
+            or unicodedata.category(char) in ("Mn", "Me") or "\ufe00" <= char <= "\ufe0f"
+            or "\U0001f3fb" <= char <= "\U0001f3ff")  # skin tones
+
+
+# Runs a phone must not break across lines (第51周 read as 第5 / 1周): a week, an issue or a
+# place number, a year, a month and day.
+KEEP_TOGETHER = re.compile(r"第\d+[周期名项]|\d{4}年|\d{1,2}月\d{1,2}日")
+
+
+def unbroken(value: object) -> Markup:
+    """HTML of ``value`` (escaped unless it is markup already) with each KEEP_TOGETHER run in a
+    ``white-space:nowrap`` span: the line breaks around it, never inside it."""
+    return Markup(KEEP_TOGETHER.sub(
+        lambda m: f'<span style="white-space:nowrap">{m[0]}</span>', str(escape(value))))
 
 
 def cn_date(value: str | date) -> str:
@@ -105,5 +161,7 @@ def _environment(locale: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cn_date=cn_date, href=href, by_level=by_level)
+    env.filters.update(cn_date=cn_date, href=href, by_level=by_level, clip=clip,
+                       unbroken=unbroken)
+    env.globals.update(subject_line=subject_line)
     return env

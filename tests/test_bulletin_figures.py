@@ -37,7 +37,7 @@ from models.rules.bulletin.periods import (
     period_ending_before,
     previous_period,
 )
-from models.rules.bulletin.ranking import rank
+from models.rules.bulletin.ranking import HonourRule, rank
 from models.store.actions import claim_done, close_out
 from models.store.bulletin_history import load_history
 from models.tables.event_kinds import EventKind
@@ -153,8 +153,10 @@ def test_places_move_against_last_week(figures: Any) -> None:
 
 
 def test_the_honour_and_shame_lists(figures: Any) -> None:
-    assert figures.honour == ["C", "A"]  # at most half of the five ranked units
-    assert figures.shame == ["E", "B"]
+    # Only C did well (100 %, nothing overdue): A and F at 50 % are not praised for it.
+    assert figures.honour == ["C"]
+    assert figures.shame == ["E", "B"]  # at most half of the five ranked units
+    assert figures.honour_rule == HonourRule(0.9, 3)  # the shipped policy's, stated with them
 
 
 def test_each_units_row(figures: Any) -> None:

@@ -25,7 +25,7 @@ from models.rules.bulletin.periods import Period, PeriodKind
 from models.rules.bulletin.ranking import UnitRow
 from notifications.bulletin.page import bulletin_subject, bulletin_title
 from notifications.bulletin.pdf import bulletin_pdf
-from notifications.bulletin.workbook import SHEETS, bulletin_workbook
+from notifications.bulletin.workbook import HEAD_ROWS, SHEETS, bulletin_workbook
 
 WEEK = Period(PeriodKind.week, date(2026, 11, 9), date(2026, 11, 15))
 BEFORE = Period(PeriodKind.week, date(2026, 11, 2), date(2026, 11, 8))
@@ -112,7 +112,9 @@ def nation(units: int, red_items: int) -> Figures:
 
 
 def sheet_rows(data: bytes, title: str) -> list[tuple]:
-    return list(load_workbook(io.BytesIO(data))[title].iter_rows(values_only=True))
+    """A sheet's table: its headings and rows, below the title and period rows."""
+    return list(load_workbook(io.BytesIO(data))[title].iter_rows(min_row=HEAD_ROWS,
+                                                                  values_only=True))
 
 
 def day(value: datetime | None) -> date | None:
@@ -120,6 +122,59 @@ def day(value: datetime | None) -> date | None:
 
 
 # ── the workbook ────────────────────────────────────────────────────────────────────────────
+
+def test_every_sheet_prints_with_its_title_and_period_on_every_a4_landscape_page():
+    book = load_workbook(io.BytesIO(bulletin_workbook(district())))
+    for sheet in book:
+        title, period, _ = sheet.iter_rows(max_row=3, values_only=True)
+        assert title[0] == bulletin_title(district())
+        assert period[0] == "统计期：2026年11月9日—11月15日　上期：2026年11月2日—11月8日　内部版"
+        assert sheet["A1"].font.bold
+        assert {str(r).split(":")[0] for r in sheet.merged_cells.ranges} == {"A1", "A2"}
+        assert sheet.print_title_rows == "$1:$3" and sheet.freeze_panes == "A4"
+        assert (sheet.page_setup.orientation, int(sheet.page_setup.paperSize)) == (
+            "landscape", int(sheet.PAPERSIZE_A4))
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+
+
+def test_an_empty_sheet_says_so_under_its_headings():
+    book = bulletin_workbook(replace(district(), extensions=[], red_items=[]))
+    for title in ("批准延期", "红灯事项"):
+        headings, *rows = sheet_rows(book, title)
+        assert headings[0] == "事项编号"
+        assert [r[0] for r in rows] == ["本期无"]
+
+
+def test_lights_are_filled_in_light_tints_and_levels_are_named_by_the_ladder():
+    figures = replace(district(), level_names={PLAN: ["催办提醒", "督办单", "领导督办"]})
+    book = load_workbook(io.BytesIO(bulletin_workbook(figures)))
+    indicators = book["指标"]
+    light = [c.value for c in indicators[HEAD_ROWS]].index("灯") + 1
+    cell = indicators.cell(row=HEAD_ROWS + 1, column=light)
+    assert (cell.value, cell.fill.fgColor.rgb) == ("黄", "00FFF1B8")
+    assert indicators.cell(row=HEAD_ROWS + 2, column=light).fill.fill_type is None  # no light
+    headings, *rows = sheet_rows(bulletin_workbook(figures), "红灯事项")
+    level = headings.index("督办级别")
+    assert [r[level] for r in rows] == ["督办单", None]  # level 2; level 0: not escalated
+
+
+def test_the_trajectory_is_rounded_to_what_its_unit_allows():
+    rows = [replace(district().indicators[0], measure=measure, trajectory_value=value,
+                    baseline_value=baseline, target_value=target)
+            for measure, value, baseline, target in (
+                ("人", 27.95, 20.0, 30.0), ("个", 9.95, 5.0, 12.0), ("%", 59.25, 55.0, 60.0),
+                ("元/人、年", 13224.4, 12000.0, 14000.0), ("万元", 1.234, 1.5, 2.25))]
+    figures = replace(district(), indicators=rows)
+    headings, *cells = sheet_rows(bulletin_workbook(figures), "指标")
+    column = headings.index("进度线值")
+    assert [r[column] for r in cells] == [28, 10, 59.3, 13224, 1.23]
+    # A narrow column may put the measure under its number: read the text without line breaks.
+    text = "".join("".join(pdf_pages(bulletin_pdf(figures, chart_png=None))).split())
+    for shown in ("28人", "10个", "59.3%", "13224元/人、年", "1.23万元"):
+        assert shown in text, shown
+    assert "27.95" not in text and "9.95" not in text
+
 
 def test_workbook_has_one_sheet_per_table_in_order():
     assert load_workbook(io.BytesIO(bulletin_workbook(district()))).sheetnames == list(SHEETS)
@@ -156,8 +211,8 @@ def test_ranking_sheet_lists_every_unit_in_order_with_places_and_rates():
     assert [r[1] for r in rows[1:]] == [1, -1, "新", None]  # shown as ↑1, ↓1, 新, (unranked)
     assert [r[12] for r in rows[1:]] == ["红榜", "黑榜", None, None]
     sheet = load_workbook(io.BytesIO(data))["单位排名"]
-    assert sheet["I3"].number_format == "0.0%" and sheet["I3"].value == pytest.approx(2 / 3)
-    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert sheet["I5"].number_format == "0.0%" and sheet["I5"].value == pytest.approx(2 / 3)
+    assert sheet.freeze_panes == "A4" and sheet["A3"].font.bold
 
 
 def test_item_sheets_hold_red_items_indicators_completed_and_extensions():
@@ -165,11 +220,12 @@ def test_item_sheets_hold_red_items_indicators_completed_and_extensions():
     data = bulletin_workbook(figures)
     red_rows = sheet_rows(data, "红灯事项")
     assert [(r[0], r[3], r[5], day(r[6]), r[7], r[8], r[9], r[10], r[11]) for r in red_rows[1:]] \
-        == [(r.milestone_id, r.title, r.unit_name, r.due_on, r.overdue_workdays, r.level,
+        == [(r.milestone_id, r.title, r.unit_name, r.due_on, r.overdue_workdays,
+             f"{r.level}级" if r.level else None,  # no ladder in these figures: the level's number
              "是" if r.acknowledged else "否", "是" if r.binding else "否", r.assumption)
             for r in figures.red_items[:1]] + [
-        (12, "完成第12项消防验收<复验>", "示例区东街道", date(2026, 10, 30), 3, 0, "否", "未标注",
-         "清单未给出完成日期，按规划期末推定")]
+        (12, "完成第12项消防验收<复验>", "示例区东街道", date(2026, 10, 30), 3, None, "否",
+         "未标注", "清单未给出完成日期，按规划期末推定")]
     assert red_rows[0][11] == "推定（规划未给出日期或内容）"
     assert [r[5] for r in sheet_rows(data, "指标")[1:]] == ["是", "否"]
     indicators = sheet_rows(data, "指标")
@@ -201,12 +257,12 @@ def test_a_units_own_workbook_names_it_and_keeps_the_whole_ranking():
     data = bulletin_workbook(district().for_unit("xq-jd1"))
     assert ("本单位", "示例区东街道", "xq-jd1") in [r[:3] for r in sheet_rows(data, "概览")]
     assert len(sheet_rows(data, "单位排名")) == 1 + 4
-    assert [r[0] for r in sheet_rows(data, "本期完成")[1:]] == []
+    assert [r[0] for r in sheet_rows(data, "本期完成")[1:]] == ["本期无"]
 
 
 def test_workbook_dates_are_excel_dates_in_chinese_form():
     sheet = load_workbook(io.BytesIO(bulletin_workbook(district())))["红灯事项"]
-    assert sheet["G2"].is_date and sheet["G2"].number_format == 'yyyy"年"m"月"d"日"'
+    assert sheet["G4"].is_date and sheet["G4"].number_format == 'yyyy"年"m"月"d"日"'
 
 
 def test_two_workbook_builds_are_byte_identical_and_dated_by_the_period():

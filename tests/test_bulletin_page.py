@@ -162,6 +162,14 @@ def test_months_weeks_across_a_new_year_and_custom_periods_are_titled_plainly(
     assert bulletin_subject(figures(period=period)).endswith(words)
 
 
+def test_the_week_number_and_the_days_never_break_inside_on_a_phone() -> None:
+    week = Period(PeriodKind.week, date(2026, 12, 14), date(2026, 12, 20))
+    page = html(figures(period=week))
+    for run in ("第51周", "12月14日", "12月20日"):
+        assert f'<span style="white-space:nowrap">{run}</span>' in page, run
+    assert "word-break:break-all;\">" + PLAN_NAME not in page
+
+
 def test_headline_figures_show_with_their_signed_changes_since_the_period_before() -> None:
     f = figures()
     for part in (visible(html(f)), text(f)):
@@ -304,7 +312,7 @@ def test_indicators_show_target_trajectory_latest_value_and_light() -> None:
     part = visible(html(figures())).split("五、主要指标", 1)[1].split("六、", 1)[0]
 
     assert part.index("每万老年人拥有持证养老护理员数") < part.index("最低生活保障标准")
-    assert "28人 25.5人 24人 2026年6月30日 ● 黄灯" in part
+    assert "28人 26人 24人 2026年6月30日 ● 黄灯" in part  # the line's 25.5 people: whole
     assert ">14000 — 暂无 暂无数据" in part
     assert ("本年目标：>14000；进度线：—；最新值：暂无；暂无数据" in text(figures()))
 

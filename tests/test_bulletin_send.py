@@ -7,6 +7,7 @@ own bulletin. Mail goes through the real outbox to a real SMTP server on loopbac
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
 from config.channels import load_channels
@@ -31,12 +33,14 @@ from models.tables.message import Message
 from notifications.outbox import deliver_round
 from tests.conftest import NOW, snapshot
 from tests.smtp_server import SmtpServer
+from tests.test_bulletin_files import pdf_pages
 from tests.world import PLAN, RULES, World, build_world
 
 WEEK = period_ending_before(PeriodKind.week, date(2025, 10, 13))  # 6–12 October 2025
 ISSUED = datetime(2025, 10, 13, 1, 0, tzinfo=RULES.zone)
 THIS_WEEK = period_ending_before(PeriodKind.week, date(2026, 12, 7))  # after the re-import
 BOTH = [Edition.internal, Edition.public]
+PLAN_CODE = "demo-2025-2026"  # the plan of tests/world.py
 
 
 def settings_for(tmp_path: Path, smtp: SmtpServer | None = None) -> Settings:
@@ -209,3 +213,48 @@ def stored_outputs(engine: sa.Engine) -> dict[Edition, tuple]:
     with Session(engine) as db:
         return {b.edition: (b.figures, b.scope_name, b.subject, b.html, b.text, b.chart_png,
                             b.xlsx, b.pdf) for b in db.exec(select(BulletinRecord))}
+
+
+def test_each_week_gets_the_next_issue_number_of_its_year_and_keeps_it_when_regenerated(
+        engine: sa.Engine, session: Session, tmp_path: Path) -> None:
+    """期号 per scope and year, both editions one issue; a late-generated older week takes the
+    next number; regenerating prints the same number; a new year starts again at 第1期."""
+    build_world(session)
+    settings = Settings(data_dir=tmp_path / "data", base_url="https://duban.example.gov.cn",
+                        smtp_host="", bulletin_issuer="示例区民政局督办办公室")
+    weeks = [period_ending_before(PeriodKind.week, date(2025, 12, day)) for day in (15, 22)]
+    weeks.append(period_ending_before(PeriodKind.week, date(2026, 1, 12)))  # a 2026 week
+    late = period_ending_before(PeriodKind.week, date(2025, 12, 8))  # older, generated last
+    for period in [*weeks, late, weeks[1]]:  # and week 2 again
+        issue(engine=engine, rules=RULES, settings=settings, plan=PLAN_CODE, period=period,
+              editions=BOTH, send_it=False, resend=False, actor="test", now=ISSUED)
+    with Session(engine) as db:
+        rows = db.exec(select(BulletinRecord).order_by(BulletinRecord.period_last)).all()
+    numbers = {(r.period_last.isoformat(), r.edition.value): (r.issue_year, r.issue_number)
+               for r in rows}
+    assert numbers == {
+        ("2025-12-07", "internal"): (2025, 3), ("2025-12-07", "public"): (2025, 3),
+        ("2025-12-14", "internal"): (2025, 1), ("2025-12-14", "public"): (2025, 1),
+        ("2025-12-21", "internal"): (2025, 2), ("2025-12-21", "public"): (2025, 2),
+        ("2026-01-11", "internal"): (2026, 1), ("2026-01-11", "public"): (2026, 1)}
+    second = next(r for r in rows if r.period_last == date(2025, 12, 21)
+                  and r.edition is Edition.internal)
+    for part in (second.text, second.html):
+        assert "2025年第2期" in part and "示例区民政局督办办公室" in part
+    assert "2025年第2期　发文单位：示例区民政局督办办公室" in str(
+        load_workbook(io.BytesIO(second.xlsx))["概览"]["A2"].value)
+    assert "2025年第2期" in "".join(pdf_pages(second.pdf))
+
+
+def test_the_issuer_is_the_office_name_unless_the_settings_name_one(
+        engine: sa.Engine, session: Session, tmp_path: Path) -> None:
+    build_world(session)
+    settings = Settings(data_dir=tmp_path / "data", smtp_host="",
+                        office_name="西湖区民政局督办办公室")
+    [made, _] = issue(engine=engine, rules=RULES, settings=settings, plan=PLAN_CODE,
+                      period=WEEK, editions=BOTH, send_it=False, resend=False, actor="test",
+                      now=ISSUED)
+    with Session(engine) as db:
+        row = db.get(BulletinRecord, made.id)
+        assert row is not None and row.figures["issuer"] == "西湖区民政局督办办公室"
+        assert "2025年第1期　西湖区民政局督办办公室" in row.text

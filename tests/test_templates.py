@@ -16,7 +16,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from notifications.email_message import build_email, message_id_for
-from notifications.render import TEMPLATE_DIR, TEMPLATES, Rendered, cn_date, render
+from notifications.render import TEMPLATE_DIR, TEMPLATES, Rendered, clip, cn_date, render
 
 LOCALES = ("zh-CN", "en")
 PLAN = "杭州市西湖区民政事业发展“十三五”规划"
@@ -58,7 +58,8 @@ def contexts() -> dict[str, dict[str, Any]]:
     owner = {"recipient": "王明", "title": "开工建设", "project": PROJECT, "link": link}
     return {
         "escalation_digest": {"recipient": "王明", "as_of": "2025-10-21",
-                              "office": "项目督办办公室", "items": digest_items()},
+                              "office": "项目督办办公室", "items": digest_items(),
+                              "total": 3, "more": None},
         "done_received": owner | {"unit": UNIT, "claimed_on": "2025-10-20", "evidence":
                                   "已取得施工许可证，10月18日开工。\n附现场照片。"},
         "extension_decided": owner | {"approved": True, "previous_due_on": "2025-06-30",
@@ -154,7 +155,8 @@ def test_titles_and_evidence_are_escaped_in_html_and_literal_in_text(locale: str
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
         assert "&lt;b onmouseover=&#34;alert(1)&#34;&gt;" in rendered.html
         assert XSS in rendered.text and HOVER in rendered.text
-    assert XSS in render("done_received", claim, locale=locale).subject  # a subject is not HTML
+    subject = render("done_received", claim, locale=locale).subject  # a subject is not HTML
+    assert "<script>" in subject and "&lt;" not in subject
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -164,7 +166,51 @@ def test_a_title_with_a_newline_still_gives_a_one_line_subject(locale: str) -> N
     subject = render("done_received", context, locale=locale).subject
 
     assert "\r" not in subject and "\n" not in subject and "\u2028" not in subject
-    assert "开工建设 Bcc: x@evil.example X" in subject
+    assert "开工建设 Bcc: x@evil" in subject
+
+
+LONG_TITLE = ("完成区社会福利中心二期工程主体结构封顶、消防验收、竣工验收备案和设施设备安装调试，"
+              "落实运营机构并通过等级评定，新增养老床位300张、护理型床位占比达到60%以上，"
+              "同步建成康复护理、失智照护、医养结合和智慧养老服务平台，实现老年人入住"
+              "和社区居家养老服务辐射周边街道全覆盖，年底前通过省级示范性养老机构评估验收并"
+              "向社会公布服务项目、收费标准和监督电话，接受群众监督")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("template", ["done_received", "extension_decided", "item_closed"])
+def test_a_long_title_is_cut_in_the_subject_and_whole_in_the_body(template: str,
+                                                                   locale: str) -> None:
+    assert len(LONG_TITLE) > 160  # the seed plans' longest run to about 200
+    context = contexts()[template] | {"title": LONG_TITLE, "project": "区社会福利中心二期工程"
+                                      "（含康复护理楼、失智照护楼和综合服务楼）"}
+
+    rendered = render(template, context, locale=locale)
+
+    assert len(rendered.subject) <= 60
+    start = LONG_TITLE[:10]
+    assert start in rendered.subject and LONG_TITLE not in rendered.subject
+    assert rendered.subject.endswith(("…）", "…)")), rendered.subject  # the bracket still closes
+    assert LONG_TITLE in rendered.text and LONG_TITLE in rendered.html
+    assert context["project"] in rendered.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_short_title_keeps_its_whole_subject(locale: str) -> None:
+    subject = render("done_received", contexts()["done_received"], locale=locale).subject
+    assert f"{PROJECT}" in subject and "开工建设" in subject and "…" not in subject
+
+
+@pytest.mark.parametrize(("text", "room", "cut"), [
+    ("开工建设", 4, "开工建设"),
+    ("开工建设完成", 4, "开工建…"),
+    ("café au lait", 5, "café…"),
+    ("cafe\u0301s", 5, "caf…"),             # not between e and its accent
+    ("ab\U0001f468\u200d\U0001f469\u200d\U0001f467x", 5, "ab…"),  # nor inside a family emoji
+    ("a\u2764\ufe0fb", 3, "a…"),            # nor before a variation selector
+    ("开工建设", 1, "…"),
+])
+def test_a_cut_falls_between_whole_characters(text: str, room: int, cut: str) -> None:
+    assert clip(text, room) == cut
 
 
 def test_a_rejected_extension_says_the_old_date_still_holds() -> None:

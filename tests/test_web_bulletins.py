@@ -90,8 +90,9 @@ def bulletin_links(page: str) -> list[int]:
 
 
 def plain(page: str) -> str:
-    """The page's text as a person reads it: tags dropped, white space collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    """The page's text as a person reads it: tags dropped (inline spans run on without a
+    space), white space collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"</?span\b[^>]*>", "", page)).split())
 
 
 def download_name(answer: object) -> str:
@@ -211,7 +212,9 @@ def test_the_page_shows_the_headline_figures_and_the_ranking(site: BulletinSite)
         assert figure in text, figure
     ranking = text.split("三、各单位排名（共2个单位）")[1].split("排名规则")[0]
     assert ranking.index(f"1 — {MZJ} 2 1 50.0% 0 1") < ranking.index(f"2 — {JD} 1 0 0.0% 1 0")
-    assert f"红榜 第1名 {MZJ} 50.0% 黑榜 第2名 {JD} 0.0%" in text
+    # 50.0% is not doing well: nobody on the 红榜, and the page says what it takes.
+    assert ("红榜 入榜条件：按期完成率不低于90.0%且无逾期事项，至多3个单位"
+            f"（不超过参加排名单位的一半）。 本期无 黑榜 第2名 {JD} 0.0%") in text
     assert f'src="/bulletins/{site.internal}/chart.png"' in page
     assert "cid:" not in page
     assert f'href="/bulletins/{site.internal}/workbook.xlsx">工作簿（XLSX）' in page

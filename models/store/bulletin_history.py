@@ -134,7 +134,11 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
              for person_id, name in session.exec(person_names)}
     scope_name = "全部规划" if plan_row is None else value_at(
         plan_row.name, _in_order(revised.get(("plan", saved_id(plan_row)), [])), "name", until)
-    return History(scope=plan or ALL_PLANS, scope_name=scope_name,
+    plan_rows: Select[*tuple[Any, ...]] = Select(col(Plan.id), col(Plan.code), col(Plan.name))
+    plan_names = {code: value_at(name, _in_order(revised.get(("plan", plan_id), [])), "name",
+                                 until)
+                  for plan_id, code, name in session.exec(in_scope(plan_rows))}
+    return History(scope=plan or ALL_PLANS, scope_name=scope_name, plan_names=plan_names,
                    until=until, milestones=milestones, events=dict(events), steps=dict(steps),
                    indicators=_indicators(session, in_scope, until), names=names,
                    units={code: UnitNames(name, _in_order(revised.get(("unit", unit_id), [])))

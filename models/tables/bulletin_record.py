@@ -23,7 +23,10 @@ from models.tables.columns import enum_column, json_column, utcnow
 class BulletinRecord(SQLModel, table=True):
     __tablename__ = "bulletin"
     __table_args__ = (UniqueConstraint("scope", "period_first", "period_last", "edition",
-                                       name="uq_bulletin_scope_period_edition"),)
+                                       name="uq_bulletin_scope_period_edition"),
+                      # 期号: one number per scope, year, edition (models/rules/bulletin/issues.py)
+                      UniqueConstraint("scope", "edition", "issue_year", "issue_number",
+                                       name="uq_bulletin_issue"))
 
     id: int | None = Field(default=None, primary_key=True)
     scope: str = Field(max_length=32)  # a plan code, or "*"
@@ -39,6 +42,8 @@ class BulletinRecord(SQLModel, table=True):
     chart_png: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
     xlsx: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
     pdf: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    issue_year: int | None = None    # 期号 2017年第3期: year 2017, number 3; kept when
+    issue_number: int | None = None  # regenerated (None only in a row being made)
     sends: int = 0  # deliberate resends so far (duban bulletin generate --send --resend)
     generated_at: datetime = Field(default_factory=utcnow)
     generated_by: str = Field(max_length=500)

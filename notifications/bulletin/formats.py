@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 from models.rules.bulletin.editions import Edition
+from models.rules.bulletin.figures import Figures
 from models.rules.bulletin.periods import Period
 from models.rules.bulletin.ranking import UnitRow
 
@@ -24,6 +26,22 @@ HEADLINE = (("due", "应完成事项"), ("done", "已完成"), ("on_time", "按�
             ("newly_overdue", "本期新增逾期"), ("completed", "本期完成"))
 LIGHTS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯"}
 CHINA = timezone(timedelta(hours=8), "CST")  # no daylight saving: a fixed offset is exact
+
+
+def level_name(level_names: dict[str, list[str]], plan: str, level: int) -> str | None:
+    """The ladder's name of ``level`` in ``plan`` (督办单); ``2级`` when the figures have no
+    names for it (stored before they kept them); None for an item not escalated."""
+    if level < 1:
+        return None
+    names = level_names.get(plan, [])
+    return names[level - 1] if level <= len(names) else f"{level}级"
+
+
+def issue_words(figures: Figures) -> str | None:
+    """期号 as printed: ``2017年第3期``; None for figures not issued."""
+    if figures.issue_number is None:
+        return None
+    return f"{figures.issue_year}年第{figures.issue_number}期"
 
 
 def rate(value: float | None) -> str:
@@ -57,6 +75,36 @@ def amount(value: float | None, measure: str | None) -> str | None:
         return None
     number = f"{value:.2f}".rstrip("0").rstrip(".")
     return number + (measure or "")
+
+
+# What a computed value (the trajectory, the straight line from the baseline) may be written
+# to: people, items, places and sheets are counted whole; a percentage to one decimal; anything
+# else (money, 万人, ‰) to the decimals the document gives its baseline and target.
+WHOLE = frozenset({"人", "个", "家", "张", "所", "户", "名", "次", "床", "单", "项", "座", "处"})
+
+
+def decimals(measure: str | None, *given: float | None) -> int:
+    """The decimals a computed value of ``measure`` is written with (see WHOLE)."""
+    if measure in WHOLE:
+        return 0
+    if measure == "%":
+        return 1
+    return max((len(f"{g:.4f}".rstrip("0").partition(".")[2]) for g in given if g is not None),
+               default=1)
+
+
+def rounded(value: float | None, places: int) -> float | None:
+    """Half up, as people round (Python's round() rounds 0.5 to even)."""
+    if value is None:
+        return None
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return float(exact)
+
+
+def computed(value: float | None, measure: str | None, *given: float | None) -> str | None:
+    """A computed value as its measure allows: ``28人`` for 27.95 people, ``59.3%``,
+    ``13224元/人、年`` when the document gives whole yuan."""
+    return amount(rounded(value, decimals(measure, *given)), measure)
 
 
 def number(value: float | None, measure: str | None) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -37,7 +37,7 @@ from models.rules.bulletin.headline import Headline
 from models.rules.bulletin.indicators import IndicatorRow
 from models.rules.bulletin.periods import Period
 from models.rules.bulletin.ranking import UnitRow
-from notifications.bulletin.formats import MINUS, amount, movement, rate, signed
+from notifications.bulletin.formats import MINUS, amount, computed, movement, rate, signed
 from notifications.render import Rendered, macros, one_line, render_part
 
 EMAIL_ROWS = 200
@@ -100,6 +100,12 @@ def bulletin_context(figures: Figures, *, chart_src: str | None = None,
         "completed": Shown.of(figures.completed, rows),
         "extensions": Shown.of(figures.extensions, rows),
         "evidence_chars": EVIDENCE_CHARS,
+        "issue": None if figures.issue_number is None else {
+            "year": figures.issue_year, "number": figures.issue_number},
+        "issuer": figures.issuer,
+        "honour_rule": None if figures.honour_rule is None else {
+            "rate": rate(figures.honour_rule.min_on_time_rate),
+            "places": figures.honour_rule.places},
     }
 
 
@@ -125,6 +131,7 @@ class Place:
     board: str | None   # honour | shame
     focus: bool         # the reader's own unit
     gap: bool = False
+    group: str = ""     # its peer group's name, when the bulletin ranks more than one group
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,9 +284,11 @@ def _units(figures: Figures, rows: int | None) -> dict[str, Any]:
              else excerpt(ranked, min(rows, RANKING_ROWS) // 2 if keep is None
                           else UNIT_ENDS, keep, NEIGHBOURS))
     board_of = dict.fromkeys(figures.honour, "honour") | dict.fromkeys(figures.shame, "shame")
+    groups = figures.peer_names if len(figures.peer_names) > 1 else {}
 
     def place(unit: UnitRow) -> Place:
-        return _place(unit, board_of, focus_code)
+        shown = _place(unit, board_of, focus_code)
+        return replace(shown, group=groups[unit.peers]) if unit.peers in groups else shown
 
     on_board = ([_find(units, c) for c in figures.honour],
                 [_find(units, c, before=ranked) for c in figures.shame])
@@ -287,6 +296,7 @@ def _units(figures: Figures, rows: int | None) -> dict[str, Any]:
         "ranking": [LeftOut(units[i.first].place, units[i.last].place, i.count)
                     if isinstance(i, Gap) else place(units[i]) for i in shown],
         "ranked": ranked,
+        "grouped": bool(groups),
         "honour": [place(units[i]) for i in on_board[0] if i is not None],
         "shame": [place(units[i]) for i in on_board[1] if i is not None],
         "idle": Shown.of(units[ranked:], rows, lambda u: u.unit_name),
@@ -328,5 +338,6 @@ def _indicator(row: IndicatorRow) -> IndicatorShown:
     return IndicatorShown(
         row.name, row.unit_name, row.binding,
         row.target_text or amount(row.target_value, row.measure),
-        amount(row.trajectory_value, row.measure), amount(row.latest_value, row.measure),
+        computed(row.trajectory_value, row.measure, row.baseline_value, row.target_value),
+        amount(row.latest_value, row.measure),
         row.latest_on, row.light)

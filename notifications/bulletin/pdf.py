@@ -31,10 +31,14 @@ from notifications.bulletin.formats import (
     NONE,
     change,
     day,
+    decimals,
+    issue_words,
     issued_at,
+    level_name,
     movement,
     number,
     rate,
+    rounded,
 )
 from notifications.bulletin.page import bulletin_title, period_words
 from notifications.render import render_part
@@ -75,14 +79,20 @@ def print_context(figures: Figures, chart_png: bytes | None) -> dict[str, Any]:
         "focus": units[figures.focus_unit].unit_name
         if figures.focus_unit in units else figures.focus_unit,
         "created": issued_at(figures.period).isoformat(),
+        "issue": issue_words(figures),
+        "issuer": figures.issuer,
         "headline": _headline(figures),
         "chart": None if chart_png is None
         else "data:image/png;base64," + base64.b64encode(chart_png).decode("ascii"),
+        "honour_rule": None if figures.honour_rule is None else {
+            "rate": rate(figures.honour_rule.min_on_time_rate),
+            "places": figures.honour_rule.places},
+        "grouped": len(figures.peer_names) > 1,
         "honour": [_unit(units[code], figures) for code in figures.honour],
         "shame": [_unit(units[code], figures) for code in figures.shame],
         "ranked": _ranking([_unit(u, figures) for u in ranked]),
         "unranked": [u.unit_name for u in figures.units if u.place is None],
-        "red_items": [_red(r, year) for r in figures.red_items[:PRINT_ROWS]],
+        "red_items": [_red(r, year, figures) for r in figures.red_items[:PRINT_ROWS]],
         "red_total": len(figures.red_items),
         "indicators": [_indicator(i, year) for i in figures.indicators],
         "completed": [_completed(c, year) for c in figures.completed[:PRINT_ROWS]],
@@ -120,7 +130,8 @@ def _unit(u: UnitRow, figures: Figures) -> dict[str, Any]:
             "newly_overdue": u.newly_overdue, "completed": u.completed,
             "mark": "honour" if u.unit_code in figures.honour
             else "shame" if u.unit_code in figures.shame else "",
-            "focus": u.unit_code == figures.focus_unit}
+            "focus": u.unit_code == figures.focus_unit,
+            "group": figures.peer_names.get(u.peers, "") if len(figures.peer_names) > 1 else ""}
 
 
 def _item(i: RedItem | CompletedItem | ExtensionGranted) -> dict[str, Any]:
@@ -128,27 +139,36 @@ def _item(i: RedItem | CompletedItem | ExtensionGranted) -> dict[str, Any]:
             "assumption": getattr(i, "assumption", None)}
 
 
-def _red(r: RedItem, year: int) -> dict[str, Any]:
+def _red(r: RedItem, year: int, figures: Figures) -> dict[str, Any]:
     return {**_item(r), "due_on": day(r.due_on, year), "overdue": r.overdue_workdays,
-            "level": f"{r.level}级" if r.level else NONE,
+            "level": level_name(figures.level_names, r.plan, r.level) or NONE,
             "acknowledged": ("已确认" if r.acknowledged else "未确认") if r.level else NONE,
             "binding": r.binding}
 
 
 def _indicator(i: IndicatorRow, year: int) -> dict[str, Any]:
+    """Each value as its number and its measure, which the table may put on two lines (a
+    narrow column must wrap "13224元/人、年" between them, never overprint its neighbour)."""
     light, tone = (LIGHTS[i.light], i.light) if i.light else ("暂无", "none")
-    baseline = number(i.baseline_value, i.measure)
-    if i.baseline_value is not None and i.baseline_year:
-        baseline += f"（{i.baseline_year}年）"
+    places = decimals(i.measure, i.baseline_value, i.target_value)
     return {"name": i.name, "code": i.code, "plan": i.plan, "unit": i.unit_name or NONE,
-            "binding": i.binding, "baseline": baseline,
-            "target": number(i.target_value, i.measure) if i.target_value is not None
-            else (i.target_text or NONE),
+            "binding": i.binding, "baseline": _value(i.baseline_value, i.measure),
+            "baseline_year": f"{i.baseline_year}年" if i.baseline_value is not None
+            and i.baseline_year else "",
+            "target": _value(i.target_value, i.measure) if i.target_value is not None
+            else {"number": i.target_text or NONE, "measure": ""},
             "target_text": i.target_text if i.target_value is not None else None,
-            "trajectory": number(i.trajectory_value, i.measure),
-            "latest": number(i.latest_value, i.measure),
+            "trajectory": _value(rounded(i.trajectory_value, places), i.measure),
+            "latest": _value(i.latest_value, i.measure),
             "latest_on": day(i.latest_on, year) if i.latest_on else "",
             "light": light, "tone": tone}
+
+
+def _value(value: float | None, measure: str | None) -> dict[str, str]:
+    """``{number: "13224", measure: "元/人、年"}``; ``—`` and no measure for none."""
+    if value is None:
+        return {"number": NONE, "measure": ""}
+    return {"number": number(value, None), "measure": measure or ""}
 
 
 def _completed(c: CompletedItem, year: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ Who receives what:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from config.settings import Settings
 from models.rules.bulletin.editions import Edition
 from models.rules.bulletin.figures import Figures, compute
+from models.rules.bulletin.issues import Issued, issue_of
 from models.rules.bulletin.periods import Period, period_end
 from models.rules.rulebook import Rules
 from models.store.bulletin_history import load_history
@@ -59,7 +60,6 @@ def generate(*, session: Session, rules: Rules, settings: Settings, plan: str | 
     history = load_history(session=session, rules=rules, plan=plan,
                            until=period_end(period, rules))
     figures = compute(history, period, rules, edition)
-    chart = progress_chart(figures)
     stored = session.exec(select(BulletinRecord).where(
         BulletinRecord.scope == figures.scope, BulletinRecord.period_first == period.first,
         BulletinRecord.period_last == period.last, BulletinRecord.edition == edition)).first()
@@ -67,6 +67,9 @@ def generate(*, session: Session, rules: Rules, settings: Settings, plan: str | 
                                    scope=figures.scope, period_first=period.first,
                                    period_last=period.last, edition=edition,
                                    period_kind=period.kind, generated_by=actor)
+    figures = _issued(session, figures, stored, settings)
+    row.issue_year, row.issue_number = figures.issue_year, figures.issue_number
+    chart = progress_chart(figures)
     same = stored is not None and stored.figures == figures.to_json()
     row.scope_name, row.period_kind, row.figures = (figures.scope_name, period.kind,
                                                     figures.to_json())
@@ -85,6 +88,21 @@ def generate(*, session: Session, rules: Rules, settings: Settings, plan: str | 
                  "period": [period.first.isoformat(), period.last.isoformat()],
                  "edition": edition.value, "same_figures": same})
     return row, stored is not None
+
+
+def _issued(session: Session, figures: Figures, stored: BulletinRecord | None,
+            settings: Settings) -> Figures:
+    """The figures with their 期号 (models/rules/bulletin/issues.py) and 发文单位: a stored
+    bulletin keeps both; a new one takes the next number of its scope's year and the issuer
+    the settings name now (``bulletin_issuer``, else ``office_name``)."""
+    rows = session.exec(select(col(BulletinRecord.period_first), col(BulletinRecord.period_last),
+                               col(BulletinRecord.issue_year), col(BulletinRecord.issue_number))
+                        .where(BulletinRecord.scope == figures.scope)).all()
+    year, number = issue_of(figures.period.first, figures.period.last,
+                            [Issued(*r) for r in rows])
+    issuer = (stored.figures.get("issuer") if stored is not None else None) or (
+        settings.bulletin_issuer or settings.office_name)
+    return replace(figures, issue_year=year, issue_number=number, issuer=issuer)
 
 
 @dataclass(frozen=True)

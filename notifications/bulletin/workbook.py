@@ -6,6 +6,11 @@ as fractions with a percentage format, dates as Excel dates, so that people can 
 sum them, and so that the workbook read back with openpyxl gives the same figures. "Nothing"
 (a None) is an empty cell, never a dash or a zero.
 
+Each sheet prints as the office files it: a title row (the bulletin's title) and a period row
+above the table's headings, those three rows repeated on every printed page, A4 landscape,
+fitted to the page's width; a sheet with no rows says 本期无 under its headings; lights are
+filled in light tints of their colour, and 督办级别 is the ladder's name for the level.
+
 The same figures give the same bytes: the document properties carry a stamp derived from the
 period (``issued_at``) instead of the time of building, and every zip entry gets that stamp too
 (zipfile otherwise writes the current time into each entry).
@@ -21,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
@@ -38,10 +43,14 @@ from notifications.bulletin.formats import (
     HEADLINE,
     LIGHTS,
     NEW,
+    decimals,
+    issue_words,
     issued_at,
+    level_name,
     movement,
+    rounded,
 )
-from notifications.bulletin.page import bulletin_title
+from notifications.bulletin.page import bulletin_title, period_words
 
 RATE = "0.0%"
 DAY = 'yyyy"年"m"月"d"日"'
@@ -49,6 +58,11 @@ MOVEMENT = '"↑"0;"↓"0;"—"'  # +2 → ↑2, −1 → ↓1, 0 → —
 CHANGE = '+0;"−"0;0'
 CHANGE_RATE = '+0.0%;"−"0.0%;0.0%'  # a change of rate, in percentage points
 SHEETS = ("概览", "单位排名", "红灯事项", "指标", "本期完成", "批准延期")
+HEAD_ROWS = 3  # title, period, headings; the table starts below them
+EMPTY = "本期无"
+# Light tints, so the text on them stays legible in print and on screen.
+FILLS = {name: PatternFill("solid", fgColor=colour) for name, colour in (
+    ("红", "FFCCC7"), ("黄", "FFF1B8"), ("绿", "D9F7BE"))}
 
 
 def bulletin_workbook(figures: Figures) -> bytes:
@@ -61,11 +75,11 @@ def bulletin_workbook(figures: Figures) -> bytes:
     public = figures.edition is Edition.public
     for title, columns, rows in (
             (SHEETS[1], _unit_columns(figures), figures.units),
-            (SHEETS[2], RED_COLUMNS, figures.red_items),
+            (SHEETS[2], _red_columns(figures), figures.red_items),
             (SHEETS[3], INDICATOR_COLUMNS, figures.indicators),
             (SHEETS[4], _internal_only(COMPLETED_COLUMNS, public), figures.completed),
             (SHEETS[5], _internal_only(EXTENSION_COLUMNS, public), figures.extensions)):
-        _table(book.create_sheet(title), columns, rows)
+        _table(book.create_sheet(title), columns, rows, figures)
     stamp = issued_at(figures.period).astimezone(UTC).replace(tzinfo=None)
     book.properties.title = bulletin_title(figures)
     book.properties.creator = book.properties.lastModifiedBy = AUTHOR
@@ -118,7 +132,12 @@ UNIT_COLUMNS = (
 def _unit_columns(figures: Figures) -> tuple[Column, ...]:
     boards = {code: "红榜" for code in figures.honour}
     boards.update((code, "黑榜") for code in figures.shame)
-    return (*UNIT_COLUMNS, Column("榜单", 7, lambda u: boards.get(u.unit_code)))
+    columns = (*UNIT_COLUMNS, Column("榜单", 7, lambda u: boards.get(u.unit_code)))
+    if len(figures.peer_names) < 2:
+        return columns
+    # Places count within each peer group: the group says which 1 a 1 is.
+    group = Column("同类组", 24, lambda u: figures.peer_names.get(u.peers) if u.place else None)
+    return (group, *columns)
 
 
 _ITEM = (
@@ -129,15 +148,16 @@ _ITEM = (
     Column("单位代码", 14, lambda i: i.unit_code),
     Column("单位", 24, lambda i: i.unit_name),
 )
-RED_COLUMNS: tuple[Column, ...] = (
-    *_ITEM,
-    Column("到期日", 15, lambda r: r.due_on, DAY),
-    Column("逾期工作日", 11, lambda r: r.overdue_workdays),
-    Column("督办级别", 9, lambda r: r.level),
-    Column("已确认", 7, lambda r: _yes(r.acknowledged)),
-    Column("约束性", 7, lambda r: _binding(r.binding, r.unmarked)),
-    Column("推定（规划未给出日期或内容）", 30, lambda r: r.assumption),
-)
+def _red_columns(figures: Figures) -> tuple[Column, ...]:
+    return (*_ITEM,
+            Column("到期日", 15, lambda r: r.due_on, DAY),
+            Column("逾期工作日", 11, lambda r: r.overdue_workdays),
+            Column("督办级别", 11, lambda r: level_name(figures.level_names, r.plan, r.level)),
+            Column("已确认", 7, lambda r: _yes(r.acknowledged)),
+            Column("约束性", 7, lambda r: _binding(r.binding, r.unmarked)),
+            Column("推定（规划未给出日期或内容）", 30, lambda r: r.assumption))
+
+
 INDICATOR_COLUMNS = (
     Column("规划", 16, lambda i: i.plan),
     Column("指标代码", 10, lambda i: i.code),
@@ -150,7 +170,8 @@ INDICATOR_COLUMNS = (
     Column("目标年份", 9, lambda i: i.target_year),
     Column("本年目标值", 11, lambda i: i.target_value),
     Column("目标表述", 24, lambda i: i.target_text),
-    Column("进度线值", 10, lambda i: i.trajectory_value),
+    Column("进度线值", 10, lambda i: rounded(i.trajectory_value, decimals(
+        i.measure, i.baseline_value, i.target_value))),
     Column("最新值", 10, lambda i: i.latest_value),
     Column("最新值日期", 15, lambda i: i.latest_on, DAY),
     Column("灯", 5, lambda i: LIGHTS[i.light].removesuffix("灯") if i.light else None),
@@ -179,27 +200,61 @@ def _internal_only(columns: Sequence[Column], public: bool) -> tuple[Column, ...
 
 # ── sheets ──────────────────────────────────────────────────────────────────────────────────
 
-def _table(sheet: Worksheet, columns: Sequence[Column], rows: Sequence[_ROWS]) -> None:
-    """A header row with a filter over the table, and one row per item."""
-    _header(sheet, columns)
+def _table(sheet: Worksheet, columns: Sequence[Column], rows: Sequence[_ROWS],
+           figures: Figures) -> None:
+    """Title and period rows, a header row with a filter over the table, one row per item
+    (or 本期无), lights filled by their colour."""
+    _head(sheet, columns, figures)
     formats = [(i, c.number_format) for i, c in enumerate(columns, start=1) if c.number_format]
-    for row_number, row in enumerate(rows, start=2):
+    lights = [i for i, c in enumerate(columns, start=1) if c.heading == "灯"]
+    for row_number, row in enumerate(rows, start=HEAD_ROWS + 1):
         values = [c.value(row) for c in columns]
         append_as_typed(sheet, values)
         for index, number_format in formats:
             if values[index - 1] is not None:
                 sheet.cell(row=row_number, column=index).number_format = number_format
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+        for index in lights:
+            if values[index - 1] in FILLS:
+                sheet.cell(row=row_number, column=index).fill = FILLS[values[index - 1]]
+    if not rows:
+        sheet.append([EMPTY])
+    last = HEAD_ROWS + max(len(rows), 1)
+    sheet.auto_filter.ref = f"A{HEAD_ROWS}:{get_column_letter(len(columns))}{last}"
 
 
-def _header(sheet: Worksheet, columns: Sequence[Column]) -> None:
-    """The headings in bold, frozen so they stay in view, and the columns' widths."""
+def _head(sheet: Worksheet, columns: Sequence[Column], figures: Figures) -> None:
+    """The title and period rows, then the headings in bold; all three frozen in view and
+    printed on every page, A4 landscape, one page wide."""
+    width = get_column_letter(max(len(columns), 4))
+    sheet.append([bulletin_title(figures)])
+    sheet.append([_period_line(figures)])
+    for row, size in ((1, 14), (2, 11)):
+        sheet.merge_cells(f"A{row}:{width}{row}")
+        cell = sheet.cell(row=row, column=1)
+        cell.font = Font(bold=row == 1, size=size)
+        cell.alignment = Alignment(horizontal="center" if row == 1 else "left", wrap_text=True)
+    sheet.row_dimensions[1].height = 24
     sheet.append([c.heading for c in columns])
     bold = Font(bold=True)
     for index, column in enumerate(columns, start=1):
-        sheet.cell(row=1, column=index).font = bold
+        sheet.cell(row=HEAD_ROWS, column=index).font = bold
         sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
+    sheet.freeze_panes = f"A{HEAD_ROWS + 1}"
+    sheet.print_title_rows = f"1:{HEAD_ROWS}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+
+
+def _period_line(figures: Figures) -> str:
+    line = (f"统计期：{period_words(figures.period)}　上期：{period_words(figures.previous)}"
+            f"　{EDITIONS[figures.edition]}")
+    issue = issue_words(figures)
+    return line + (f"　{issue}" if issue else "") + (
+        f"　发文单位：{figures.issuer}" if figures.issuer else "")
 
 
 def _overview(sheet: Worksheet, figures: Figures) -> None:
@@ -212,8 +267,8 @@ def _overview(sheet: Worksheet, figures: Figures) -> None:
     then = {key: None if headline.change.get(key) is None or now[key] is None
             else now[key] - headline.change[key] for key, _ in HEADLINE if key != "on_time_rate"}
     then["on_time_rate"] = then["on_time"] / then["due"] if then["due"] else None
-    _header(sheet, OVERVIEW_COLUMNS)
-    for row_number, (key, label) in enumerate(HEADLINE, start=2):
+    _head(sheet, OVERVIEW_COLUMNS, figures)
+    for row_number, (key, label) in enumerate(HEADLINE, start=HEAD_ROWS + 1):
         sheet.append([label, now[key], then[key], headline.change.get(key)])
         rate = key == "on_time_rate"
         for column, number_format in ((2, RATE if rate else None), (3, RATE if rate else None),

@@ -19,9 +19,11 @@ Definitions (the office's, written down once here):
 - completed this period: claims made within the period that still stand at its end, whether
   the item was due by then or not (one finished early counts here, and in due, done and on time
   only from the period its due date falls in).
-- ranking: units with something due, by on-time rate (higher first), then more items on time,
-  then fewer overdue items, then unit code: best first. 红榜 the first ``HONOUR`` places, 黑榜 the
-  last ``HONOUR`` places (fewer when fewer units are ranked, never the same unit on both).
+- ranking: units with something due, among their peers (their plan's units, or the office's
+  peer group), by on-time rate (higher first), then more items on time, then fewer overdue
+  items, then unit code: best first. 红榜 only units that did well (an on-time rate of at least
+  the policy's threshold and no overdue item), the best placed, at most the policy's number per
+  peer group; 黑榜 the last places of units not all on time (ranking.py states the rules).
 - names: every milestone, project and unit is named, and every milestone counted for the unit,
   as it stood at the end of the period (a later rename or re-assignment changes nothing).
 - change since the previous bulletin: the same figures for the period of the same length just
@@ -49,7 +51,7 @@ from models.rules.bulletin.items import (
     red_items,
 )
 from models.rules.bulletin.periods import Period, PeriodKind, previous_period
-from models.rules.bulletin.ranking import UnitRow, honour_and_shame, unit_rows
+from models.rules.bulletin.ranking import HonourRule, UnitRow, honour_and_shame, unit_rows
 from models.rules.bulletin.standing import look
 from models.rules.rulebook import Rules
 
@@ -70,6 +72,17 @@ class Figures:
     honour: list[str] = field(default_factory=list)  # unit codes on the 红榜, best first
     shame: list[str] = field(default_factory=list)   # unit codes on the 黑榜, worst last
     focus_unit: str | None = None  # a unit's own bulletin: its lists only, the whole ranking
+    # Who may go on the 红榜 (None in bulletins stored before it was stated), and the names of
+    # the peer groups units are ranked in, by UnitRow.peers.
+    honour_rule: HonourRule | None = None
+    peer_names: dict[str, str] = field(default_factory=dict)
+    # The ladder's level names (督办单, 领导督办…) of each plan with a red item, level 1 first.
+    level_names: dict[str, list[str]] = field(default_factory=dict)
+    # 期号 and 发文单位: set when the bulletin is issued (publish.generate), from its stored
+    # record (issues.py) and the settings; None in figures computed but not issued.
+    issue_year: int | None = None
+    issue_number: int | None = None
+    issuer: str | None = None
 
     def for_unit(self, unit_code: str) -> Figures:
         """The bulletin a unit receives: the whole scope's headline and ranking, so it sees
@@ -114,7 +127,12 @@ class Figures:
                    indicators=rows(IndicatorRow, data["indicators"]),
                    completed=rows(CompletedItem, data["completed"]),
                    extensions=rows(ExtensionGranted, data["extensions"]),
-                   honour=data["honour"], shame=data["shame"], focus_unit=data["focus_unit"])
+                   honour=data["honour"], shame=data["shame"], focus_unit=data["focus_unit"],
+                   honour_rule=HonourRule(**data["honour_rule"]) if data.get("honour_rule")
+                   else None, peer_names=data.get("peer_names", {}),
+                   level_names=data.get("level_names", {}),
+                   issue_year=data.get("issue_year"), issue_number=data.get("issue_number"),
+                   issuer=data.get("issuer"))
 
 
 def compute(history: History, period: Period, rules: Rules, edition: Edition) -> Figures:
@@ -124,17 +142,24 @@ def compute(history: History, period: Period, rules: Rules, edition: Edition) ->
     then = look(history, previous, rules)
     before = look(history, previous_period(previous), rules)
     newly, completed = newly_overdue(now, then), completed_in(now, period)
-    units = unit_rows(now, then, newly, completed)
-    honour, shame = honour_and_shame([u for u in units if u.place is not None])
+    policy = rules.policy(history.scope).bulletin  # "*": the default policy
+    rule = HonourRule(policy.honour_min_on_time_rate, policy.honour_places)
+    units = unit_rows(now, then, newly, completed, policy.peer_groups)
+    honour, shame = honour_and_shame([u for u in units if u.place is not None], rule)
+    peers = {u.peers for u in units if u.place is not None}
     public = edition is Edition.public
+    red = red_items(history, now, period)
     return Figures(
         scope=history.scope, scope_name=history.scope_name, period=period, previous=previous,
         edition=edition, headline=headline(now, then, before, period, previous), units=units,
-        red_items=red_items(history, now, period),
+        red_items=red,
         indicators=indicator_rows(history, period),
         completed=completed_items(history, now, completed, public),
         extensions=extensions_granted(history, now, period, public),
-        honour=honour, shame=shame)
+        honour=honour, shame=shame, honour_rule=rule,
+        peer_names={p: history.plan_names.get(p, p) for p in sorted(peers)},
+        level_names={p: [lvl.name for lvl in rules.policy(p).ladder]
+                     for p in sorted({r.plan for r in red})})
 
 
 def _plain(value: Any) -> Any:

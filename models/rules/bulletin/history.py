@@ -141,3 +141,4 @@ class History:
     names: dict[int, str] = field(default_factory=dict)  # person id: name, as at ``until``
     # by unit code, for the units milestones are in now or were in before a re-import
     units: dict[str, UnitNames] = field(default_factory=dict)
+    plan_names: dict[str, str] = field(default_factory=dict)  # by code, as at ``until``
