@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from models.rules.permissions import Action
     from models.tables.person import Person
 
-Milestone = Annotated[int, typer.Argument(help="milestone id (see `duban plans show --json`)")]
+Milestone = Annotated[int, typer.Argument(
+    help="milestone id (节点编号 in `duban status` and `duban plans show`)")]
 Milestones = Annotated[list[int], typer.Argument(
     help="one or more milestone ids: all are changed, or none")]
 Reason = Annotated[str | None, typer.Option(help="why")]

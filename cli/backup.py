@@ -33,9 +33,10 @@ def restore(source: Annotated[Path, typer.Argument(help="an archive made by duba
     from services.backup import BackupRefused
     from services.backup import restore as put_back
 
-    settings = context.settings()
     if not source.is_file():
         fail(f"备份文件不存在：{source}", code=2)
+    context.make_data_dir()
+    settings = context.settings()
     try:
         with hold_scheduler_lock(settings.database, settings.data_dir):
             done = put_back(database_url=settings.database, data_dir=settings.data_dir,

@@ -10,16 +10,32 @@ from typing import Annotated, Any
 import typer
 
 from cli import context
-from cli.output import console, emit_json, fail, table
+from cli.output import Code, console, emit_json, fail, table
 
 app = typer.Typer(no_args_is_help=True)
 
 EDITIONS = {"internal": "内部版", "public": "公开版"}
 
 
+def _plan_code(plan: str | None) -> str | None:
+    """The plan code a --plan names, or None for 全部规划 (the bulletins across every plan,
+    models.store.bulletin_history.ALL_PLANS_NAME); their key "*", as --json prints it, is
+    taken too."""
+    from models.store.bulletin_history import ALL_PLANS, ALL_PLANS_NAME
+
+    return None if plan in (ALL_PLANS_NAME, ALL_PLANS) else plan
+
+
+def _scope_name(scope: str) -> str:
+    from models.store.bulletin_history import ALL_PLANS, ALL_PLANS_NAME
+
+    return ALL_PLANS_NAME if scope == ALL_PLANS else scope
+
+
 @app.command()
 def generate(
-        plan: Annotated[str | None, typer.Option(help="plan code (default: every plan)")] = None,
+        plan: Annotated[str | None, typer.Option(
+            help="plan code, or 全部规划 (the default): one bulletin across every plan")] = None,
         period: Annotated[str, typer.Option(
             help="week (the last full week), month (the last full month) or "
                  "FROM..TO, e.g. 2026-11-01..2026-11-30")] = "week",
@@ -58,8 +74,9 @@ def generate(
     editions = [Edition.internal, Edition.public] if edition == "both" else [Edition(edition)]
     try:
         issued = issue(engine=context.engine(), rules=rules, settings=context.settings(),
-                       plan=plan, period=covered, editions=editions, send_it=send, resend=resend,
-                       actor=context.actor(), now=context.runtime().at(day))
+                       plan=_plan_code(plan), period=covered, editions=editions,
+                       send_it=send, resend=resend, actor=context.actor(),
+                       now=context.runtime().at(day))
     except UnknownPlan as exc:
         fail(f"--plan: {exc}", code=2)
     if json:
@@ -68,13 +85,14 @@ def generate(
                     "replaced": i.replaced, "queued": i.queued} for i in issued])
         return
     for i in issued:
-        console.print(f"通报 {i.id}：{i.scope}，{i.period.first}—{i.period.last}，"
+        console.print(f"通报 {i.id}：{_scope_name(i.scope)}，{i.period.first}—{i.period.last}，"
                       f"{EDITIONS[i.edition]}，{'已重新生成' if i.replaced else '已生成'}"
                       + (f"，新排队邮件 {i.queued} 封" if send else ""), highlight=False)
 
 
 @app.command("list")
-def list_(plan: Annotated[str | None, typer.Option(help="plan code, or * for every plan")] = None,
+def list_(plan: Annotated[str | None, typer.Option(
+            help="plan code, or 全部规划 for the bulletins across every plan")] = None,
           json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
           ) -> None:
     """Stored bulletins, newest period first."""
@@ -82,6 +100,7 @@ def list_(plan: Annotated[str | None, typer.Option(help="plan code, or * for eve
     from sqlmodel.sql.expression import Select
 
     from cli.known import require_plan
+    from models.store.bulletin_history import ALL_PLANS
     from models.tables.bulletin_record import BulletinRecord
 
     context.require_database()
@@ -95,9 +114,9 @@ def list_(plan: Annotated[str | None, typer.Option(help="plan code, or * for eve
             col(BulletinRecord.period_last).desc(), col(BulletinRecord.scope),
             col(BulletinRecord.edition))
         if plan is not None:
-            if plan != "*":
-                require_plan(db, plan)
-            query = query.where(BulletinRecord.scope == plan)
+            code = _plan_code(plan)
+            require_plan(db, code)
+            query = query.where(BulletinRecord.scope == (code or ALL_PLANS))
         rows: Sequence[Any] = db.exec(query).all()  # Rows, read by column name
     if json:
         emit_json([{"id": r.id, "scope": r.scope, "scope_name": r.scope_name,
@@ -106,7 +125,7 @@ def list_(plan: Annotated[str | None, typer.Option(help="plan code, or * for eve
                     "edition": r.edition, "generated_at": r.generated_at, "resends": r.sends}
                    for r in rows])
         return
-    table("督办晾晒通报", ["编号", "范围", "期间", "版本", "生成时间"],
+    table("督办晾晒通报", [Code("编号"), "范围", Code("期间"), "版本", Code("生成时间")],
           ((r.id, r.scope_name, f"{r.period_first}—{r.period_last}", EDITIONS[r.edition],
             f"{r.generated_at.astimezone(context.rules().zone):%Y-%m-%d %H:%M}") for r in rows))
 

@@ -1,4 +1,10 @@
-"""What every command needs: settings, an engine, the acting user. Errors become messages."""
+"""What every command needs: settings, an engine, the acting user. Errors become messages.
+
+The data directory (config.settings says where it is) is made only by the commands that set an
+installation up, `duban init`, `duban run` and `duban restore`, which say so; any other command
+refuses to run on a missing one, naming the setting, rather than start an empty installation
+wherever the setting happened to point.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from functools import cache
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session
 
-from cli.output import fail
+from cli.output import console, fail
 from config.channels import Channels, ChannelsInvalid
-from config.settings import Settings
+from config.settings import Settings, SettingsError, load_settings, setting_name
 from models.rules.rulebook import Rules
 from models.store.database import VERSION_TABLE, behind_migrations, writer
 from services.runtime import CONFIGURATION_ERRORS, Runtime, build
@@ -23,10 +29,34 @@ from services.runtime import CONFIGURATION_ERRORS, Runtime, build
 def runtime() -> Runtime:
     """This command's runtime (services.runtime), built once; a bad configuration ends the
     command with the message naming the setting or file."""
+    settings = _settings()
+    if not settings.data_dir.is_dir():
+        fail(f"数据目录 {settings.data_dir} 不存在：请先运行 duban init 创建它，"
+             f"或用 {setting_name('data_dir')} 指明已有的数据目录", code=2)
     try:
-        return build()
+        return build(settings)
     except CONFIGURATION_ERRORS as exc:
         fail(str(exc), code=2)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), code=2)
+
+
+def make_data_dir() -> None:
+    """For the commands that set up (init, run, restore): make the data directory if it is
+    missing, and say where."""
+    path = _settings().data_dir
+    if path.is_dir():
+        return
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        fail(f"无法创建数据目录 {path}（{setting_name('data_dir')}）：{exc.strerror}", code=2)
+    console.print(f"已创建数据目录：{path}", highlight=False)
 
 
 def settings() -> Settings:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cli import context
-from cli.output import console, emit_json, fail, table
+from cli.output import Code, console, emit_json, errors, fail, shown_of, table
 
 app = typer.Typer(no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -34,20 +34,25 @@ def deliver(json: Json = False) -> None:
 
 @app.command("list")
 def list_(failed: Annotated[bool, typer.Option("--failed", help="only failed and dead")] = False,
-          limit: Annotated[int, typer.Option(help="newest first, at most")] = 200,
+          limit: Annotated[int, typer.Option(min=1, help="newest first, at most")] = 200,
+          all_: Annotated[bool, typer.Option("--all", help="every message")] = False,
           json: Json = False) -> None:
-    """Messages in the outbox, newest first."""
-    from notifications.outbox import list_messages
+    """Messages in the outbox, newest first; the line under the table says when there are
+    more than --limit (--json gives the same rows)."""
+    from notifications.outbox import count_messages, list_messages
 
     with context.session() as db:
-        rows = list_messages(session=db, failed_only=failed, limit=limit)
+        rows = list_messages(session=db, failed_only=failed, limit=None if all_ else limit)
+        total = len(rows) if all_ else count_messages(session=db, failed_only=failed)
     if json:
         emit_json(rows)
+        shown_of(len(rows), total, "条", to=errors)
         return
     table("发件箱" + ("（失败）" if failed else ""),
-          ["编号", "渠道", "收件人", "主题", "状态", "次数", "错误"],
+          [Code("编号"), "渠道", "收件人", "主题", "状态", "次数", "错误"],
           ((r["id"], r["channel"], f"{r['recipient']} <{r['address']}>", r["subject"],
             STATUS_WORDS[r["status"]], r["attempts"], r["last_error"] or "") for r in rows))
+    shown_of(len(rows), total, "条")
 
 
 @app.command()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli import context
-from cli.output import console, emit_json, errors, fail, table
+from cli.output import Code, console, emit_json, errors, fail, table
 from models.tables.event_kinds import EventKind
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def list_(role: Annotated[str | None, typer.Option()] = None,
     if json:
         emit_json(rows)
         return
-    table("人员", ["姓名", "邮箱", "角色", "单位", "电话", "单位负责人"], (
+    table("人员", ["姓名", Code("邮箱"), "角色", Code("单位"), "电话", "单位负责人"], (
         (r["name"], r["email"], _ROLE_WORDS[r["role"]], r["unit"], r["phone"],
          "是" if r["heads_unit"] else "") for r in rows))
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli import context
-from cli.output import console, emit_json, errors, fail, table
+from cli.output import Code, console, emit_json, errors, fail, table
 from config.plan_file import commitment_name
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def list_(json: Json = False) -> None:
     if json:
         emit_json(rows)
         return
-    table("规划", ["代码", "名称", "期间", "项目", "节点", "指标"],
+    table("规划", [Code("代码"), "名称", Code("期间"), "项目", "节点", "指标"],
           [(r["code"], r["name"], r["period"], r["projects"], r["milestones"], r["indicators"])
            for r in rows])
 
@@ -209,11 +209,12 @@ def show(plan: Annotated[str, typer.Argument(help="plan code")], json: Json = Fa
         return
     console.print(f"[bold]{detail['name']}[/]（{detail['code']}，{detail['period']}）\n"
                   f"发文：{detail['issuer']} {detail['document_number'] or ''}", highlight=False)
-    table("重点项目与节点", ["项目", "名称", "责任单位", "到期", "目标", "属性"], (
-        (p["code"], p["name"] if i == 0 else "", p["unit"]["name"] if i == 0 else "",
+    table("重点项目与节点", [Code("节点编号"), Code("项目"), "名称", "责任单位", Code("到期"),
+                             "目标", "属性"], (
+        (m["id"], p["code"], p["name"] if i == 0 else "", p["unit"]["name"] if i == 0 else "",
          m["due_on"], _assumed(m), commitment_name(m["commitment"]))
         for p in detail["projects"] for i, m in enumerate(p["milestones"] or [None]) if m))
-    table("主要指标", ["序号", "指标", "单位", "基期", "目标", "属性"], (
+    table("主要指标", [Code("序号"), "指标", "单位", "基期", "目标", "属性"], (
         (i["code"], i["name"], i["measure"] or "",
          _baseline(i["baseline"]), "；".join(f"{t['year']}：{_cell(t)}" for t in i["targets"]),
          commitment_name(i["commitment"]))

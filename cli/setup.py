@@ -20,6 +20,7 @@ SEED_PLANS = Path(__file__).resolve().parent.parent / "config" / "plans"
 def init() -> None:
     """Create or upgrade the database; import the seed plans if no plan is loaded; make the
     first office account when there is none and print its one-time sign-in link."""
+    context.make_data_dir()
     _init()
     _offer_first_sign_in()
 
@@ -98,6 +99,7 @@ def run(once: Annotated[bool, typer.Option(
     """
     from flows.scheduler import SchedulerBusy, hold_scheduler_lock
 
+    context.make_data_dir()
     settings = context.settings()
     # The lock first: a second `duban run` leaves before it migrates, imports or prints.
     try:

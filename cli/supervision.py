@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date, datetime
+from itertools import groupby
 from typing import Annotated
 
 import typer
 
 from cli import context
-from cli.output import console, emit_json, fail, table
+from cli.output import Code, console, emit_json, errors, fail, shown_of, table
 
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 AsOf = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD",
@@ -66,12 +67,19 @@ def status(plan: Annotated[str | None, typer.Option(help="plan code")] = None,
                    "provisional": any(r["provisional"] for r in rows), "set_aside": aside})
         return
     counts = {light: sum(r["light"] == light for r in rows) for light in LIGHT_WORDS}
-    table(f"督办状态（{context.rules().today(now)}）",
-          ["规划", "项目", "节点", "责任单位", "到期", "状态", "灯", "逾期工作日", "级别"],
-          ((r["plan"], r["project"], r["title"] + (ASSUMED if r["assumption"] else ""),
-            r["unit"], r["due_on"],
-            STATE_WORDS[r["state"]] + ("·超时" if r["late"] else ""), LIGHT_WORDS[r["light"]],
-            r["overdue_workdays"] or "", r["level"] or "") for r in rows))
+    # A table per plan, titled with its code: a column repeating it would take the width the
+    # milestones' text needs.
+    for plan_code, in_plan in groupby(rows, key=lambda r: r["plan"]):
+        table(f"督办状态（{context.rules().today(now)}）：{plan_code}",
+              [Code("节点编号"), Code("项目"), "节点", "责任单位", Code("到期"), "状态", "灯",
+               "逾期工作日", "级别"],
+              ((r["milestone_id"], r["project"], r["title"] + (ASSUMED if r["assumption"] else ""),
+                r["unit"], r["due_on"],
+                STATE_WORDS[r["state"]] + ("·超时" if r["late"] else ""),
+                LIGHT_WORDS[r["light"]], r["overdue_workdays"] or "", r["level"] or "")
+               for r in in_plan))
+    if not rows:
+        console.print("没有节点。", highlight=False)
     console.print("，".join(f"{LIGHT_WORDS[k]} {v}" for k, v in counts.items()), highlight=False)
     if any(r["provisional"] for r in rows):
         console.print(PROVISIONAL_NOTE, highlight=False)
@@ -98,8 +106,9 @@ def _print_set_aside(count: int, items: list[tuple[int, str]]) -> None:
 
 def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="show what would change and be sent; keep nothing")] = False,
-        detail: Annotated[int, typer.Option(help="list at most this many changes and steps "
-                                                 "(0: all)")] = 200,
+        detail: Annotated[int, typer.Option(min=0, help="list at most this many changes and "
+                                                        "steps (0: all)")] = 200,
+        all_: Annotated[bool, typer.Option("--all", help="list every change and step")] = False,
         json: Json = False) -> None:
     """Run one sweep now: update lights, climb the ladder, queue notices."""
     from flows.sweep import run_sweep
@@ -108,21 +117,25 @@ def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
     context.require_database()
     report = run_sweep(engine=context.engine(), rules=context.rules(), now=now,
                        clock=context.runtime().clock, dry_run=dry_run,
-                       detail_limit=detail or None)
+                       detail_limit=None if all_ else detail or None)
     if json:
         emit_json(report.as_dict())
+        shown_of(len(report.changes), report.changed, "个状态变化", to=errors)
+        shown_of(len(report.escalations), report.escalated, "次升级", to=errors)
         return
     title = f"巡检 {report.as_of}" + ("（预演，未保存任何变化）" if dry_run else "")
     table(title + f"：检查 {report.evaluated} 个节点，{report.changed} 个状态变化",
-          ["规划", "项目", "节点", "变化", "到期"],
-          ((c["plan"], c["project"], c["title"],
+          [Code("节点编号"), Code("规划"), Code("项目"), "节点", "变化", Code("到期")],
+          ((c["milestone_id"], c["plan"], c["project"], c["title"],
             f"{STATE_WORDS[c['from']]} → {STATE_WORDS[c['to']]}", c["due_on"])
            for c in report.changes))
+    shown_of(len(report.changes), report.changed, "个状态变化")
     table(f"督办升级 {report.escalated} 次",
-          ["规划", "项目", "节点", "级别", "次数", "原因", "收件人数"],
-          ((e["plan"], e["project"], e["title"], e["level"], e["repeat"] + 1,
-            REASON_WORDS[e["reason"]],
-            e["recipients"]) for e in report.escalations))
+          [Code("节点编号"), Code("规划"), Code("项目"), "节点", "级别", "次数", "原因",
+           "收件人数"],
+          ((e["milestone_id"], e["plan"], e["project"], e["title"], e["level"], e["repeat"] + 1,
+            REASON_WORDS[e["reason"]], e["recipients"]) for e in report.escalations))
+    shown_of(len(report.escalations), report.escalated, "次升级")
     console.print(f"待发送通知 {report.notifications} 条", highlight=False)
     if report.provisional:
         console.print(PROVISIONAL_NOTE, highlight=False)

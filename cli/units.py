@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cli import context
-from cli.output import console, emit_json, fail, table
+from cli.output import Code, console, emit_json, fail, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -27,7 +27,7 @@ def list_(json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if json:
         emit_json(rows)
         return
-    table("责任单位", ["代码", "名称", "类型", "联系人", "邮箱", "电话"], (
+    table("责任单位", [Code("代码"), "名称", "类型", "联系人", "邮箱", "电话"], (
         (r["code"], r["name"], r["kind"], r["contact_name"],
          f"{r['contact_email']}（占位，待替换）" if r["contact_placeholder"]
          else r["contact_email"],

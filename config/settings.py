@@ -1,8 +1,17 @@
 """Duban's settings: DUBAN_* environment variables over a TOML config file over defaults.
 
-The config file is ``duban.toml`` in the working directory, or the file named by DUBAN_CONFIG.
 A bad value stops start-up with a message naming the setting, where it came from and what is
 wrong; nothing runs on a half-valid configuration.
+
+Where things are does not depend on the directory `duban` is run from (decided so that a
+command run from another directory, a cron job or a service unit, reads the same data as
+`./scripts/run`, and never leaves a stray ./data behind):
+- the config file is the one named by DUBAN_CONFIG, else ``duban.toml`` at the repository root
+  (the checkout this code is in);
+- the data directory is DUBAN_DATA_DIR, else ``data_dir`` in the config file, else ``data`` at
+  the repository root. A relative path in the config file is taken from the file's directory,
+  one in the environment from the working directory, as a shell would. Installed outside a
+  checkout there is no repository root: the data directory must then be set.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -34,16 +44,46 @@ from sqlalchemy.exc import ArgumentError
 from config.policy import POLICY_FILE
 
 ENV_PREFIX = "DUBAN_"
+REPOSITORY = Path(__file__).resolve().parent.parent  # the checkout, when Duban runs from one
+PATH_SETTINGS = ("data_dir", "policy_file")  # in the config file: relative to the file
 
 
 def config_file() -> Path:
-    return Path(os.environ.get(f"{ENV_PREFIX}CONFIG", "duban.toml"))
+    return Path(os.environ.get(f"{ENV_PREFIX}CONFIG", REPOSITORY / "duban.toml"))
+
+
+def setting_name(name: str) -> str:
+    """How a user sets ``name``: its environment variable and its key in the config file."""
+    return f"{ENV_PREFIX}{name.upper()} / {name} in {config_file()}"
+
+
+def repository_defaults() -> dict[str, Any]:
+    """The defaults a checkout gives: its own data directory. Installed elsewhere, none."""
+    if not (REPOSITORY / "pyproject.toml").is_file():
+        return {}
+    return {"data_dir": REPOSITORY / "data"}
+
+
+class ConfigFileSource(TomlConfigSettingsSource):
+    """The TOML config file, its relative paths taken from the file's own directory."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls, path)
+        self.base = path.parent
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        for name in PATH_SETTINGS:
+            if isinstance(values.get(name), str):
+                values[name] = self.base / Path(values[name]).expanduser()
+        return values
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
-    data_dir: Path = Field(Path("data"), description="where the SQLite file, mail and uploads live")
+    # No default here: the repository's (repository_defaults) comes in as the last source.
+    data_dir: Path = Field(description="where the SQLite file, mail and uploads live")
     database_url: str = Field("", description="SQLAlchemy URL; default: SQLite in data_dir")
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh-CN", "en"] = "zh-CN"
@@ -85,7 +125,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
+        return (init_settings, env_settings, ConfigFileSource(settings_cls, config_file()),
+                InitSettingsSource(settings_cls, repository_defaults()))
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
 
     @field_validator("timezone")
     @classmethod
@@ -138,11 +184,14 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for error in exc.errors(include_url=False):
             name = str(error["loc"][0]) if error["loc"] else ""
-            where = (f"{ENV_PREFIX}{name.upper()} / {name} in {config_file()}" if name
+            where = (setting_name(name) if name
                      else f"settings ({ENV_PREFIX}* / {config_file()})")
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown setting"
+            elif error["type"] == "missing" and name == "data_dir":
+                message = ("not set: Duban runs outside its repository, so there is no default; "
+                           "say where its data lives")
             elif name and "password" not in name and isinstance(error.get("input"), str):
                 message += f" (got {error['input']!r})"
             lines.append(f"{where}: {message}")

@@ -19,6 +19,7 @@ from notifications.compose import compose_due
 from notifications.delivery import deliver_due, never_composed
 
 MAX_ROUNDS = 50  # one call never loops for ever, whatever keeps arriving
+FAILED = (MessageStatus.failed, MessageStatus.dead)  # what `--failed` and the office's filter show
 
 
 async def deliver_round(*, engine: Engine, settings: Settings, channels: Channels,
@@ -38,15 +39,23 @@ async def deliver_round(*, engine: Engine, settings: Settings, channels: Channel
 
 
 def list_messages(*, session: Session, failed_only: bool = False,
-                  limit: int = 200) -> list[dict[str, Any]]:
+                  limit: int | None = 200) -> list[dict[str, Any]]:
+    """The newest ``limit`` messages (None: all); `count_messages` says how many there are."""
     query = select(Message).order_by(col(Message.id).desc()).limit(limit)
     if failed_only:
-        query = query.where(col(Message.status).in_([MessageStatus.failed, MessageStatus.dead]))
+        query = query.where(col(Message.status).in_(FAILED))
     return [{"id": m.id, "channel": m.channel, "address": m.address, "recipient": m.recipient,
              "subject": m.subject, "status": m.status, "attempts": m.attempts,
              "next_attempt_at": m.next_attempt_at, "last_error": m.last_error,
              "sent_at": m.sent_at, "created_at": m.created_at}
             for m in session.exec(query).all()]
+
+
+def count_messages(*, session: Session, failed_only: bool = False) -> int:
+    query = select(sa.func.count()).select_from(Message)
+    if failed_only:
+        query = query.where(col(Message.status).in_(FAILED))
+    return session.exec(query).one()
 
 
 class NotRetriable(ValueError):

@@ -54,13 +54,15 @@ Duban = Callable[..., Result]
 
 @pytest.fixture
 def duban(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Duban]:
-    """`duban ARGS…` in-process on this test's database, data directory and no config file,
-    mail to the outbox folder; each call builds its runtime afresh, as a new command would."""
+    """`duban ARGS…` in-process on this test's database, data directory (made, as `duban init`
+    would) and no config file, mail to the outbox folder; each call builds its runtime afresh,
+    as a new command would."""
     from typer.testing import CliRunner
 
     from cli import context
     from cli.main import app
 
+    (tmp_path / "data").mkdir()
     monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
     monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "absent.toml"))

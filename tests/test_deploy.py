@@ -106,6 +106,7 @@ def prefect_server(tmp_path: Path, postgres_url: str) -> Iterator[PrefectServer]
 
 
 def duban_env(server: PrefectServer, database_url: str, tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "data").mkdir(exist_ok=True)
     return {**server.env, "DUBAN_DATABASE_URL": database_url,
             "DUBAN_DATA_DIR": str(tmp_path / "data"), "DUBAN_CONFIG": str(tmp_path / "none.toml")}
 

@@ -43,6 +43,7 @@ def test_the_contracts_hold_on_this_tree(copy: Path) -> None:
     ("notifications/render.py", "import web.app", "notifications never imports"),
     ("config/settings.py", "import models.tables.unit", "config imports nothing"),
     ("services/runtime.py", "import flows.sweep", "Entry points over flows"),
+    ("notifications/delivery.py", "import aiosmtpd.controller", "imports a test tool"),
 ])
 def test_a_wrong_import_fails_the_check(copy: Path, module: str, wrong: str,
                                         contract: str) -> None:

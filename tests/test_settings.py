@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import SettingsError, load_settings
+from config.settings import REPOSITORY, SettingsError, config_file, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +56,35 @@ def test_a_bad_value_names_the_setting(clean_environment: Path, monkeypatch: pyt
     with pytest.raises(SettingsError) as error:
         load_settings()
     assert message.format(config=clean_environment) in str(error.value)
+
+
+def test_the_data_directory_does_not_depend_on_where_duban_is_run(
+        clean_environment: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert load_settings().data_dir == REPOSITORY / "data"  # not ./data
+    clean_environment.write_text('data_dir = "store"\n')
+    assert load_settings().data_dir == clean_environment.parent / "store"  # beside the file
+    monkeypatch.setenv("DUBAN_DATA_DIR", "here")
+    assert load_settings().data_dir == elsewhere / "here"  # as the shell it was typed in
+    assert not (elsewhere / "here").exists() and not (elsewhere / "data").exists()
+
+
+def test_the_config_file_is_found_at_the_repository_root(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.delenv("DUBAN_CONFIG")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "duban.toml").write_text('timezone = "Beijing"\n')  # not read from here
+    assert config_file() == REPOSITORY / "duban.toml"
+    load_settings()  # no "unknown time zone 'Beijing'"
+
+
+def test_outside_a_checkout_the_data_directory_must_be_set(
+        clean_environment: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("config.settings.REPOSITORY", tmp_path / "site-packages")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert f"DUBAN_DATA_DIR / data_dir in {clean_environment}: not set" in str(error.value)
+    monkeypatch.setenv("DUBAN_DATA_DIR", str(tmp_path / "srv"))
+    assert load_settings().data_dir == tmp_path / "srv"

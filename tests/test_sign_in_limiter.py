@@ -187,6 +187,7 @@ def test_old_attempts_are_pruned_by_the_next_reservation(
 def serve(database_url: str, tmp_path: Path) -> Iterator[Callable[..., str]]:
     """`duban web ARGS…` as real processes on this test's database; each call gives its base
     URL once it answers (a bounded wait), and every process is stopped at the end."""
+    (tmp_path / "data").mkdir()
     env = {**os.environ, "DUBAN_DATABASE_URL": database_url,
            "DUBAN_DATA_DIR": str(tmp_path / "data"), "DUBAN_CONFIG": str(tmp_path / "none.toml"),
            "DUBAN_SMTP_HOST": "", "PYTHONPATH": str(REPO)}

@@ -17,7 +17,8 @@ Decisions:
   name, rather than shown as a unit with nothing due.
 - The files are the stored bytes of the whole bulletin (a unit's view has none of its own),
   always as downloads named like the email's attachments (the subject), in Chinese (RFC 5987).
-- ``?plan=CODE`` filters the list (``*``: the bulletins across every plan); a code that names
+- ``?plan=CODE`` filters the list (``*``: the bulletins across every plan, named 全部规划 as
+  everywhere: models.store.bulletin_history.ALL_PLANS_NAME); a code that names
   no plan shows the problem and an empty list (400), as the item list does.
 - Newest period first; then by scope and edition, so the two editions of one bulletin sit
   together.
@@ -36,6 +37,7 @@ from models.rules.bulletin.editions import Edition
 from models.rules.bulletin.figures import Figures
 from models.rules.bulletin.periods import PeriodKind
 from models.rules.permissions import Action
+from models.store.bulletin_history import ALL_PLANS_NAME
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.person import Person
 from models.tables.plan import Plan
@@ -71,6 +73,7 @@ def bulletins(request: Request, web: WebDep, db: SessionDep, me: CurrentUser) ->
     plan = request.query_params.get("plan", "").strip() or None
     internal = web.may(me, Action.view_item, None)
     page: dict[str, Any] = {"me": me, "plans": plans, "plan": plan, "every": EVERY,
+                            "every_name": ALL_PLANS_NAME,
                             "internal": internal, "kinds": KINDS, "editions": EDITIONS,
                             "rows": []}
     if plan not in (None, EVERY, *(p.code for p in plans)):

@@ -46,7 +46,12 @@ from models.tables.person import Person
 from models.tables.plan import Plan, Project
 from models.tables.unit import Unit
 
+# The scope of a bulletin across every plan. People read and type one name for it, 全部规划: the
+# words its bulletins' titles carry, on the command line (`--plan 全部规划`), the pages and the
+# bulletins alike. "*" is only the key it is stored and linked under (never a plan code, which
+# is a slug); it is not the name, because an unquoted * is a wildcard in every shell.
 ALL_PLANS = "*"
+ALL_PLANS_NAME = "全部规划"
 KINDS = [*FACT_KINDS, EventKind.extension_requested, EventKind.acknowledged]
 
 
@@ -132,7 +137,7 @@ def load_history(*, session: Session, rules: Rules, plan: str | None,
     names = {person_id: value_at(name, _in_order(revised.get(("person", person_id), [])),
                                  "name", until)
              for person_id, name in session.exec(person_names)}
-    scope_name = "全部规划" if plan_row is None else value_at(
+    scope_name = ALL_PLANS_NAME if plan_row is None else value_at(
         plan_row.name, _in_order(revised.get(("plan", saved_id(plan_row)), [])), "name", until)
     plan_rows: Select[*tuple[Any, ...]] = Select(col(Plan.id), col(Plan.code), col(Plan.name))
     plan_names = {code: value_at(name, _in_order(revised.get(("plan", plan_id), [])), "name",
