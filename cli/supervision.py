@@ -22,7 +22,8 @@ STATE_WORDS = {"pending": "未到期", "due_soon": "临期", "overdue": "逾期"
 LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 REASON_WORDS = {"due_soon": "临期提醒", "due_today": "今日到期", "overdue": "已逾期",
                 "climbed": "逾期升级", "binding": "约束性提前升级", "major": "重大事项",
-                "repeat": "再次催办"}
+                "repeat": "再次催办", "catch_up": "越级补发（一并告知）",
+                "receipt_overdue": "逾期未签收", "feedback_missed": "催报"}
 PROVISIONAL_NOTE = "注：部分日期所在年份尚无官方节假日安排，按周一至周五推算，属暂定。"
 ASSUMED = "（推定）"
 

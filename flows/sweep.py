@@ -232,6 +232,7 @@ class _Decision:
     orders: Orders                       # how its 督办单 are numbered and signed for
     order_levels: frozenset[int]         # the levels that issue one
     receipt_due_on: date                 # 签收 by then, for an order issued today
+    level_names: dict[int, str]          # the ladder's names, for a catch-up's skipped levels
 
 
 def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: Rules,
@@ -317,13 +318,16 @@ def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Sta
         event = status_event(milestone, status, now, ACTOR, "sweep")
     found = []
     for step in steps:
-        level = policy.level(step.level)
-        found.append((step, directory.recipients(level.recipients, milestone.unit_id),
-                      level.name))
+        # A catch-up step tells the people of every level it covers, each once.
+        roles = [role for number in (*step.skipped, step.level)
+                 for role in policy.level(number).recipients]
+        found.append((step, directory.recipients(roles, milestone.unit_id),
+                      policy.level(step.level).name))
     return _Decision(milestone, plan_code, project_code, status, update, event, found,
                      policy.orders, frozenset(lvl.level for lvl in policy.ladder
                                               if lvl.issues_order),
-                     rules.calendar.add_workdays(today, policy.orders.receipt_workdays))
+                     rules.calendar.add_workdays(today, policy.orders.receipt_workdays),
+                     {lvl.level: lvl.name for lvl in policy.ladder})
 
 
 def _write(session: Session, decisions: list[_Decision], today: date, now: datetime,
@@ -385,7 +389,8 @@ def _notices(d: _Decision, step: Step, found: list[Recipient], level_name: str, 
                "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
                "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
                "commitment": milestone.commitment} | (
-                   {"order": order_number} if order_number else {})
+                   {"order": order_number} if order_number else {}) | (
+                   {"skipped": [d.level_names[n] for n in step.skipped]} if step.skipped else {})
     return [{"key": f"escalation:{step_id}:{r.email}",
              "kind": NOTIFICATION_KIND.get(step.level, "leader"),
              "person_id": r.person_id, "address": r.email, "escalation_id": step_id,

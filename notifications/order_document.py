@@ -30,7 +30,8 @@ from notifications.render import render_part
 
 TEMPLATE = "order_print"
 REASONS = {"climbed": "逾期升级", "overdue": "已逾期", "binding": "约束性事项提前升级",
-           "major": "重大事项", "repeat": "再次催办", "due_soon": "临期", "due_today": "今日到期"}
+           "major": "重大事项", "repeat": "再次催办", "due_soon": "临期", "due_today": "今日到期",
+           "catch_up": "首次发现即已越级"}
 HISTORY_ROWS = 30
 
 

@@ -93,17 +93,25 @@ def test_acknowledging_stops_repeats_at_that_level_not_the_climb() -> None:
     ]
 
 
-def test_an_item_first_seen_at_the_top_gets_every_level_at_once() -> None:
-    assert walk(date(2025, 11, 3), date(2025, 11, 3)) == [
-        ("2025-11-03", 1, 0, "overdue"), ("2025-11-03", 2, 0, "climbed"),
-        ("2025-11-03", 3, 0, "climbed")]
+def test_an_item_first_seen_at_the_top_gets_one_catch_up_step_naming_what_it_skipped() -> None:
+    assert walk(date(2025, 11, 3), date(2025, 11, 3)) == [("2025-11-03", 3, 0, "catch_up")]
+    status = milestone_status(MilestoneFacts(DUE), date(2025, 11, 3), CALENDAR, 10)
+    (step,) = steps_due(status, EXPECTED, POLICY, date(2025, 11, 3), CALENDAR)
+    assert step.skipped == (1, 2)
+    # The levels below are never owed on their own afterwards; the top one repeats.
+    assert walk(date(2025, 11, 3), date(2025, 11, 12)) == [
+        ("2025-11-03", 3, 0, "catch_up"), ("2025-11-10", 3, 1, "repeat")]
 
 
-def test_snoozed_items_wait_and_then_continue() -> None:
+def test_snoozed_items_wait_and_then_continue_with_one_catch_up_step() -> None:
     snoozed = replace(EXPECTED, snoozed_until=date(2025, 10, 20))
     assert walk(date(2025, 10, 9), date(2025, 10, 22), snoozed) == [
-        ("2025-10-21", 1, 0, "overdue"), ("2025-10-21", 2, 0, "climbed"),
-        ("2025-10-21", 3, 0, "climbed")]
+        ("2025-10-21", 3, 0, "catch_up")]
+
+
+def test_one_level_owed_is_an_ordinary_step_not_a_catch_up() -> None:
+    assert walk(date(2025, 10, 13), date(2025, 10, 13))[0] == ("2025-10-13", 2, 0, "catch_up")
+    assert walk(date(2025, 10, 9), date(2025, 10, 9)) == [("2025-10-09", 1, 0, "overdue")]
 
 
 def test_the_next_step_day_is_exactly_when_the_next_step_falls() -> None:

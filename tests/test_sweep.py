@@ -90,7 +90,8 @@ def test_sweeping_again_the_same_day_sends_nothing_twice(engine: sa.Engine,
                                                          session: Session) -> None:
     build_world(session)
     first = sweep(engine, date(2025, 10, 21))
-    assert len(first.escalations) == 6  # both items first seen at their top level
+    # Both items first seen at their top level: one catch-up step each, not three.
+    assert [e["reason"] for e in first.escalations] == ["catch_up", "catch_up"]
     before = snapshot(engine)
     again = sweep(engine, date(2025, 10, 21))
     assert (again.evaluated, again.escalations, again.notifications) == (0, [], 0)
@@ -104,7 +105,7 @@ def test_a_dry_run_reports_and_keeps_nothing(engine: sa.Engine, session: Session
     before = snapshot(engine)
     preview = sweep(engine, date(2025, 10, 21), dry_run=True)
     assert {c["to"] for c in preview.changes} == {"overdue"}
-    assert len(preview.escalations) == 6 and preview.notifications > 0
+    assert len(preview.escalations) == 2 and preview.notifications > 0
     assert snapshot(engine) == before
 
 
@@ -202,3 +203,19 @@ def test_a_policy_or_calendar_change_reaches_every_open_item_at_the_next_sweep(e
     holidays = Rules(WorkCalendar({2025: YearSchedule(holidays=closed, workdays=frozenset())}),
                      RULES.policies, RULES.zone)
     assert state(holidays, date(2025, 12, 11)) == "due_soon"  # 8 working days left
+
+
+def test_a_catch_up_step_tells_every_level_s_people_once_and_names_the_levels_it_skipped(
+        engine: sa.Engine, session: Session) -> None:
+    world = build_world(session)
+    sweep(engine, date(2025, 10, 21))  # 开工建设 first seen 10 working days late: level 3
+    with Session(engine) as fresh:
+        (step,) = fresh.exec(select(EscalationStep).where(
+            EscalationStep.milestone_id == world.construction)).all()
+        notices = fresh.exec(select(Notification).where(
+            Notification.escalation_id == step.id)).all()
+    assert (step.level, step.reason) == (3, "catch_up")
+    assert sorted(n.address for n in notices) == sorted({
+        "wang.fang@duban.example", "chen.gang@duban.example",  # 催办提醒: the owners
+        "zhou.min@duban.example", "zhao@duban.example"})        # 督办单 and 领导督办
+    assert all(n.context["skipped"] == ["催办提醒", "督办单"] for n in notices)

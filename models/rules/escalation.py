@@ -11,8 +11,11 @@ Rules, for an open item not snoozed (see config/policy.yaml for the numbers):
 2. Level L > 1 starts when the item has been overdue ``after_overdue_workdays`` working days. A
    binding item climbs one level sooner: it reaches level L at level L-1's threshold, and level
    2 on its first overdue working day. A major item starts at ``major_start_level``.
-3. Every level up to the one reached is recorded, in order, so the ladder's history is whole
-   even when an item is first seen late.
+3. An item first seen past several levels at once (first seen late, after downtime, or after
+   a snooze) gets ONE catch-up step at the level it has reached (reason ``catch_up``), naming
+   the levels it skipped; its notice goes to the people of every level it covers, each once.
+   That is what a person wants — one notice, not three the same morning — and a level below
+   one recorded is never owed again.
 4. Only the highest level repeats, every ``repeat_workdays`` after its previous notice, until
    the office acknowledges that level; the climb goes on regardless.
 """
@@ -38,6 +41,7 @@ class Reason(StrEnum):
     binding = "binding"        # 约束性事项提前升级
     major = "major"            # 重大事项起始级别较高
     repeat = "repeat"          # 未办结再次提醒
+    catch_up = "catch_up"      # 首次发现即已越过数级：一次告知
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Step:
     level: int
     repeat: int
     reason: Reason
+    skipped: tuple[int, ...] = ()  # a catch-up step's levels below it, never sent on their own
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,13 @@ def steps_due(status: Status, facts: LadderFacts, policy: Policy, today: date,
         return []
     first = policy.major_start_level if facts.major else 1
     latest = {s.level: s for s in sorted(facts.sent, key=lambda s: (s.level, s.repeat))}
-    steps = [Step(level, 0, _first_reason(level, status, facts, policy))
-             for level in range(first, top + 1) if level not in latest]
+    covered = max(latest, default=0)
+    owed = [level for level in range(first, top + 1) if level > covered]
+    steps = []
+    if len(owed) == 1:
+        steps.append(Step(top, 0, _first_reason(top, status, facts, policy)))
+    elif owed:
+        steps.append(Step(top, 0, Reason.catch_up, skipped=tuple(owed[:-1])))
     previous = latest.get(top)
     if previous is not None and top > facts.acknowledged_level:
         if _repeat_is_due(previous, top, status, policy, today, calendar):
