@@ -283,6 +283,8 @@ def _item(notice: Notification, sources: _Sources) -> dict[str, Any]:
             "project": project, "plan": plan, "unit": unit, "unit_code": code,
             "due_on": c["due_on"], "overdue_workdays": c["overdue_workdays"],
             "commitment": c["commitment"],
+            "order": c.get("order"),            # the 督办单's 文号, when the step issued one
+            "skipped": c.get("skipped", []),    # a catch-up step's levels, by name
             "history": sources.history[notice.milestone_id][-10:]}
 
 

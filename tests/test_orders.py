@@ -4,6 +4,7 @@ without gaps or repeats, signed for by the unit (签收), raised once when not s
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, timedelta
 
@@ -11,6 +12,7 @@ import pypdfium2 as pdfium
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from config.channels import Channels
 from config.policy import PolicyFile
 from config.settings import Settings
 from flows.sweep import run_sweep
@@ -19,8 +21,10 @@ from models.store.actions import report_progress
 from models.store.orders import ReceiptRefused, find_order, sign_receipt
 from models.tables.escalation import Notification
 from models.tables.event import Event
+from models.tables.message import Message
 from models.tables.order import SupervisionOrder
 from models.tables.person import Person
+from notifications.compose import compose_due
 from notifications.order_document import order_context, order_pdf
 from services.runtime import system_clock
 from tests.conftest import Duban
@@ -212,3 +216,18 @@ def test_an_item_under_an_order_that_misses_its_progress_report_is_chased_once(
         again = fresh.exec(select(Event).where(Event.kind == "milestone.feedback_missed",
                                                Event.milestone_id == world.construction)).all()
     assert len(again) == 1  # the report started a new cycle, not yet missed
+
+
+def test_the_digest_names_the_order_and_the_levels_a_catch_up_step_passed(engine, session,
+                                                                        tmp_path):
+    build_world(session)
+    sweep(engine, date(2025, 10, 21))  # both items first seen at 领导督办
+    settings = Settings(data_dir=tmp_path, smtp_host="", base_url="https://duban.example")
+    compose_due(engine=engine, settings=settings, channels=Channels(),
+                now=ORDER_RULES.as_of(date(2025, 10, 21)) + timedelta(hours=2))
+    with Session(engine) as fresh:
+        head = fresh.exec(select(Message).where(
+            Message.address == "chen.gang@duban.example")).one()
+    assert "首次发现即已越过：催办提醒、督办单" in head.body_text
+    assert re.search(r"督办单：督办〔2025〕[12]号", head.body_text)
+    assert "督办〔2025〕" in head.body_html
