@@ -22,7 +22,7 @@ from models.tables.milestone import Milestone
 from models.tables.person import Person
 from services.runtime import build
 from tests.conftest import PASSWORD, snapshot
-from tests.world import RULES, World, build_world, give_passwords
+from tests.world import RULES, World, build_world, give_passwords, sweep_world
 from web.app import create_app
 
 SECRET = "duban-web-test-secret-0123456789abcdef"
@@ -73,6 +73,7 @@ def open_site(engine: sa.Engine, session: Session, password_hash: str, tmp_path:
         more(session)
     give_passwords(session, password_hash)
     session.commit()
+    sweep_world(engine)
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
     app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET))
     with TestClient(app) as client:

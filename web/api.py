@@ -25,7 +25,7 @@ definition time, and ``Caller`` is built inside `create_api` around its `Web`.
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,6 +36,13 @@ from sqlmodel import Session, col, select
 from models.rules.permissions import Action
 from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
 from models.store.api_tokens import token_person
+from models.store.milestone_list import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    BadCursor,
+    ListQuery,
+    list_page,
+)
 from models.store.status_view import milestone_lights
 from models.tables.columns import saved_id
 from models.tables.event import Event
@@ -52,12 +59,16 @@ from web.api_schemas import (
     Me,
     MilestoneDetail,
     MilestoneOut,
+    MilestonePage,
     PlanOut,
     Problem,
     UnitOut,
     UnitRef,
 )
 from web.context import Web
+from web.lists import remit
+
+Sort = Literal["urgent", "due", "-due", "claimed"]
 
 DESCRIPTION = """\
 督办 Duban for scripts. Authenticate every call with a personal token:
@@ -131,34 +142,48 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
             rows = db.exec(select(Unit).order_by(Unit.code)).all()
             return [UnitOut.model_validate(u, from_attributes=True) for u in rows]
 
-    @routes.get("/milestones", response_model=list[MilestoneOut], tags=["milestones"],
+    @routes.get("/milestones", response_model=MilestonePage, tags=["milestones"],
                 responses=NEEDS_TOKEN | MALFORMED | {
                     403: {"model": Problem, "description": "Another unit (owners)"}})
     def milestones(me: Caller, plan: Annotated[str | None, Query(description="plan code")] = None,
                    unit: Annotated[str | None, Query(description="unit code")] = None,
                    light: Light | None = None, state: MilestoneState | None = None,
+                   level: Annotated[int | None, Query(ge=0, description="exactly this escalation "
+                                                      "level")] = None,
                    min_level: Annotated[int | None, Query(
                        ge=0, description="escalated to at least this level")] = None,
-                   ) -> list[MilestoneOut]:
-        """Milestones with today's lights, in plan order; owners see their own unit's only."""
+                   q: Annotated[str | None, Query(max_length=100, description=(
+                       "words that must each appear in the milestone's or its project's "
+                       "title"))] = None,
+                   sort: Annotated[Sort, Query(description=(
+                       "urgent: red, yellow, blue, green, earliest due first; due / -due: by "
+                       "due date; claimed: by claim day"))] = "urgent",
+                   limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+                   cursor: Annotated[str | None, Query(description=(
+                       "`next` of the previous page"))] = None,
+                   ) -> MilestonePage:
+        """A page of milestones, filtered and ordered as the list page does; owners see their own
+        unit's only. Follow `next` for the following page; `total` counts the filtered set.
+        Lights are those stored by the last sweep and every action since."""
         with web.reader() as db:
-            if not web.may(me, Action.view_item, None):
-                own = db.get(Unit, me.unit_id) if me.unit_id is not None else None
-                if own is None or not web.may(me, Action.view_item, own.id):
-                    return []
-                if unit not in (None, own.code):
-                    raise HTTPException(403, f"owners see only their own unit's milestones "
-                                             f"(unit {own.code})")
-                unit = own.code
+            units, own = remit(web, db, me)
+            if units == frozenset():
+                return MilestonePage(items=[], next=None, total=0)
+            if own is not None and unit not in (None, own.code):
+                raise HTTPException(403, f"owners see only their own unit's milestones "
+                                         f"(unit {own.code})")
             _check_known(db, Plan, "plan", plan)
             _check_known(db, Unit, "unit", unit)
-            rows = [r for r in milestone_lights(session=db, rules=web.rules, now=web.now(),
-                                                plan=plan, unit=unit)
-                    if (light is None or r["light"] == light)
-                    and (state is None or r["state"] == state)
-                    and (min_level is None or r["level"] >= min_level)]
-            versions = dict(db.exec(select(Milestone.id, Milestone.version)).all())
-        return [MilestoneOut(**r, version=versions[r["milestone_id"]]) for r in rows]
+            query = ListQuery(plan=plan, unit=unit, light=light, state=state, level=level,
+                              min_level=min_level, q=q, sort=sort, unit_ids=units)
+            try:
+                page = list_page(session=db, query=query, calendar=web.rules.calendar,
+                                 today=web.rules.today(web.now()), limit=limit, cursor=cursor)
+            except BadCursor as bad:
+                raise RequestValidationError([{"loc": ("query", "cursor"), "type": "bad_cursor",
+                                               "msg": str(bad)}]) from None
+        return MilestonePage(items=[MilestoneOut.model_validate(i) for i in page.items],
+                             next=page.next, total=page.total)
 
     @routes.get("/milestones/{milestone_id}", response_model=MilestoneDetail, responses=ON_ITEM,
                 tags=["milestones"])

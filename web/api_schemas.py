@@ -100,7 +100,8 @@ class MilestoneOut(BaseModel):
     due_on: date = Field(description="Due date in force: the plan's, or an approved extension.")
     planned_due_on: date
     state: MilestoneState
-    light: Light = Field(description="red overdue, yellow due soon, green on track or done.")
+    light: Light = Field(description="red overdue, yellow due soon, blue claimed and waiting "
+                         "for the office (待核实), green on track or done.")
     overdue_workdays: int
     late: bool
     level: int = Field(description="Escalation level reached; 0: none.")
@@ -108,6 +109,15 @@ class MilestoneOut(BaseModel):
     commitment: Commitment
     provisional: bool = Field(description="Dates computed on an assumed Monday–Friday week.")
     version: int = Field(description="Send it back as `version` to act on what you read.")
+    claimed_on: date | None = Field(None, description="Day of the latest claim, while claimed "
+                                    "or closed.")
+
+
+class MilestonePage(BaseModel):
+    items: list[MilestoneOut]
+    next: str | None = Field(description="Cursor of the next page (pass it as `cursor`); "
+                             "null on the last page.")
+    total: int = Field(description="How many milestones the filters select, on every page.")
 
 
 class EventOut(BaseModel):
