@@ -10,7 +10,19 @@ from typing import Annotated
 
 import typer
 
-from cli import actions, backup, bulletin, outbox, people, plans, setup, supervision, units, web
+from cli import (
+    actions,
+    backup,
+    bulletin,
+    ledger,
+    outbox,
+    people,
+    plans,
+    setup,
+    supervision,
+    units,
+    web,
+)
 
 app = typer.Typer(
     help="督办 Duban: milestone supervision for civil-affairs plans.",
@@ -43,6 +55,7 @@ app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.command("run")(setup.run)
 app.command("status")(supervision.status)
+app.command("export")(ledger.export)
 app.command("sweep")(supervision.sweep)
 app.command("done")(actions.done)
 app.command("progress")(actions.progress)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,9 @@ NEW_PASSWORD = "新同事-登录-2026"
 
 
 
-@pytest.fixture
-def site(engine: sa.Engine, session: Session, password_hash: str,
-         tmp_path: Path) -> Iterator[Site]:
+@contextmanager
+def office_site(engine: sa.Engine, session: Session, password_hash: str,
+                tmp_path: Path) -> Iterator[Site]:
     """The world on 2026-11-23, swept: every item overdue (red) except 开工建设, claimed done
     (blue, 待核实)."""
     world = build_world(session)
@@ -52,6 +53,13 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
     app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET, clock=lambda: NOW))
     with TestClient(app) as client:
         yield Site(client, engine, world)
+
+
+@pytest.fixture
+def site(engine: sa.Engine, session: Session, password_hash: str,
+         tmp_path: Path) -> Iterator[Site]:
+    with office_site(engine, session, password_hash, tmp_path) as opened:
+        yield opened
 
 
 def post(site: Site, path: str, **data: object) -> Any:

@@ -24,6 +24,7 @@ from web import (
     feeds,
     forms,
     items,
+    ledger,
     lists,
     office,
     overview,
@@ -50,7 +51,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.web = web  # what web.dependencies.WebDep gives every route
     dependencies.install(app)
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
-    for module in (auth, lists, office, overview, items, attachments, feeds, bulletins):
+    for module in (auth, lists, ledger, office, overview, items, attachments, feeds,
+                   bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
     return app

@@ -38,6 +38,8 @@ from sqlalchemy import ColumnElement, Select, func, tuple_
 from sqlmodel import Session, col, select
 
 from models.rules.workdays import WorkCalendar
+from models.tables.event import Event
+from models.tables.event_kinds import EventKind
 from models.tables.milestone import Light, Milestone, MilestoneState
 from models.tables.plan import Plan, Project
 from models.tables.sweep_run import SweepRun
@@ -99,19 +101,38 @@ def light_counts(*, session: Session, query: ListQuery) -> dict[str, int]:
     return {str(light): n for light, n in session.exec(statement).all()}
 
 
-def iter_items(*, session: Session, query: ListQuery, calendar: WorkCalendar, today: date,
-               chunk: int = 1000) -> Iterator[dict[str, Any]]:
-    """Every item of the list in its order, a page at a time, so that no more than ``chunk``
-    rows are held at once however long the list (the export streams from here)."""
+def iter_chunks(*, session: Session, query: ListQuery, calendar: WorkCalendar, today: date,
+                chunk: int = 1000) -> Iterator[list[dict[str, Any]]]:
+    """Every item of the list in its order, ``chunk`` at a time: keyset pages, so that no more
+    than one chunk is held at once however long the list (the 台账 export streams from here),
+    each with its latest progress report (``progress``, ``progress_note``)."""
     after: dict[str, Any] | None = None
     while True:
         rows = _page_rows(session, query, chunk, after)
-        for row in rows:
-            yield as_item(row, calendar, today)
+        items = [as_item(row, calendar, today) for row in rows]
+        progress = latest_progress(session, [i["milestone_id"] for i in items])
+        for item in items:
+            item["progress"], item["progress_note"] = progress.get(item["milestone_id"],
+                                                                  (None, None))
+        if items:
+            yield items
         if len(rows) < chunk:
             return
         after = _key(rows[-1], query.sort)
         session.expunge_all()
+
+
+def latest_progress(session: Session, ids: list[int]) -> dict[int, tuple[float | None,
+                                                                         str | None]]:
+    """Each milestone's latest progress report: (percent, note)."""
+    if not ids:
+        return {}
+    latest = (select(func.max(col(Event.id))).where(col(Event.milestone_id).in_(ids),
+                                                    Event.kind == EventKind.progress_reported)
+              .group_by(col(Event.milestone_id)))
+    rows = session.exec(select(Event.milestone_id, Event.data, Event.reason)
+                        .where(col(Event.id).in_(latest))).all()
+    return {m: (data.get("percent"), reason) for m, data, reason in rows if m is not None}
 
 
 def last_sweep_at(session: Session) -> datetime | None:

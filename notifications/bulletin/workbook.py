@@ -41,6 +41,7 @@ from notifications.bulletin.formats import (
     movement,
 )
 from notifications.bulletin.page import bulletin_title
+from notifications.sheet_cells import as_text
 
 RATE = "0.0%"
 DAY = 'yyyy"年"m"月"d"日"'
@@ -186,14 +187,9 @@ def _table(sheet: Worksheet, columns: Sequence[Column], rows: Sequence[_ROWS]) -
 
 
 def _append_as_typed(sheet: Worksheet, values: Sequence[Any]) -> None:
-    """Append a row whose text cells stay text. openpyxl reads a string that begins with "="
-    as a formula, and people's words (a title, evidence such as ``=HYPERLINK(...)``) would
-    arrive in the office's Excel as live formulas; Duban writes no formula of its own, so every
-    cell that would be one is stored as the text it is."""
+    """Append a row whose text cells stay text (notifications.sheet_cells)."""
     sheet.append(values)
-    for cell in sheet[sheet.max_row]:
-        if cell.data_type == "f":
-            cell.data_type = "s"
+    as_text(sheet[sheet.max_row])
 
 
 def _header(sheet: Worksheet, columns: Sequence[Column]) -> None:
