@@ -5,6 +5,7 @@ filtered rows with their lights."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from models.tables.columns import saved_id
 from models.tables.milestone import Milestone
 from models.tables.person import Person
 from models.tables.plan import Project
-from tests.conftest import NOW, Duban
+from tests.conftest import NOW, Duban, snapshot
 from tests.test_web_app import OFFICE, OWNER, Site
 from tests.test_web_office import listed, office_site
 from tests.world import RULES, build_world, sweep_world
@@ -189,3 +190,73 @@ def test_duban_export_writes_the_ledger_and_csv(duban: Duban, engine: sa.Engine,
     assert both.exit_code == 2 and "--xlsx FILE 或 --csv FILE 之一" in both.output
     unknown = duban("export", "--unit", "nowhere", "--csv", str(out / "n.csv"))
     assert unknown.exit_code == 2 and not (out / "n.csv").exists()
+
+
+# ── bulk actions ─────────────────────────────────────────────────────────────────────────
+
+
+def claimed_items(site: Site, count: int) -> list[int]:
+    """``count`` more of the owner's unit's items, claimed done by the owner."""
+    with Session(site.engine) as db:
+        project = db.exec(select(Project).where(Project.code == "1")).one()
+        ids = []
+        for n in range(count):
+            due = date(2026, 12, 10 + n)
+            milestone = Milestone(project_id=saved_id(project), key=f"b{n}", seq=20 + n,
+                                  title=f"批量节点{n}", planned_due_on=due, due_on=due,
+                                  unit_id=project.unit_id)
+            db.add(milestone)
+            db.flush()
+            claim_done(session=db, rules=RULES, milestone_id=saved_id(milestone),
+                       evidence="验收材料", actor=OWNER, now=NOW)
+            ids.append(saved_id(milestone))
+        db.commit()
+    return ids
+
+
+def test_bulk_closes_every_item_or_none(site: Site) -> None:
+    token, owner_token = bearer(site, OFFICE), bearer(site, OWNER)
+    ids = [site.world.construction, *claimed_items(site, 2)]
+    before = snapshot(site.engine)
+    # one of four is overdue, not claimed: the whole is refused, naming it, and nothing changes
+    mixed = site.client.post("/api/milestones/bulk", headers=token,
+                             json={"action": "close", "ids": [*ids, site.world.fire_check]})
+    assert mixed.status_code == 409
+    assert [r["milestone_id"] for r in mixed.json()["refused"]] == [site.world.fire_check]
+    assert "没有任何事项被改动" in mixed.json()["detail"]
+    # a stale version refuses the whole too
+    stale = site.client.post("/api/milestones/bulk", headers=token, json={
+        "action": "close", "ids": ids, "versions": {str(ids[0]): 1}})
+    assert stale.status_code == 409 and "已被他人修改" in stale.json()["refused"][0]["why"]
+    # an owner may not close, not even their own unit's items
+    owner = site.client.post("/api/milestones/bulk", headers=owner_token,
+                             json={"action": "close", "ids": ids})
+    assert owner.status_code == 403 and len(owner.json()["refused"]) == 3
+    assert snapshot(site.engine) == before
+    done = site.client.post("/api/milestones/bulk", headers=token,
+                            json={"action": "close", "ids": ids, "reason": "材料齐全"})
+    assert done.status_code == 200, done.text
+    assert done.json()["done"] == 3 and {i["state"] for i in done.json()["items"]} == {"closed"}
+    assert len(site.events("milestone.closed")) == 3
+
+
+def test_the_office_list_bulk_returns_ticked_items_with_a_reason(site: Site) -> None:
+    ids = claimed_items(site, 2)
+    site.login(OFFICE)
+    page = site.client.get("/?state=claimed").text
+    ticks = re.findall(r'name="ids" value="(\d+:\d+)"', page)
+    assert len(ticks) == 3
+    csrf = site.csrf("/")
+    chosen = [t for t in ticks if int(t.split(":")[0]) in ids]
+    no_reason = site.client.post("/milestones/bulk", data={
+        "csrf": csrf, "action": "return", "ids": chosen, "back": "/?state=claimed"})
+    assert no_reason.status_code == 409 and "未执行" in no_reason.text
+    returned = site.client.post("/milestones/bulk", data={
+        "csrf": csrf, "action": "return", "ids": chosen, "reason": "佐证不足",
+        "back": "/?state=claimed"})
+    assert returned.status_code == 200 and "已批量退回重办 2 项" in returned.text
+    assert {site.milestone(i).state for i in ids} == {"returned"}
+    assert listed(site.client.get("/?state=claimed").text) == ["开工建设"]
+    forged = site.client.post("/milestones/bulk", data={"csrf": "x", "action": "close",
+                                                        "ids": ticks})
+    assert forged.status_code == 403

@@ -50,9 +50,14 @@ from models.tables.milestone import Light, Milestone, MilestoneState
 from models.tables.person import Person
 from models.tables.plan import Plan
 from models.tables.unit import Unit
+from services.bulk_actions import BulkRefused, take_all
 from services.milestone_actions import take
 from web import api_actions
 from web.api_schemas import (
+    BulkIn,
+    BulkItemOut,
+    BulkOut,
+    BulkProblem,
     EventOut,
     ExtensionRequestOut,
     FieldError,
@@ -109,9 +114,43 @@ def create_api(web: Web) -> FastAPI:
 
     Caller = Annotated[Person, Depends(caller)]
     api.include_router(_reads(web, Caller))
+    api.include_router(_bulk(web, Caller))
     api.include_router(api_actions.router(partial(_act, web), Caller),
                        responses=CHANGES)
     return api
+
+
+def _bulk(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
+    routes = APIRouter()
+
+    @routes.post("/milestones/bulk", response_model=BulkOut, tags=["milestones"],
+                 responses=NEEDS_TOKEN | MALFORMED | {
+                     403: {"model": BulkProblem, "description": "An item not yours to change"},
+                     409: {"model": BulkProblem, "description": "An item stale or in the "
+                           "wrong state"}})
+    def bulk(body: BulkIn, me: Caller) -> Any:
+        """One action on many milestones, all or nothing: each item is held to the same
+        rules as alone; if any one is refused, nothing is changed and every refused item is
+        named."""
+        with web.writer() as db:
+            try:
+                done = take_all(session=db, settings=web.settings, rules=web.rules, me=me,
+                                action=body.action, ids=body.ids, now=web.now(),
+                                reason=body.reason, until=body.until, versions=body.versions)
+            except ValueError as bad:
+                raise RequestValidationError([{"loc": ("body", "ids"), "type": "bulk",
+                                               "msg": str(bad)}]) from None
+            except BulkRefused as refused:
+                problem = BulkProblem(detail=str(refused), refused=[
+                    BulkItemOut(milestone_id=r.milestone_id, title=r.title, why=r.why)
+                    for r in refused.refusals])
+                return JSONResponse(problem.model_dump(),
+                                    status_code=403 if refused.forbidden else 409)
+        return BulkOut(action=body.action, done=len(done), items=[
+            BulkItemOut(milestone_id=d.milestone_id, title=d.title, state=d.state)
+            for d in done])
+
+    return routes
 
 
 def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)

@@ -26,6 +26,7 @@ from config.plan_file import Commitment
 from models.tables.milestone import Light, MilestoneState
 from models.tables.person import Role
 from models.tables.unit import UnitKind
+from services.bulk_actions import MAX_ITEMS, BulkAction
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -195,6 +196,38 @@ class CloseIn(Body):
 
 class ReasonIn(Body):
     reason: Text
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: BulkAction = Field(description="close 销号, return 退回重办, acknowledge 确认督办, "
+                               "snooze 暂缓提醒, approve_extension / reject_extension 延期审批")
+    ids: list[int] = Field(min_length=1, max_length=MAX_ITEMS,
+                           description="The milestones, each once.")
+    reason: Text | None = Field(None, description="Needed to return, snooze or refuse.")
+    until: Day | None = Field(None, description="snooze: no reminders until this day.")
+    versions: dict[int, int] | None = Field(
+        None, description="Milestone id → the `version` you read: any changed since refuses "
+        "the whole (409).")
+
+
+class BulkItemOut(BaseModel):
+    milestone_id: int
+    title: str | None
+    state: str | None = Field(None, description="After the action (done items).")
+    why: str | None = Field(None, description="Why it was refused (refused items).")
+
+
+class BulkOut(BaseModel):
+    action: BulkAction
+    done: int
+    items: list[BulkItemOut]
+
+
+class BulkProblem(Problem):
+    refused: list[BulkItemOut] = Field(description="Each item at fault and why; nothing "
+                                       "was changed.")
 
 
 class MajorIn(ReasonIn):

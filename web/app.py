@@ -19,6 +19,7 @@ from services.runtime import Runtime, build
 from web import (
     attachments,
     auth,
+    bulk,
     bulletins,
     dependencies,
     feeds,
@@ -51,7 +52,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.web = web  # what web.dependencies.WebDep gives every route
     dependencies.install(app)
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
-    for module in (auth, lists, ledger, office, overview, items, attachments, feeds,
+    for module in (auth, lists, ledger, bulk, office, overview, items, attachments, feeds,
                    bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
