@@ -86,7 +86,8 @@ def test_the_openapi_document_lists_every_endpoint_and_its_references_resolve(
               for method in methods}
     item = "/milestones/{milestone_id}"
     assert listed == ({("GET", p) for p in ("/me", "/plans", "/units", "/milestones", item)}
-                      | {("POST", f"{item}/{change}") for change in CHANGES})
+                      | {("POST", f"{item}/{change}") for change in CHANGES}
+                      | {("POST", "/milestones/bulk")})
     assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
     schemas = document["components"]["schemas"]
     for ref in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', answer.text):
