@@ -23,7 +23,7 @@ from models.tables.milestone import Milestone
 from models.tables.person import Person
 from models.tables.plan import Project
 from tests.conftest import NOW, Duban, snapshot
-from tests.test_web_app import OFFICE, OWNER, Site
+from tests.test_web_app import LEADER, OFFICE, OWNER, Site
 from tests.test_web_office import listed, office_site
 from tests.world import RULES, build_world, sweep_world
 
@@ -260,3 +260,63 @@ def test_the_office_list_bulk_returns_ticked_items_with_a_reason(site: Site) -> 
     forged = site.client.post("/milestones/bulk", data={"csrf": "x", "action": "close",
                                                         "ids": ticks})
     assert forged.status_code == 403
+
+
+# ── 待办 ──────────────────────────────────────────────────────────────────────────────────
+
+
+def tab_counts(site: Site, token: dict[str, str]) -> dict[str, int | None]:
+    """The counts the API gives, checked against the ones the 待办 page shows."""
+    answer = site.client.get("/api/todo", headers=token).json()
+    page = site.client.get("/todo").text
+    for tab in answer["tabs"]:
+        if tab["count"] is not None:
+            assert re.search(rf'{tab["name"]}<span class="n[^"]*">{tab["count"]}</span>', page)
+    return {t["key"]: t["count"] for t in answer["tabs"]}
+
+
+def act(site: Site, token: dict[str, str], item: int, change: str, **body: object) -> None:
+    answer = site.client.post(f"/api/milestones/{item}/{change}", headers=token, json=body)
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_todo_counts_empty_as_work_is_done(site: Site) -> None:
+    office, owner = bearer(site, OFFICE), bearer(site, OWNER)
+    world = site.world
+    site.login(OFFICE)
+    assert tab_counts(site, office) == {"verify": 1, "extension": 0, "unacknowledged": 2,
+                                        "dead": 1}
+    verify = site.client.get("/todo").text  # opens on the first tab with work: 待核实
+    assert listed(verify) == ["开工建设"]
+    assert "佐证：已开工" in verify and "申报 2026-11-23" in verify
+    act(site, office, world.construction, "return", reason="佐证不足，请补充施工许可证")
+    # sent back, it is overdue again, at a level nobody has acknowledged
+    assert tab_counts(site, office)["unacknowledged"] == 3
+    for item in (world.construction, world.fire_check, world.neighbourhood):
+        act(site, office, item, "acknowledge")
+    assert tab_counts(site, office) == {"verify": 0, "extension": 0, "unacknowledged": 0,
+                                        "dead": 1}
+    assert "「待核实」已全部办完" in site.client.get("/todo?tab=verify").text
+
+    site.login(OWNER)
+    assert tab_counts(site, owner) == {"sign": None, "do": 2, "returned": 1, "extension": 0}
+    assert listed(site.client.get("/todo?tab=returned").text) == ["开工建设"]
+    act(site, owner, world.fire_check, "extension", proposed_due_on="2026-12-31",
+        reason="消防部门排期")
+    act(site, owner, world.construction, "done", evidence="施工许可证已补充")
+    assert tab_counts(site, owner) == {"sign": None, "do": 1, "returned": 0, "extension": 1}
+    act(site, office, world.fire_check, "extension/decision", approved=False,
+        reason="不符合延期条件")
+    act(site, owner, world.fire_check, "done", evidence="消防验收合格")
+    assert tab_counts(site, owner) == {"sign": None, "do": 0, "returned": 0, "extension": 0}
+    assert site.client.get("/todo?tab=nothing").status_code == 404
+
+
+def test_a_leader_sees_the_items_at_the_leaders_level(site: Site) -> None:
+    leader = bearer(site, LEADER)
+    answer = site.client.get("/api/todo?tab=leader", headers=leader).json()
+    assert {i["title"] for i in answer["items"]} == {
+        i["title"] for i in site.client.get("/api/milestones?min_level=3",
+                                            headers=leader).json()["items"]
+        if i["state"] == "overdue"}
+    assert answer["tabs"][0]["count"] == len(answer["items"]) > 0

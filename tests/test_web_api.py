@@ -85,7 +85,8 @@ def test_the_openapi_document_lists_every_endpoint_and_its_references_resolve(
     listed = {(method.upper(), path) for path, methods in document["paths"].items()
               for method in methods}
     item = "/milestones/{milestone_id}"
-    assert listed == ({("GET", p) for p in ("/me", "/plans", "/units", "/milestones", item)}
+    assert listed == ({("GET", p) for p in ("/me", "/plans", "/units", "/milestones", "/todo",
+                                                   item)}
                       | {("POST", f"{item}/{change}") for change in CHANGES}
                       | {("POST", "/milestones/bulk")})
     assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"

@@ -91,7 +91,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_lands_on_the_list(site: S
     assert site.client.get("/", follow_redirects=False).headers["location"] == "/login"
     refused = site.login(OWNER, "not-the-password")
     assert refused.status_code == 401 and "邮箱或密码不正确" in refused.text
-    assert site.login(OWNER).headers["location"] == "/"
+    assert site.login(OWNER).headers["location"] == "/todo"
     page = site.client.get("/")
     assert "开工建设" in page.text and "完成消防验收" in page.text
     assert "建成运营" not in page.text  # another unit's item

@@ -182,7 +182,7 @@ def test_the_office_adds_a_person_who_then_signs_in_with_the_password_set(site: 
     listing = site.client.get("/people").text
     assert "孙丽" in listing and "已设置" in listing
     newcomer = Site(TestClient(site.client.app), site.engine, site.world)
-    assert newcomer.login("sun.li@duban.example", NEW_PASSWORD).headers["location"] == "/"
+    assert newcomer.login("sun.li@duban.example", NEW_PASSWORD).headers["location"] == "/todo"
     assert listed(newcomer.client.get("/").text) == ["建成运营"]
 
 

@@ -67,11 +67,14 @@ from web.api_schemas import (
     MilestonePage,
     PlanOut,
     Problem,
+    TodoOut,
+    TodoTab,
     UnitOut,
     UnitRef,
 )
 from web.context import Web
 from web.lists import remit
+from web.todo import person_tabs, tab_page
 
 Sort = Literal["urgent", "due", "-due", "claimed"]
 
@@ -223,6 +226,31 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                                                "msg": str(bad)}]) from None
         return MilestonePage(items=[MilestoneOut.model_validate(i) for i in page.items],
                              next=page.next, total=page.total)
+
+    @routes.get("/todo", response_model=TodoOut, tags=["people"],
+                responses=NEEDS_TOKEN | MALFORMED | {
+                    404: {"model": Problem, "description": "No such tab"}})
+    def todo(me: Caller, tab: Annotated[str | None, Query(description="a tab's key")] = None,
+             limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+             cursor: str | None = None) -> TodoOut:
+        """The caller's 待办 tabs with their counts, as on the 待办 page; with `tab`, that
+        tab's items a page at a time (follow `next`)."""
+        with web.reader() as db:
+            tabs = person_tabs(web, db, me)
+            out = TodoOut(tabs=[TodoTab(key=t.key, name=t.name, count=t.count) for t in tabs])
+            if tab is None:
+                return out
+            found = next((t for t in tabs if t.key == tab and t.query is not None), None)
+            if found is None:
+                raise HTTPException(404, f"no tab {tab!r} with items for this person (tabs: "
+                                         f"{', '.join(t.key for t in tabs)})")
+            try:
+                page = tab_page(web, db, found, limit, cursor)
+            except BadCursor as bad:
+                raise RequestValidationError([{"loc": ("query", "cursor"), "type": "bad_cursor",
+                                               "msg": str(bad)}]) from None
+        return out.model_copy(update={"tab": tab, "next": page.next, "items": [
+            MilestoneOut.model_validate(i) for i in page.items]})
 
     @routes.get("/milestones/{milestone_id}", response_model=MilestoneDetail, responses=ON_ITEM,
                 tags=["milestones"])

@@ -198,6 +198,19 @@ class ReasonIn(Body):
     reason: Text
 
 
+class TodoTab(BaseModel):
+    key: str = Field(description="Pass as `tab` to read its items.")
+    name: str
+    count: int | None = Field(description="Items still waiting; null: not yet in use.")
+
+
+class TodoOut(BaseModel):
+    tabs: list[TodoTab]
+    tab: str | None = Field(None, description="The tab whose items follow, if one was asked.")
+    items: list[MilestoneOut] = []
+    next: str | None = None
+
+
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

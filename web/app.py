@@ -29,6 +29,7 @@ from web import (
     lists,
     office,
     overview,
+    todo,
 )
 from web.api import create_api
 from web.context import Web
@@ -52,7 +53,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.web = web  # what web.dependencies.WebDep gives every route
     dependencies.install(app)
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
-    for module in (auth, lists, ledger, bulk, office, overview, items, attachments, feeds,
+    for module in (auth, todo, lists, ledger, bulk, office, overview, items, attachments, feeds,
                    bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only

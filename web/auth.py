@@ -89,7 +89,7 @@ def login(request: Request, web: WebDep, email: Annotated[str, Form()] = "",
                 db.add(upgraded)
         db.commit()
     web.sign_in(request, person)
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/todo", status_code=303)  # 待办: the home page
 
 
 def client_address(request: Request) -> str:
@@ -120,7 +120,7 @@ def follow_link(request: Request, token: str, web: WebDep, db: WriterDep) -> Res
         raise Refused(403, "链接无法打开", LINK_REFUSALS[invalid.reason]) from None
     if len(claims.nonce) > 64:
         raise Refused(403, "链接无法打开", LINK_REFUSALS["tampered"])
-    item = RedirectResponse("/" if claims.milestone_id == START_PAGE
+    item = RedirectResponse("/todo" if claims.milestone_id == START_PAGE
                             else f"/milestones/{claims.milestone_id}", status_code=303)
     person = db.get(Person, claims.person_id)
     if person is None or not person.active:

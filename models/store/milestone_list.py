@@ -94,6 +94,11 @@ def list_page(*, session: Session, query: ListQuery, calendar: WorkCalendar, tod
                 encode_cursor(rows[-1], query.sort) if more and rows else None, total, counts)
 
 
+def count_items(*, session: Session, query: ListQuery) -> int:
+    """How many items the query selects (the 待办 tabs' counts)."""
+    return session.exec(_filtered(select(func.count()).select_from(Milestone), query)).one()
+
+
 def light_counts(*, session: Session, query: ListQuery) -> dict[str, int]:
     """How many items of each light the query's other filters select."""
     statement = _filtered(select(col(Milestone.light), func.count()),
@@ -193,6 +198,8 @@ def _rows_statement(query: ListQuery) -> Select[Any]:
 
 def _page_rows(session: Session, query: ListQuery, limit: int,
                after: dict[str, Any] | None) -> list[Any]:
+    if query.sort == "claimed":
+        query = _with(query, extra=(*query.extra, col(Milestone.claimed_on).is_not(None)))
     if query.sort != "urgent":
         key = _sort_columns(query.sort)
         statement = _rows_statement(query)
@@ -202,8 +209,6 @@ def _page_rows(session: Session, query: ListQuery, limit: int,
                 bound = tuple_(*key) < tuple_(*_bound(after, query.sort))
             statement = statement.where(bound)
         order = [c.desc() for c in key] if query.sort == "-due" else key
-        if query.sort == "claimed":
-            statement = statement.where(col(Milestone.claimed_on).is_not(None))
         return list(session.exec(statement.order_by(*order).limit(limit)).all())
     # Light by light, each along an index in (due_on, id) order (decision 2).
     rows: list[Any] = []
