@@ -129,7 +129,7 @@ async def main() -> None:
     if args.lists:
         from benchmarks.list_load import main as lists_main
 
-        lists_main(args.milestones)
+        await asyncio.to_thread(lists_main, args.milestones)  # it runs its own loops
         return
     with _database(args.backend) as url, tempfile.TemporaryDirectory() as data_dir:
         engine = make_engine(url)

