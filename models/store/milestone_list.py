@@ -34,7 +34,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal, tuple_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from models.rules.workdays import WorkCalendar
@@ -96,14 +97,15 @@ def list_page(*, session: Session, query: ListQuery, calendar: WorkCalendar, tod
 
 def count_items(*, session: Session, query: ListQuery) -> int:
     """How many items the query selects (the 待办 tabs' counts)."""
-    return session.exec(_filtered(select(func.count()).select_from(Milestone), query)).one()
+    statement = _filtered(core_select(func.count()).select_from(Milestone), query)
+    return int(session.execute(statement).scalar_one())
 
 
 def light_counts(*, session: Session, query: ListQuery) -> dict[str, int]:
     """How many items of each light the query's other filters select."""
-    statement = _filtered(select(col(Milestone.light), func.count()),
+    statement = _filtered(core_select(col(Milestone.light), func.count()),
                           _with(query, light=None)).group_by(col(Milestone.light))
-    return {str(light): n for light, n in session.exec(statement).all()}
+    return {str(light): int(n) for light, n in session.execute(statement).all()}
 
 
 def iter_chunks(*, session: Session, query: ListQuery, calendar: WorkCalendar, today: date,
@@ -188,7 +190,7 @@ def _mentions(word: str) -> ColumnElement[bool]:
 
 # Plain columns, not ORM entities: a page or an export chunk of 1,000 rows costs a third of the
 # time without building and tracking a Milestone object for each.
-ROW = (col(Milestone.id), col(Milestone.title), col(Milestone.due_on),
+ROW: tuple[Any, ...] = (col(Milestone.id), col(Milestone.title), col(Milestone.due_on),
        col(Milestone.planned_due_on), col(Milestone.state), col(Milestone.light),
        col(Milestone.level), col(Milestone.acknowledged_level), col(Milestone.late),
        col(Milestone.provisional), col(Milestone.claimed_on), col(Milestone.version),
@@ -199,7 +201,7 @@ ROW = (col(Milestone.id), col(Milestone.title), col(Milestone.due_on),
 
 
 def _rows_statement(query: ListQuery) -> Select[Any]:
-    return _filtered(select(*ROW).join(Project, col(Project.id) == Milestone.project_id)
+    return _filtered(core_select(*ROW).join(Project, col(Project.id) == Milestone.project_id)
                      .join(Plan, col(Plan.id) == Project.plan_id)
                      .join(Unit, col(Unit.id) == Milestone.unit_id), query)
 
@@ -217,7 +219,7 @@ def _page_rows(session: Session, query: ListQuery, limit: int,
                 bound = tuple_(*key) < tuple_(*_bound(after, query.sort))
             statement = statement.where(bound)
         order = [c.desc() for c in key] if query.sort == "-due" else key
-        return list(session.exec(statement.order_by(*order).limit(limit)).all())
+        return list(session.execute(statement.order_by(*order).limit(limit)).all())
     # Light by light, each along an index in (due_on, id) order (decision 2).
     rows: list[Any] = []
     lights = [query.light] if query.light else list(URGENCY)
@@ -228,10 +230,10 @@ def _page_rows(session: Session, query: ListQuery, limit: int,
         statement = _rows_statement(_with(query, light=light))
         if after is not None and light == after["light"]:
             statement = statement.where(tuple_(col(Milestone.due_on), col(Milestone.id))
-                                        > tuple_(date.fromisoformat(after["due_on"]),
-                                                 after["id"]))
+                                        > tuple_(literal(date.fromisoformat(after["due_on"])),
+                                                 literal(after["id"])))
         statement = statement.order_by(col(Milestone.due_on), col(Milestone.id))
-        rows += session.exec(statement.limit(limit - len(rows))).all()
+        rows += session.execute(statement.limit(limit - len(rows))).all()
         if len(rows) >= limit:
             break
     return rows
@@ -245,7 +247,7 @@ def _sort_columns(sort: str) -> list[Any]:
 
 def _bound(after: dict[str, Any], sort: str) -> Sequence[Any]:
     day = after["claimed_on"] if sort == "claimed" else after["due_on"]
-    return (date.fromisoformat(day), after["id"])
+    return (literal(date.fromisoformat(day)), literal(after["id"]))
 
 
 # ── cursors and items ────────────────────────────────────────────────────────────────────

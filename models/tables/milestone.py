@@ -36,6 +36,7 @@ LIST_INDEXES = {
     "ix_milestone_unit_light_due": ("unit_id", "light", "due_on", "id"),
     "ix_milestone_level_light_due": ("level", "light", "due_on", "id"),
     "ix_milestone_state_claimed": ("state", "claimed_on", "id"),
+    "ix_milestone_state_level": ("state", "level", "acknowledged_level"),  # 逾期未确认
 }
 
 

@@ -5,7 +5,8 @@
    Filled from the claim events (their day in Asia/Shanghai, which has kept UTC+8 since 1991).
 2. A claimed item's light is blue (待核实), no longer green (models.rules.status says why).
 3. The list indexes, partial on listed items (retired_at IS NULL): (light, due_on, id), the
-   same after unit_id and after level, and (state, claimed_on, id); on PostgreSQL, pg_trgm GIN indexes on the milestone and project
+   same after unit_id and after level, (state, claimed_on, id) and (state, level,
+   acknowledged_level); on PostgreSQL, pg_trgm GIN indexes on the milestone and project
    titles for text search (SQLite searches with LIKE, without an index: README, 事项列表).
 
 Revision ID: 0008_lists
@@ -24,6 +25,7 @@ LIST_INDEXES = {
     'ix_milestone_unit_light_due': ['unit_id', 'light', 'due_on', 'id'],
     'ix_milestone_level_light_due': ['level', 'light', 'due_on', 'id'],
     'ix_milestone_state_claimed': ['state', 'claimed_on', 'id'],
+    'ix_milestone_state_level': ['state', 'level', 'acknowledged_level'],
 }
 TRIGRAM_INDEXES = {'ix_milestone_title_trgm': ('milestone', 'title'),
                    'ix_project_name_trgm': ('project', 'name')}
