@@ -310,6 +310,7 @@ def _detail(web: Web, db: Session, milestone: Milestone, now: datetime) -> Miles
     request = pending_extension(db, saved_id(milestone))
     return MilestoneDetail(
         **row, version=milestone.version, major=milestone.major,
+        claimed_on=milestone.claimed_on,
         snoozed_until=milestone.snoozed_until,
         pending_extension=None if request is None else ExtensionRequestOut(
             requested_at=request.at, requested_by=request.actor, reason=request.reason,

@@ -126,7 +126,6 @@ def iter_chunks(*, session: Session, query: ListQuery, calendar: WorkCalendar, t
         if len(rows) < chunk:
             return
         after = _key(rows[-1], query.sort)
-        session.expunge_all()
 
 
 def latest_progress(session: Session, ids: list[int]) -> dict[int, tuple[float | None,
