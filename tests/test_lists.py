@@ -59,6 +59,8 @@ def test_the_api_answers_the_same_items_as_the_page_for_the_same_filters(site: S
     assert listed(site.client.get("/?q=福利中心").text) == ["完成消防验收", "开工建设"]
     assert listed(site.client.get("/?q=福利中心 消防").text) == ["完成消防验收"]
     assert listed(site.client.get("/?q=100%").text) == []  # a wildcard is a character
+    # the lights are the sweep's (at 09:00 that day) and every action's since: the page says so
+    assert "灯色截至上次巡查 2026-11-23 09:00" in site.client.get("/").text
 
 
 def test_a_bad_cursor_or_limit_is_named(site: Site) -> None:
