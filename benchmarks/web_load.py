@@ -2,6 +2,10 @@
 
     .venv/bin/python -m benchmarks.web_load [--users 50] [--items 20] [--think 5.0]
                                             [--backend postgres]
+    .venv/bin/python -m benchmarks.web_load --lists [--milestones 1000000]
+
+``--lists`` measures the office's lists, 待办 and the 台账 export at scale instead
+(benchmarks/list_load.py).
 
 The app runs under uvicorn in a process of its own, on a fresh database holding a synthetic plan
 (one unit and one owner per user). Each simulated owner signs in by following a signed email
@@ -117,7 +121,16 @@ async def main() -> None:
     parser.add_argument("--think", type=float, default=5.0,
                         help="mean seconds a person spends on the page before submitting")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--lists", action="store_true",
+                        help="the lists benchmark (PostgreSQL): benchmarks/list_load.py")
+    parser.add_argument("--milestones", type=int, default=100_000,
+                        help="--lists: milestones over 3,000 units")
     args = parser.parse_args()
+    if args.lists:
+        from benchmarks.list_load import main as lists_main
+
+        await asyncio.to_thread(lists_main, args.milestones)  # it runs its own loops
+        return
     with _database(args.backend) as url, tempfile.TemporaryDirectory() as data_dir:
         engine = make_engine(url)
         migrate(engine)
@@ -168,6 +181,10 @@ async def _warm_up(base: str) -> None:
     """Templates compiled, connections in the pool: what a server running for a while has."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await asyncio.gather(*(client.get("/login") for _ in range(20)))
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    asyncio.run(_wait_for(base, server))
 
 
 async def _wait_for(base: str, server: subprocess.Popen[bytes]) -> None:

@@ -15,6 +15,7 @@ from cli import (
     audit,
     backup,
     bulletin,
+    ledger,
     orders,
     outbox,
     people,
@@ -58,6 +59,7 @@ app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.command("run")(setup.run)
 app.command("status")(supervision.status)
+app.command("export")(ledger.export)
 app.command("sweep")(supervision.sweep)
 app.command("done")(actions.done)
 app.command("progress")(actions.progress)

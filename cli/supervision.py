@@ -19,7 +19,7 @@ AsOf = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD",
 
 STATE_WORDS = {"pending": "未到期", "due_soon": "临期", "overdue": "逾期", "claimed": "已申报完成",
                "closed": "已销号", "returned": "退回重办", "waived": "已豁免"}
-LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "blue": "蓝灯（待核实）"}
 REASON_WORDS = {"due_soon": "临期提醒", "due_today": "今日到期", "overdue": "已逾期",
                 "climbed": "逾期升级", "binding": "约束性提前升级", "major": "重大事项",
                 "repeat": "再次催办", "catch_up": "越级补发（一并告知）",

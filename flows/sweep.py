@@ -304,7 +304,7 @@ def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Sta
                                                      for s in steps))
     values = {"state": status.state, "light": status.light, "due_on": status.due_on,
               "late": status.late, "provisional": status.provisional,
-              "level": reached_level(status, ladder, policy),
+              "claimed_on": status.claimed_on, "level": reached_level(status, ladder, policy),
               "next_check_on": min((d for d in (
                   next_change_on(status, today),
                   next_step_on(status, after, policy, today, rules.calendar))

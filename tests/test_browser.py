@@ -68,7 +68,7 @@ def test_an_owner_claims_an_overdue_item_from_the_email_on_a_phone(
     phone.get_by_label("完成情况说明（佐证）").fill(EVIDENCE)
     phone.get_by_role("button", name="申报完成").click()
     expect(main).to_contain_text("已申报完成")
-    expect(main).to_contain_text("绿灯")  # a claim stops the chasing; the office checks it
+    expect(main).to_contain_text("蓝灯 待核实")  # a claim stops the chasing; the office checks it
     expect(main).to_contain_text(EVIDENCE)  # in the history
     phone.screenshot(path=tmp_path / "owner-claimed.png", full_page=True)
 
@@ -97,7 +97,7 @@ def test_the_office_signs_in_and_closes_a_claimed_item(site: LiveSite, open_page
     desk.get_by_label("邮箱").fill(OFFICE)
     desk.get_by_label("密码").fill(PASSWORD)
     desk.get_by_role("button", name="登录").click()
-    expect(desk).to_have_url(f"{site.url}/")
+    expect(desk).to_have_url(f"{site.url}/todo")
     desk.goto(f"{site.url}/?state=claimed")  # the claims waiting for the office
     desk.get_by_role("link", name="开工建设").click()
     main = desk.get_by_role("main")

@@ -51,7 +51,7 @@ def test_an_owner_script_marks_done_and_the_office_closes_it(duban: Duban, world
                  "--as-of", BEFORE_DUE, "--json")
     assert done.exit_code == 0, done.output
     assert json.loads(done.output) == {
-        "milestone_id": world.construction, "state": "claimed", "light": "green",
+        "milestone_id": world.construction, "state": "claimed", "light": "blue",
         "due_on": "2025-09-30", "level": 0, "acknowledged_level": 0, "snoozed_until": None,
         "major": False}
     [claim] = events(engine, "milestone.done_claimed")

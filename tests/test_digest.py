@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit

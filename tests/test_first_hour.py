@@ -37,7 +37,7 @@ def test_init_prints_a_link_that_signs_the_first_office_account_in_once(
     app = create_app(context.runtime())
     with TestClient(app) as browser, TestClient(app) as forwarded:
         opened = follow_link(browser, link)
-        assert opened.status_code == 303 and opened.headers["location"] == "/"
+        assert opened.status_code == 303 and opened.headers["location"] == "/todo"
         start = browser.get("/")
         assert start.status_code == 200 and "人员" in start.text  # the office's own menu
         again = forwarded.get(link, follow_redirects=False)

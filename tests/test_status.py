@@ -93,3 +93,17 @@ def test_a_year_without_an_official_calendar_is_marked_provisional() -> None:
     status = milestone_status(MilestoneFacts(date(2027, 3, 31)), date(2027, 3, 1), CALENDAR, 10)
     assert status.provisional is True
     assert status_on(date(2025, 9, 1)).provisional is False
+
+
+def test_a_claim_is_blue_until_the_office_judges_it_and_keeps_its_lateness() -> None:
+    late_claim = MilestoneFacts(DUE, ((Decision.claimed, date(2025, 10, 13)),))
+    waiting = status_on(date(2025, 10, 20), late_claim)
+    assert (waiting.state, waiting.light, waiting.late) == (MilestoneState.claimed, Light.blue,
+                                                            True)
+    closed = MilestoneFacts(DUE, late_claim.decisions + ((Decision.closed, date(2025, 10, 21)),))
+    assert (status_on(date(2025, 10, 22), closed).light, status_on(date(2025, 10, 22),
+                                                                   closed).late) == (
+        Light.green, True)
+    sent_back = MilestoneFacts(DUE, late_claim.decisions
+                               + ((Decision.returned, date(2025, 10, 21)),))
+    assert status_on(date(2025, 10, 22), sent_back).light is Light.red

@@ -23,7 +23,7 @@ from models.tables.milestone import Milestone
 from models.tables.person import Person
 from services.runtime import build
 from tests.conftest import NOW, PASSWORD, snapshot
-from tests.world import RULES, World, build_world
+from tests.world import RULES, World, build_world, sweep_world
 from web.app import create_app
 
 OFFICE, OWNER, OTHER_OWNER, LEADER = ("zhou.min@duban.example", "wang.fang@duban.example",
@@ -68,6 +68,7 @@ def api(engine: sa.Engine, session: Session, tmp_path: Path) -> Iterator[Api]:
     tokens = {p.email: issue_token(session=session, person=p, label="test", actor="test", now=NOW)
               for p in session.exec(select(Person))}
     session.commit()
+    sweep_world(engine)
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="",
                         attachment_max_bytes=64 * 1024)  # requests over 1.3 MB are refused
     app = create_app(build(settings, engine=engine, rules=RULES,
@@ -85,8 +86,10 @@ def test_the_openapi_document_lists_every_endpoint_and_its_references_resolve(
     listed = {(method.upper(), path) for path, methods in document["paths"].items()
               for method in methods}
     item = "/milestones/{milestone_id}"
-    assert listed == ({("GET", p) for p in ("/me", "/plans", "/units", "/milestones", item)}
-                      | {("POST", f"{item}/{change}") for change in CHANGES})
+    assert listed == ({("GET", p) for p in ("/me", "/plans", "/units", "/milestones", "/todo",
+                                                   item)}
+                      | {("POST", f"{item}/{change}") for change in CHANGES}
+                      | {("POST", "/milestones/bulk")})
     assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
     schemas = document["components"]["schemas"]
     for ref in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', answer.text):
@@ -103,8 +106,10 @@ def test_the_openapi_document_lists_every_endpoint_and_its_references_resolve(
 def test_an_owner_marks_their_units_item_done_and_is_recorded_as_its_actor(api: Api) -> None:
     item = api.world.construction
     mine = api.get("/milestones", OWNER).json()
-    assert {m["title"] for m in mine} == {"开工建设", "完成消防验收"}  # not another unit's
-    assert [m["light"] for m in api.get("/milestones?light=red", OWNER).json()] == ["red", "red"]
+    assert {m["title"] for m in mine["items"]} == {"开工建设", "完成消防验收"}  # not another's
+    assert mine["total"] == 2 and mine["next"] is None
+    assert [m["light"] for m in api.get("/milestones?light=red", OWNER).json()["items"]] == [
+        "red", "red"]
     shown = api.get(f"/milestones/{item}", OWNER).json()
     done = api.post(f"/milestones/{item}/done", OWNER, evidence="施工许可证已取得，已开工。",
                     version=shown["version"])
@@ -141,7 +146,7 @@ def test_an_owner_is_told_another_units_item_does_not_exist_and_nothing_changes(
 
 
 def test_a_leader_reads_every_item_but_every_change_is_refused(api: Api) -> None:
-    assert len(api.get("/milestones", LEADER).json()) == 3
+    assert api.get("/milestones", LEADER).json()["total"] == 3
     item = api.world.neighbourhood
     assert api.get(f"/milestones/{item}", LEADER).json()["title"] == "建成运营"
     before = snapshot(api.engine)

@@ -23,7 +23,7 @@ from models.tables.milestone import Milestone
 from models.tables.person import Person
 from services.runtime import build
 from tests.conftest import PASSWORD, snapshot
-from tests.world import RULES, World, build_world, give_passwords
+from tests.world import RULES, World, build_world, give_passwords, sweep_world
 from web.app import create_app
 
 SECRET = "duban-web-test-secret-0123456789abcdef"
@@ -84,6 +84,7 @@ def open_site(engine: sa.Engine, session: Session, password_hash: str, tmp_path:
         more(session)
     give_passwords(session, password_hash)
     session.commit()
+    sweep_world(engine)
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
     app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET))
     with TestClient(app) as client:
@@ -101,7 +102,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_lands_on_the_list(site: S
     assert site.client.get("/", follow_redirects=False).headers["location"] == "/login"
     refused = site.login(OWNER, "not-the-password")
     assert refused.status_code == 401 and "邮箱或密码不正确" in refused.text
-    assert site.login(OWNER).headers["location"] == "/"
+    assert site.login(OWNER).headers["location"] == "/todo"
     page = site.client.get("/")
     assert "开工建设" in page.text and "完成消防验收" in page.text
     assert "建成运营" not in page.text  # another unit's item

@@ -53,6 +53,9 @@ PAGES: dict[tuple[str, str], tuple[str | Action, str] | None] = {
     ("POST", "/l/{token}"): None,
     ("POST", "/logout"): None,
     ("GET", "/"): (SIGNED_IN, NO_ITEM),
+    ("GET", "/todo"): (SIGNED_IN, NO_ITEM),
+    ("GET", "/milestones.xlsx"): (SIGNED_IN, NO_ITEM),  # each sees only the items they may
+    ("POST", "/milestones/bulk"): (Action.close, ITEM),  # FORM's action; the item is ticked
     ("GET", "/calendar"): (SIGNED_IN, NO_ITEM),
     ("GET", "/bulletins"): (SIGNED_IN, NO_ITEM),
     # Ids.bulletin is an internal edition, for who sees every unit; the public edition, open to
@@ -97,7 +100,8 @@ FORM = {"evidence": "已开工", "percent": "50", "note": "主体完工", "indic
         "until": "2027-01-15", "major": "1", "name": "新人", "email": "new.person@duban.example",
         "role": "owner", "unit": "demo-mzj", "phone": "", "password": "Duban-新密码-2026!",
         "password_again": "Duban-新密码-2026!", "confirm": "Duban-新密码-2026!",
-        "contact_name": "联络人", "contact_email": "contact@duban.example"}
+        "contact_name": "联络人", "contact_email": "contact@duban.example", "action": "close",
+        "ids": "{milestone_id}:1"}
 
 ITEM_API = "/milestones/{milestone_id}"
 API: dict[tuple[str, str], tuple[str | Action, str, dict[str, Any] | None]] = {
@@ -105,6 +109,9 @@ API: dict[tuple[str, str], tuple[str | Action, str, dict[str, Any] | None]] = {
     ("GET", "/plans"): (SIGNED_IN, NO_ITEM, None),
     ("GET", "/units"): (SIGNED_IN, NO_ITEM, None),
     ("GET", "/milestones"): (SIGNED_IN, NO_ITEM, None),
+    ("GET", "/todo"): (SIGNED_IN, NO_ITEM, None),
+    ("POST", "/milestones/bulk"): (Action.close, ITEM, {"action": "close",
+                                                        "ids": ["{milestone_id}"]}),
     ("GET", ITEM_API): (Action.view_item, ITEM, None),
     ("POST", f"{ITEM_API}/done"): (Action.claim_done, ITEM, {"evidence": "已开工"}),
     ("POST", f"{ITEM_API}/progress"): (Action.report_progress, ITEM, {"percent": 50}),
@@ -144,10 +151,11 @@ def may(who: str, needs: str | Action, scope: str) -> bool:
 def hidden(who: str, needs: str | Action, scope: str, path: str) -> bool:
     """Whether a refusal must answer 404, as for a missing item: a signed-in person who may
     not see the item (or its files) is not told it exists. Units are public: a unit's
-    calendar says why it is refused."""
+    calendar says why it is refused; so is a bulk action, which names each item it refuses
+    and is the office's."""
     signed_in = WHO[who][0] is not None and who != "deactivated office"
     return (signed_in and needs != SIGNED_IN and scope == ITEM
-            and not may(who, Action.view_item, scope)
+            and not may(who, Action.view_item, scope) and path != "/milestones/bulk"
             and path.startswith(("/milestones/", "/attachments/")))
 
 
@@ -250,8 +258,9 @@ def test_every_page_refuses_whom_it_must_and_changes_nothing(
             needs, scope = need
             url = ids.fill(path)
             before, stored = snapshot(engine), files(tmp_path / "data")
+            form = FORM | {"csrf": token, "ids": ids.fill(FORM["ids"])}
             answer = client.request(method, url, follow_redirects=False,
-                                    data=FORM | {"csrf": token} if method == "POST" else None)
+                                    data=form if method == "POST" else None)
             refused = answer.status_code in (401, 403, 404) or (
                 answer.status_code == 303 and answer.headers["location"] == "/login")
             if may(who, needs, scope):
@@ -278,6 +287,8 @@ def test_every_api_call_refuses_whom_it_must_and_changes_nothing(
         for (method, path), (needs, scope, body) in API.items():
             url = "/api" + ids.fill(path)
             before = snapshot(engine)
+            if body is not None and "ids" in body:
+                body = body | {"ids": [int(ids.fill(i)) for i in body["ids"]]}
             answer = client.request(method, url, headers=headers, json=body)
             refused = answer.status_code in (401, 403, 404)
             if may(who, needs, scope):

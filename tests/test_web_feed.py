@@ -85,7 +85,8 @@ def test_the_feed_shows_the_units_items_still_due_on_their_dates(site: Site) -> 
     fire_check = f"milestone-{world.fire_check}@duban.example.gov.cn"
     assert set(shown) == {construction, fire_check}  # demo-jd's item is not in this feed
     assert shown[construction]["start"] == date(2025, 9, 30)
-    assert shown[construction]["summary"] == "【督办】区社会福利中心二期工程：开工建设（绿灯）"
+    assert shown[construction]["summary"] == ("【督办】区社会福利中心二期工程："
+                                              "开工建设（蓝灯 待核实）")  # claimed
     assert "已申报完成" in shown[construction]["description"]
     assert shown[construction]["alarms"] == []  # done, waiting for the office: no reminder
     assert shown[fire_check]["start"] == date(2027, 3, 31)  # the extended date

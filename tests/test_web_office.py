@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,18 @@ from models.tables.unit import Unit
 from services.runtime import build
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
-from tests.world import RULES, build_world, give_passwords
+from tests.world import RULES, build_world, give_passwords, sweep_world
 from web.app import create_app
 
 NEW_PASSWORD = "新同事-登录-2026"
 
 
 
-@pytest.fixture
-def site(engine: sa.Engine, session: Session, password_hash: str,
-         tmp_path: Path) -> Iterator[Site]:
-    """The world on 2026-11-23: every item overdue (red) except 开工建设, claimed done (green)."""
+@contextmanager
+def office_site(engine: sa.Engine, session: Session, password_hash: str,
+                tmp_path: Path) -> Iterator[Site]:
+    """The world on 2026-11-23, swept: every item overdue (red) except 开工建设, claimed done
+    (blue, 待核实)."""
     world = build_world(session)
     give_passwords(session, password_hash)
     owner = session.exec(select(Person).where(Person.email == OWNER)).one()
@@ -46,10 +48,18 @@ def site(engine: sa.Engine, session: Session, password_hash: str,
                         status=MessageStatus.dead, attempts=5,
                         last_error="550 5.1.1 mailbox unavailable"))
     session.commit()
+    sweep_world(engine)
     settings = Settings(data_dir=tmp_path / "data", base_url="http://testserver", smtp_host="")
     app = create_app(build(settings, engine=engine, rules=RULES, secret=SECRET, clock=lambda: NOW))
     with TestClient(app) as client:
         yield Site(client, engine, world)
+
+
+@pytest.fixture
+def site(engine: sa.Engine, session: Session, password_hash: str,
+         tmp_path: Path) -> Iterator[Site]:
+    with office_site(engine, session, password_hash, tmp_path) as opened:
+        yield opened
 
 
 def post(site: Site, path: str, **data: object) -> Any:
@@ -84,7 +94,7 @@ def test_filters_narrow_the_office_list(site: Site) -> None:
     overdue = site.client.get("/?light=red")
     assert listed(overdue.text) == ["完成消防验收", "建成运营"]
     assert "<h1>逾期事项" in overdue.text
-    assert listed(site.client.get("/?light=green").text) == ["开工建设"]
+    assert listed(site.client.get("/?light=blue").text) == ["开工建设"]
     assert listed(site.client.get("/?state=claimed").text) == ["开工建设"]
     assert listed(site.client.get("/?state=overdue&unit=demo-mzj").text) == ["完成消防验收"]
     with Session(site.engine) as db:
@@ -98,7 +108,8 @@ def test_filters_narrow_the_office_list(site: Site) -> None:
 def test_the_counts_above_the_list_count_each_light_of_what_is_selected(site: Site) -> None:
     site.login(OFFICE)
     page = site.client.get("/?light=green").text
-    assert re.search(r"红灯 2</a>", page) and re.search(r"绿灯 1</a>", page)
+    assert re.search(r"红灯 2</a>", page) and re.search(r"待核实 1</a>", page)
+    assert re.search(r"绿灯 0</a>", page) and "共 0 项" in page
     assert re.search(r"黄灯 0</a>", page)
     assert 'href="/?light=red"' in page
     assert re.search(r"红灯 1</a>", site.client.get("/?unit=demo-jd").text)
@@ -118,7 +129,7 @@ def test_an_owner_sees_only_their_unit_whatever_they_ask_for(site: Site) -> None
 UNKNOWN_FILTERS = [
     ("plan=no-such-plan", "没有代码为“no-such-plan”的规划"),
     ("unit=nowhere", "没有代码为“nowhere”的单位"),
-    ("light=purple", "灯色只能是 red、yellow 或 green"),
+    ("light=purple", "灯色只能是 red、yellow、blue 或 green"),
     ("level=high", "督办级别只能是 0 到 3 的整数"),
     ("level=7", "督办级别只能是 0 到 3 的整数"),
     ("state=forgotten", "没有“forgotten”这个状态"),
@@ -171,7 +182,7 @@ def test_the_office_adds_a_person_who_then_signs_in_with_the_password_set(site: 
     listing = site.client.get("/people").text
     assert "孙丽" in listing and "已设置" in listing
     newcomer = Site(TestClient(site.client.app), site.engine, site.world)
-    assert newcomer.login("sun.li@duban.example", NEW_PASSWORD).headers["location"] == "/"
+    assert newcomer.login("sun.li@duban.example", NEW_PASSWORD).headers["location"] == "/todo"
     assert listed(newcomer.client.get("/").text) == ["建成运营"]
 
 

@@ -32,7 +32,7 @@ def browser(site: Site, email: str, password: str = PASSWORD) -> TestClient:
     token = csrf(client, "/login")
     signed = client.post("/login", data={"email": email, "password": password, "csrf": token},
                          follow_redirects=False)
-    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    assert signed.status_code == 303 and signed.headers["location"] == "/todo"
     return client
 
 

@@ -4,8 +4,10 @@ head and a leader. Built through the real import and people functions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from config.plan_loader import LoadedPlan, parse_plan_text
@@ -75,6 +77,13 @@ def build_world(session: Session) -> World:
     session.commit()
     ids = {m.title: m.id for m in session.exec(select(Milestone))}
     return World(ids["开工建设"], ids["完成消防验收"], ids["建成运营"])
+
+
+def sweep_world(engine: Engine, now: datetime = NOW) -> None:
+    """Run the day's sweep, which stores every item's light: the lists read what it stored."""
+    from flows.sweep import run_sweep
+
+    run_sweep(engine=engine, rules=RULES, now=now, clock=lambda: now)
 
 
 def give_passwords(session: Session, password_hash: str) -> None:

@@ -29,15 +29,24 @@ definition time, and ``Caller`` is built inside `create_api` around its `Web`.
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, col, select
 
 from models.rules.permissions import Action
 from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
 from models.store.api_tokens import TokenExpired, note_use, token_holder
+from models.store.milestone_list import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    BadCursor,
+    ListQuery,
+    list_page,
+)
 from models.store.status_view import milestone_lights
 from models.tables.columns import saved_id
 from models.tables.event import Event
@@ -45,22 +54,34 @@ from models.tables.milestone import Light, Milestone, MilestoneState
 from models.tables.person import Person
 from models.tables.plan import Plan
 from models.tables.unit import Unit
+from services.bulk_actions import BulkRefused, take_all
 from services.milestone_actions import take
 from web import api_actions, api_errors
 from web.api_errors import Refusal, refusals
 from web.api_schemas import (
+    BulkIn,
+    BulkItemOut,
+    BulkOut,
+    BulkProblem,
     EventOut,
     ExtensionRequestOut,
     Me,
     MilestoneDetail,
     MilestoneId,
     MilestoneOut,
+    MilestonePage,
     PlanOut,
+    TodoOut,
+    TodoTab,
     UnitOut,
     UnitRef,
 )
 from web.context import Web
+from web.lists import remit
 from web.office import ROLE_NAMES
+from web.todo import person_tabs, tab_page
+
+Sort = Literal["urgent", "due", "-due", "claimed"]
 
 DESCRIPTION = """\
 督办 Duban for scripts. Authenticate every call with a personal token:
@@ -119,9 +140,44 @@ def create_api(web: Web) -> FastAPI:
 
     Caller = Annotated[Person, Depends(caller)]
     api.include_router(_reads(web, Caller))
+    api.include_router(_bulk(web, Caller))
     api.include_router(api_actions.router(partial(_act, web), Caller),
                        responses=CHANGES)
     return api
+
+
+def _bulk(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
+    routes = APIRouter()
+
+    @routes.post("/milestones/bulk", response_model=BulkOut, tags=["milestones"],
+                 responses={
+                     403: {"model": BulkProblem, "description": "An item not yours to change"},
+                     409: {"model": BulkProblem, "description": "An item stale or in the "
+                           "wrong state"}})
+    def bulk(body: BulkIn, me: Caller) -> Any:
+        """One action on many milestones, all or nothing: each item is held to the same
+        rules as alone; if any one is refused, nothing is changed and every refused item is
+        named."""
+        with web.writer() as db:
+            try:
+                done = take_all(session=db, settings=web.settings, rules=web.rules, me=me,
+                                action=body.action, ids=body.ids, now=web.now(),
+                                reason=body.reason, until=body.until, versions=body.versions)
+            except ValueError as bad:
+                raise RequestValidationError([{"loc": ("body", "ids"), "type": "bulk",
+                                               "msg": str(bad)}]) from None
+            except BulkRefused as refused:
+                problem = BulkProblem(detail=str(refused), code="bulk_forbidden"
+                                      if refused.forbidden else "bulk_refused", refused=[
+                    BulkItemOut(milestone_id=r.milestone_id, title=r.title, why=r.why)
+                    for r in refused.refusals])
+                return JSONResponse(problem.model_dump(),
+                                    status_code=403 if refused.forbidden else 409)
+        return BulkOut(action=body.action, done=len(done), items=[
+            BulkItemOut(milestone_id=d.milestone_id, title=d.title, state=d.state)
+            for d in done])
+
+    return routes
 
 
 def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
@@ -150,34 +206,72 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
             rows = db.exec(select(Unit).order_by(Unit.code)).all()
             return [UnitOut.model_validate(u, from_attributes=True) for u in rows]
 
-    @routes.get("/milestones", response_model=list[MilestoneOut], tags=["milestones"],
+    @routes.get("/milestones", response_model=MilestonePage, tags=["milestones"],
                 responses=refusals(403, 404))
     def milestones(me: Caller,
                    plan: Annotated[str | None, _code("plan")] = None,
                    unit: Annotated[str | None, _code("unit")] = None,
                    light: Light | None = None, state: MilestoneState | None = None,
+                   level: Annotated[int | None, Query(ge=0, description="exactly this escalation "
+                                                      "level")] = None,
                    min_level: Annotated[int | None, Query(
                        ge=0, description="escalated to at least this level")] = None,
-                   ) -> list[MilestoneOut]:
-        """Milestones with today's lights, in plan order; owners see their own unit's only."""
+                   q: Annotated[str | None, Query(max_length=100, description=(
+                       "words that must each appear in the milestone's or its project's "
+                       "title"))] = None,
+                   sort: Annotated[Sort, Query(description=(
+                       "urgent: red, yellow, blue, green, earliest due first; due / -due: by "
+                       "due date; claimed: by claim day"))] = "urgent",
+                   limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+                   cursor: Annotated[str | None, Query(description=(
+                       "`next` of the previous page"))] = None,
+                   ) -> MilestonePage:
+        """A page of milestones, filtered and ordered as the list page does; owners see their own
+        unit's only. Follow `next` for the following page; `total` counts the filtered set.
+        Lights are those stored by the last sweep and every action since."""
         with web.reader() as db:
-            if not web.may(me, Action.view_item, None):
-                own = db.get(Unit, me.unit_id) if me.unit_id is not None else None
-                if own is None or not web.may(me, Action.view_item, own.id):
-                    return []
-                if unit not in (None, own.code):
-                    raise Refusal(403, "other_unit", f"项目负责人只能查看本单位（{own.code}）"
-                                  "的事项。")
-                unit = own.code
+            units, own = remit(web, db, me)
+            if units == frozenset():
+                return MilestonePage(items=[], next=None, total=0)
+            if own is not None and unit not in (None, own.code):
+                raise Refusal(403, "other_unit", f"项目负责人只能查看本单位（{own.code}）"
+                              "的事项。")
             _check_known(db, Plan, "plan", plan)
             _check_known(db, Unit, "unit", unit)
-            rows = [r for r in milestone_lights(session=db, rules=web.rules, now=web.now(),
-                                                plan=plan, unit=unit)
-                    if (light is None or r["light"] == light)
-                    and (state is None or r["state"] == state)
-                    and (min_level is None or r["level"] >= min_level)]
-            versions = dict(db.exec(select(Milestone.id, Milestone.version)).all())
-        return [MilestoneOut(**r, version=versions[r["milestone_id"]]) for r in rows]
+            query = ListQuery(plan=plan, unit=unit, light=light, state=state, level=level,
+                              min_level=min_level, q=q, sort=sort, unit_ids=units)
+            try:
+                page = list_page(session=db, query=query, calendar=web.rules.calendar,
+                                 today=web.rules.today(web.now()), limit=limit, cursor=cursor)
+            except BadCursor as bad:
+                raise RequestValidationError([{"loc": ("query", "cursor"), "type": "bad_cursor",
+                                               "msg": str(bad)}]) from None
+        return MilestonePage(items=[MilestoneOut.model_validate(i) for i in page.items],
+                             next=page.next, total=page.total)
+
+    @routes.get("/todo", response_model=TodoOut, tags=["people"],
+                responses=refusals(404))
+    def todo(me: Caller, tab: Annotated[str | None, Query(description="a tab's key")] = None,
+             limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+             cursor: str | None = None) -> TodoOut:
+        """The caller's 待办 tabs with their counts, as on the 待办 page; with `tab`, that
+        tab's items a page at a time (follow `next`)."""
+        with web.reader() as db:
+            tabs = person_tabs(web, db, me)
+            out = TodoOut(tabs=[TodoTab(key=t.key, name=t.name, count=t.count) for t in tabs])
+            if tab is None:
+                return out
+            found = next((t for t in tabs if t.key == tab and t.query is not None), None)
+            if found is None:
+                raise Refusal(404, "unknown_tab", f"没有名为“{tab}”的待办栏目（可用："
+                              f"{'、'.join(t.key for t in tabs)}）。")
+            try:
+                page = tab_page(web, db, found, limit, cursor)
+            except BadCursor as bad:
+                raise RequestValidationError([{"loc": ("query", "cursor"), "type": "bad_cursor",
+                                               "msg": str(bad)}]) from None
+        return out.model_copy(update={"tab": tab, "next": page.next, "items": [
+            MilestoneOut.model_validate(i) for i in page.items]})
 
     @routes.get("/milestones/{milestone_id}", response_model=MilestoneDetail, responses=ON_ITEM,
                 tags=["milestones"])
@@ -235,6 +329,7 @@ def _detail(web: Web, db: Session, milestone: Milestone, now: datetime) -> Miles
     request = pending_extension(db, saved_id(milestone))
     return MilestoneDetail(
         **row, version=milestone.version, major=milestone.major,
+        claimed_on=milestone.claimed_on,
         snoozed_until=milestone.snoozed_until,
         pending_extension=None if request is None else ExtensionRequestOut(
             requested_at=request.at, requested_by=request.actor, reason=request.reason,

@@ -32,6 +32,7 @@ from config.plan_file import Commitment
 from models.tables.milestone import Light, MilestoneState
 from models.tables.person import Role
 from models.tables.unit import UnitKind
+from services.bulk_actions import MAX_ITEMS, BulkAction
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -115,7 +116,8 @@ class MilestoneOut(BaseModel):
     due_on: date = Field(description="Due date in force: the plan's, or an approved extension.")
     planned_due_on: date
     state: MilestoneState
-    light: Light = Field(description="red overdue, yellow due soon, green on track or done.")
+    light: Light = Field(description="red overdue, yellow due soon, blue claimed and waiting "
+                         "for the office (待核实), green on track or done.")
     overdue_workdays: int
     late: bool
     level: int = Field(description="Escalation level reached; 0: none.")
@@ -126,6 +128,15 @@ class MilestoneOut(BaseModel):
                                    "the plan does not give it; null when the plan gives both.")
     provisional: bool = Field(description="Dates computed on an assumed Monday–Friday week.")
     version: int = Field(description="Send it back as `version` to act on what you read.")
+    claimed_on: date | None = Field(None, description="Day of the latest claim, while claimed "
+                                    "or closed.")
+
+
+class MilestonePage(BaseModel):
+    items: list[MilestoneOut]
+    next: str | None = Field(description="Cursor of the next page (pass it as `cursor`); "
+                             "null on the last page.")
+    total: int = Field(description="How many milestones the filters select, on every page.")
 
 
 class EventOut(BaseModel):
@@ -212,6 +223,51 @@ class CloseIn(Body):
 
 class ReasonIn(Body):
     reason: Text
+
+
+class TodoTab(BaseModel):
+    key: str = Field(description="Pass as `tab` to read its items.")
+    name: str
+    count: int | None = Field(description="Items still waiting; null: not yet in use.")
+
+
+class TodoOut(BaseModel):
+    tabs: list[TodoTab]
+    tab: str | None = Field(None, description="The tab whose items follow, if one was asked.")
+    items: list[MilestoneOut] = []
+    next: str | None = None
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: BulkAction = Field(description="close 销号, return 退回重办, acknowledge 确认督办, "
+                               "snooze 暂缓提醒, approve_extension / reject_extension 延期审批")
+    ids: list[int] = Field(min_length=1, max_length=MAX_ITEMS,
+                           description="The milestones, each once.")
+    reason: Text | None = Field(None, description="Needed to return, snooze or refuse.")
+    until: Day | None = Field(None, description="snooze: no reminders until this day.")
+    versions: dict[int, int] | None = Field(
+        None, description="Milestone id → the `version` you read: any changed since refuses "
+        "the whole (409).")
+
+
+class BulkItemOut(BaseModel):
+    milestone_id: int
+    title: str | None
+    state: str | None = Field(None, description="After the action (done items).")
+    why: str | None = Field(None, description="Why it was refused (refused items).")
+
+
+class BulkOut(BaseModel):
+    action: BulkAction
+    done: int
+    items: list[BulkItemOut]
+
+
+class BulkProblem(Problem):
+    refused: list[BulkItemOut] = Field(description="Each item at fault and why; nothing "
+                                       "was changed.")
 
 
 class MajorIn(ReasonIn):

@@ -20,15 +20,18 @@ from services.runtime import Runtime, build
 from web import (
     attachments,
     auth,
+    bulk,
     bulletins,
     dependencies,
     email_links,
     feeds,
     forms,
     items,
+    ledger,
     lists,
     office,
     overview,
+    todo,
 )
 from web.api import create_api
 from web.context import Web
@@ -53,8 +56,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     dependencies.install(app)
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
     app.add_exception_handler(Exception, answer_unexpected)
-    for module in (auth, email_links, lists, office, overview, items, attachments, feeds,
-                   bulletins):
+    for module in (auth, email_links, todo, lists, ledger, bulk, office, overview, items,
+                   attachments, feeds, bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
     return app

@@ -76,7 +76,7 @@ def login(request: Request, web: WebDep, email: Annotated[str, Form()] = "",
                 db.add(upgraded)
         db.commit()
     web.sign_in(request, person)
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/todo", status_code=303)  # 待办: the home page
 
 
 def client_address(request: Request) -> str:

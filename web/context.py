@@ -30,7 +30,7 @@ from services.runtime import Runtime
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The nav bar: (label, link, the action that makes it useful; None: everyone signed in)
-NAV = (("事项", "/", None), ("逾期事项", "/?light=red", Action.view_item),
+NAV = (("待办", "/todo", None), ("事项", "/", None), ("逾期事项", "/?light=red", Action.view_item),
        ("总览", "/overview", Action.view_item), ("通报", "/bulletins", None),
        ("日历订阅", "/calendar", None),
        ("人员", "/people", Action.manage_people), ("单位", "/units", Action.manage_people),

@@ -53,7 +53,7 @@ class Followed:
     @property
     def target(self) -> str:
         milestone = self.claims.milestone_id
-        return "/" if milestone == START_PAGE else f"/milestones/{milestone}"
+        return "/todo" if milestone == START_PAGE else f"/milestones/{milestone}"
 
 
 def _followed(web: Web, db: Session, token: str) -> Followed:

@@ -42,7 +42,7 @@ OPEN = frozenset(s.value for s in OPEN_STATES)
 REMINDER = timedelta(days=-3, hours=9)
 STATE_WORDS = {"pending": "未到期", "due_soon": "临期", "overdue": "逾期",
                "claimed": "已申报完成，待督查室销号", "returned": "退回重办"}
-LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "blue": "蓝灯 待核实"}
 NO_KEY = "缺少订阅密钥：请登录后在“日历订阅”页面复制本单位的订阅地址。"
 BAD_KEY = "订阅地址无效（可能被改动或复制不完整）：请在“日历订阅”页面重新复制。"
 REVOKED = "此订阅地址已失效（账号已停用，或已无权查看该单位）。"

@@ -20,7 +20,7 @@ from models.tables.person import Person
 from models.tables.plan import Plan
 from web.dependencies import Permitted, SessionDep, WebDep
 
-LIGHTS = ("red", "yellow", "green")
+LIGHTS = ("red", "yellow", "blue", "green")  # blue: claimed, 待核实
 
 
 def light_table(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -10,7 +10,17 @@ decisions and approved extensions. The rules:
 - State: closed (销号) and waived stay so until reopened; a claimed item (申报完成) waits for the
   office; an open item is overdue after its due date, due soon inside the policy's window,
   returned (退回重办) when sent back and not yet late or due soon, else pending.
-- Light: red when overdue, yellow when due soon, green otherwise (done or on track).
+- Light: red when overdue, yellow when due soon, blue (待核实) when claimed and waiting for the
+  office, green otherwise (closed, waived, or open and on track).
+
+Why a claim is blue, not green: green tells a leader "done or on track, nothing to do", but a
+claim is only the owner's word until the office accepts the evidence (销号) or sends it back
+(退回). Showing it green would report work as done that may be returned, and hide the office's
+own queue. Blue is the colour no other light uses, carries no alarm (red/yellow mean "late" and
+"soon"), and reads as "information, waiting for someone": the office's 待核实 list is the blue
+items. Lateness is not changed by it: a claim is measured at the claim day (a claim made after
+the due date is 超时 whether it is blue, green after 销号, or sent back), so the bulletin's
+on-time figures, which count claims by their claim day, are the same as before.
 """
 
 from __future__ import annotations
@@ -83,8 +93,8 @@ def milestone_status(facts: MilestoneFacts, today: date, calendar: WorkCalendar,
     else:
         state = MilestoneState.returned if returned else MilestoneState.pending
     overdue = calendar.workdays_between(due_on, today) if state is MilestoneState.overdue else 0
-    light = {MilestoneState.overdue: Light.red,
-             MilestoneState.due_soon: Light.yellow}.get(state, Light.green)
+    light = {MilestoneState.overdue: Light.red, MilestoneState.due_soon: Light.yellow,
+             MilestoneState.claimed: Light.blue}.get(state, Light.green)
     measured_on = claimed_on if claimed_on is not None else today
     late = state is not MilestoneState.waived and measured_on > lateness_due
     provisional = any(calendar.is_provisional(d) for d in (due_on, due_soon_from, today))

@@ -28,6 +28,7 @@ def write_status(*, session: Session, milestone: Milestone, status: Status, leve
     """
     values = {"state": status.state, "light": status.light, "due_on": status.due_on,
               "late": status.late, "provisional": status.provisional, "level": level,
+              "claimed_on": status.claimed_on,
               "next_check_on": next_check_on} | (extra or {})
     if all(getattr(milestone, k) == v for k, v in values.items()):
         return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from config.plan_file import Commitment
@@ -23,11 +23,21 @@ class MilestoneState(StrEnum):
 
 
 class Light(StrEnum):
-    """红黄绿灯: red overdue, yellow due soon (or behind), green done or on track."""
+    """红黄绿灯, and 蓝灯 for a claim waiting for 销号 (models.rules.status says why)."""
 
     green = "green"
     yellow = "yellow"
     red = "red"
+    blue = "blue"       # 待核实: the owner claims it done; the office has not judged it yet
+
+
+LIST_INDEXES = {
+    "ix_milestone_light_due": ("light", "due_on", "id"),
+    "ix_milestone_unit_light_due": ("unit_id", "light", "due_on", "id"),
+    "ix_milestone_level_light_due": ("level", "light", "due_on", "id"),
+    "ix_milestone_state_claimed": ("state", "claimed_on", "id"),
+    "ix_milestone_state_level": ("state", "level", "acknowledged_level"),  # 逾期未确认
+}
 
 
 class Milestone(SQLModel, table=True):
@@ -36,7 +46,14 @@ class Milestone(SQLModel, table=True):
     ``due_on`` is the date in force, moved only by an approved extension.
     """
 
-    __table_args__ = (UniqueConstraint("project_id", "key", name="uq_milestone_project_key"),)
+    # The list indexes (models.store.milestone_list): each list page is an index range read in
+    # (light, due_on, id) order, narrowed first by unit or by level when the list is. Partial
+    # (listed items only), so that counting a light is an index-only scan. The trigram indexes
+    # for text search are PostgreSQL's alone (migration 0008, not declared here).
+    __table_args__ = (UniqueConstraint("project_id", "key", name="uq_milestone_project_key"),
+                      *(Index(name, *columns, postgresql_where=text("retired_at IS NULL"),
+                              sqlite_where=text("retired_at IS NULL"))
+                        for name, columns in LIST_INDEXES.items()))
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", ondelete="CASCADE", index=True)
@@ -56,6 +73,7 @@ class Milestone(SQLModel, table=True):
     light: Light = enum_column(Light, default=Light.green)
     level: int = 0                          # highest escalation level reached
     late: bool = False                      # 超时: done late, or still open past the due date
+    claimed_on: date | None = None          # the (latest) claim's day while claimed or closed
     provisional: bool = False               # dates computed on an assumed Mon–Fri week
     next_check_on: date | None = Field(default=None, index=True)
     # Set by the office (models.store.actions), each with its event.
