@@ -44,7 +44,7 @@ from models.tables.person import Person
 from models.tables.plan import Plan
 from models.tables.unit import Unit
 from services.milestone_actions import take
-from web import api_actions
+from web import api_actions, api_docs
 from web.api_schemas import (
     EventOut,
     ExtensionRequestOut,
@@ -60,29 +60,41 @@ from web.api_schemas import (
 from web.context import Web
 
 DESCRIPTION = """\
-督办 Duban for scripts. Authenticate every call with a personal token:
-`Authorization: Bearer dbn_…` (the office issues one with `duban people token EMAIL`).
-You may do exactly what you may do on the pages: owners their own unit's milestones, the office
-everything, leaders read. Each change is recorded with you as its actor.
-Send the `version` you read with a change: if someone changed the milestone since, you get 409
-and nothing is done. Errors are `{"detail": "…"}`.
+督办系统的接口，供脚本调用。每次调用都要带上个人令牌：
+`Authorization: Bearer dbn_…`（由督查室用 `duban people token 邮箱` 签发，只显示一次）。
+
+- **权限与页面相同**：责任单位的人员只能查看和办理本单位的事项，督查室可办理全部事项，领导只读。
+  每一项改动都以令牌所属的人员记入事项记录。
+- **版本号**：改动时请带上读取到的 `version`；若事项在此期间已被他人修改，返回 409，不做任何改动，
+  请重新读取后再试。
+- **错误**：返回 `{"detail": "…"}`；输入有误（422）时另列出 `errors`，逐项指明字段。
+- **日期**：一律写作 `YYYY-MM-DD`，按北京时间；工作日按国务院办公厅公布的节假日安排计算。
 """
+# Tags keep their English names (scripts and generated clients group by them); x-displayName
+# is what ReDoc shows.
+TAGS = [{"name": "people", "x-displayName": "人员", "description": "令牌所属的人员"},
+        {"name": "directory", "x-displayName": "规划与单位",
+         "description": "规划与责任单位（在督办系统内公开）"},
+        {"name": "milestones", "x-displayName": "督办事项",
+         "description": "督办事项（节点）：查看、申报完成、延期、销号等"}]
 # Documented error answers; 422 replaces FastAPI's default schema, which is not our body.
 NEEDS_TOKEN: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No valid token"}}
+    401: {"model": Problem, "description": "没有有效的令牌"}}
 MALFORMED: dict[int | str, dict[str, Any]] = {
-    422: {"model": Problem, "description": "Malformed input: the fields are named"}}
+    422: {"model": Problem, "description": "输入有误：逐项指明字段"}}
 ON_ITEM = NEEDS_TOKEN | MALFORMED | {
-    403: {"model": Problem, "description": "Not yours to see or do"},
-    404: {"model": Problem, "description": "No such milestone"}}
-CHANGES = ON_ITEM | {409: {"model": Problem, "description": "Stale version or wrong state"}}
+    403: {"model": Problem, "description": "无权查看或办理"},
+    404: {"model": Problem, "description": "没有这个事项"}}
+CHANGES = ON_ITEM | {409: {"model": Problem, "description": "版本已过期，或事项的状态不允许此操作"}}
 
 
 def create_api(web: Web) -> FastAPI:
-    api = FastAPI(title="督办 Duban API", version="1", description=DESCRIPTION, redoc_url=None)
+    api = FastAPI(title="督办 Duban API", version="1", description=DESCRIPTION, openapi_tags=TAGS,
+                  docs_url=None, redoc_url=None)
+    api_docs.install(api)  # Swagger UI and ReDoc from the app itself, in Chinese
     api.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]  # Starlette types handlers for any Exception
     bearer = HTTPBearer(auto_error=False, scheme_name="token",
-                        description="A personal API token: `duban people token EMAIL`.")
+                        description="个人令牌：`duban people token 邮箱`。")
 
     def caller(credentials: Annotated[HTTPAuthorizationCredentials | None,
                                       Depends(bearer)]) -> Person:
@@ -106,9 +118,10 @@ def create_api(web: Web) -> FastAPI:
 def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     routes = APIRouter()
 
-    @routes.get("/me", response_model=Me, responses=NEEDS_TOKEN, tags=["people"])
+    @routes.get("/me", response_model=Me, responses=NEEDS_TOKEN, tags=["people"],
+                summary="我是谁")
     def me(me: Caller) -> Me:
-        """Who the token acts as."""
+        """令牌所属的人员：姓名、角色和所在单位。"""
         with web.reader() as db:
             unit = db.get(Unit, me.unit_id) if me.unit_id is not None else None
         return Me(id=me.id, name=me.name, email=me.email, role=me.role,
@@ -116,17 +129,17 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                   heads_unit=me.heads_unit)
 
     @routes.get("/plans", response_model=list[PlanOut], responses=NEEDS_TOKEN,
-                tags=["directory"])
+                tags=["directory"], summary="规划")
     def plans(me: Caller) -> list[PlanOut]:
-        """Every plan; plans and units are public within Duban, milestones are not."""
+        """全部规划。规划和单位在督办系统内公开，事项则按权限查看。"""
         with web.reader() as db:
             rows = db.exec(select(Plan).order_by(Plan.code)).all()
             return [PlanOut.model_validate(p, from_attributes=True) for p in rows]
 
     @routes.get("/units", response_model=list[UnitOut], responses=NEEDS_TOKEN,
-                tags=["directory"])
+                tags=["directory"], summary="责任单位")
     def units(me: Caller) -> list[UnitOut]:
-        """Every responsible unit."""
+        """全部责任单位。"""
         with web.reader() as db:
             rows = db.exec(select(Unit).order_by(Unit.code)).all()
             return [UnitOut.model_validate(u, from_attributes=True) for u in rows]
@@ -161,9 +174,9 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
         return [MilestoneOut(**r, version=versions[r["milestone_id"]]) for r in rows]
 
     @routes.get("/milestones/{milestone_id}", response_model=MilestoneDetail, responses=ON_ITEM,
-                tags=["milestones"])
+                tags=["milestones"], summary="一个事项")
     def milestone(milestone_id: int, me: Caller) -> MilestoneDetail:
-        """One milestone: its light, version, pending extension request and history."""
+        """一个事项：今天的灯色、版本号、待审批的延期申请和全部记录。"""
         with web.reader() as db:
             found = _milestone(db, milestone_id)
             if not web.may(me, Action.view_item, found.unit_id):

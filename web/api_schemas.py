@@ -39,20 +39,19 @@ def _iso_day(value: Any) -> Any:
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
 Version = Annotated[int | None, Field(
-    ge=1, description="The milestone's `version` as you last read it. If it changed "
-    "since, nothing is done and the answer is 409: read the milestone again.")]
+    ge=1, description="读取事项时得到的 `version`。若事项在此之后已被修改，不做任何改动，"
+    "返回 409：请重新读取事项。")]
 
 
 class FieldError(BaseModel):
-    field: str = Field(description="The field at fault, e.g. `proposed_due_on`.")
-    location: str = Field(description="`body`, `query` or `path`.")
+    field: str = Field(description="出错的字段，例如 `proposed_due_on`。")
+    location: str = Field(description="`body`（请求体）、`query`（查询参数）或 `path`（路径）。")
     message: str
 
 
 class Problem(BaseModel):
-    detail: str = Field(description="What was refused and why, naming the field when one is "
-                        "at fault.")
-    errors: list[FieldError] | None = Field(None, description="422 only: each bad field.")
+    detail: str = Field(description="拒绝了什么、为什么；字段有误时指明字段。")
+    errors: list[FieldError] | None = Field(None, description="仅 422：逐项列出有误的字段。")
 
 
 # ── answers ──────────────────────────────────────────────────────────────────────────────
@@ -67,8 +66,8 @@ class Me(BaseModel):
     id: int
     name: str
     email: str
-    role: Role = Field(description="office 督查室, owner 项目负责人, leader 分管领导, admin")
-    unit: UnitRef | None = Field(description="Owners act on this unit's milestones only.")
+    role: Role = Field(description="office 督查室，owner 项目负责人，leader 分管领导，admin 管理员")
+    unit: UnitRef | None = Field(description="项目负责人只能办理本单位的事项。")
     heads_unit: bool
 
 
@@ -113,8 +112,9 @@ class MilestoneOut(BaseModel):
 class EventOut(BaseModel):
     id: int
     at: datetime
-    kind: str = Field(description="e.g. milestone.done_claimed, milestone.closed")
-    actor: str = Field(description="Who: a person's email, or what (an import, the sweep).")
+    kind: str = Field(description="记录的类型，例如 milestone.done_claimed（申报完成）、"
+                      "milestone.closed（销号）")
+    actor: str = Field(description="谁做的：人员的邮箱，或系统（规划导入、每日巡查）。")
     reason: str | None
     data: dict[str, Any]
 
@@ -130,8 +130,8 @@ class MilestoneDetail(MilestoneOut):
     major: bool
     snoozed_until: date | None
     pending_extension: ExtensionRequestOut | None = Field(
-        description="The extension request waiting for the office's decision, if any.")
-    history: list[EventOut] = Field(description="Every event on the milestone, oldest first.")
+        description="待督查室审批的延期申请（如有）。")
+    history: list[EventOut] = Field(description="事项的全部记录，按时间先后。")
 
 
 # ── requests ─────────────────────────────────────────────────────────────────────────────
@@ -144,8 +144,7 @@ class Body(BaseModel):
 
 
 class DoneIn(Body):
-    evidence: Text = Field(description="What shows it is done: a note, a document number, "
-                           "a figure.")
+    evidence: Text = Field(description="完成情况说明（佐证）：文字说明、文号或数据。")
 
 
 class ProgressIn(Body):
@@ -160,13 +159,13 @@ class ProgressIn(Body):
 
 
 class ExtensionIn(Body):
-    proposed_due_on: Day = Field(description="Must be after the due date in force.")
+    proposed_due_on: Day = Field(description="建议的新截止日期，须晚于现行截止日期。")
     reason: Text
 
 
 class DecisionIn(Body):
     approved: bool
-    new_due_on: Day | None = Field(None, description="Default: the date the owner proposed.")
+    new_due_on: Day | None = Field(None, description="新截止日期；不填则为申请人建议的日期。")
     reason: Text | None = None
 
 
@@ -175,7 +174,7 @@ class AcknowledgeIn(Body):
 
 
 class SnoozeIn(Body):
-    until: Day = Field(description="No reminders until this day (inclusive); not in the past.")
+    until: Day = Field(description="暂缓提醒至此日（含当日），不能早于今天。")
     reason: Text
 
 
@@ -188,4 +187,4 @@ class ReasonIn(Body):
 
 
 class MajorIn(ReasonIn):
-    major: bool = Field(description="true: mark major; false: no longer major.")
+    major: bool = Field(description="true：列为重大事项；false：取消重大事项。")
