@@ -16,7 +16,8 @@ from models.tables.event import Event
 from models.tables.event_kinds import IMPORT_KINDS, PAYLOADS, EventKind, validated
 from tests.conftest import NOW
 from tests.test_web_app import OFFICE, OWNER
-from tests.test_web_items import Site, site  # noqa: F401 (site: a fixture)
+from tests.test_web_items import Site
+from tests.test_web_items import site as served_site  # noqa: F401 (the fixture "site")
 from tests.world import RULES
 from web.history import what, who
 
@@ -99,7 +100,7 @@ def test_who_is_a_person_or_a_part_of_the_system_in_words(actor: str, shown: str
     assert who(event(EventKind.closed, "wang@x.cn", actor_id=5), people) == "王芳（示例区民政局）"
 
 
-def test_the_item_page_history_has_no_login_names_paths_or_english(site: Site) -> None:  # noqa: F811
+def test_the_item_page_history_has_no_login_names_paths_or_english(site: Site) -> None:
     item = site.world.construction
     with Session(writer(site.engine)) as db:  # the operator, from the command line
         actions.report_progress(session=db, rules=RULES, milestone_id=item, actor="cli:root",

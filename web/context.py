@@ -23,10 +23,10 @@ from sqlmodel import Session
 from models.rules.permissions import Action, allowed
 from models.store.actions import ActionRefused, Changed, Recorded, commit_retrying
 from models.store.database import writer
-from models.tables.event_kinds import EventKind
 from models.tables.person import Person
 from services.milestone_actions import take
 from services.runtime import Runtime
+from web.labels import light as light_shade
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The nav bar: (label, link, the action that makes it useful; None: everyone signed in)
@@ -49,7 +49,7 @@ class Web:
         self.secret = runtime.secret
         env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
         env.globals["nav_links"] = nav_links  # base.html asks it on every page
-        env.globals["kinds"] = EventKind  # the history reads event kinds by name
+        env.globals["light_shade"] = light_shade  # a light's words and colours (web.labels)
         self.templates = Jinja2Templates(env=env)
 
     def now(self) -> datetime:

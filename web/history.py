@@ -192,9 +192,15 @@ def saved(person: Person) -> int:
     return person.id
 
 
+def said_already(event: Event) -> bool:
+    """A status change a person's action brought about: their action's own line says it (a
+    claim is 申报完成, a waiver 予以豁免); only the sweep's changes are news."""
+    return event.kind == EventKind.status_changed and not event.actor.startswith("system:")
+
+
 def lines(db: Session, events: Iterable[Event], zone: tzinfo) -> list[Line]:
-    """The events as `Line`s, in the order given."""
-    events = list(events)
+    """The events as `Line`s, in the order given, less those `said_already`."""
+    events = [e for e in events if not said_already(e)]
     people = people_of(db, events)
     return [Line(event_id=e.id or 0, at=e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                  who=who(e, people), what=what(e), words=words(e)) for e in events]

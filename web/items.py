@@ -112,7 +112,7 @@ def page_facts(db: Session, milestone: Milestone, zone: tzinfo) -> dict[str, Any
     claim = next((e for e in history if e.kind == EventKind.done_claimed), None)
     progress = next((e for e in history if e.kind == EventKind.progress_reported
                      and e.data.get("percent") is not None), None)
-    return {"history": [said[saved_id(e)] for e in history], "files": files,
+    return {"history": list(said.values()), "files": files,
             "pending": pending,
             "pending_line": said.get(saved_id(pending)) if pending else None,
             "indicators": indicators,
