@@ -16,8 +16,10 @@ from models.tables.event import Event
 from models.tables.event_kinds import IMPORT_KINDS, PAYLOADS, EventKind, validated
 from tests.conftest import NOW
 from tests.test_web_app import OFFICE, OWNER
-from tests.test_web_items import Site
-from tests.test_web_items import site as served_site  # noqa: F401 (the fixture "site")
+from tests.test_web_items import (
+    Site,
+    served_site,  # noqa: F401 (the fixture "site")
+)
 from tests.world import RULES
 from web.history import what, who
 

@@ -118,9 +118,9 @@ def forms(page: str) -> set[str]:
 
 
 
-@pytest.fixture
-def site(engine: sa.Engine, session: Session, password_hash: str,
-         tmp_path: Path) -> Iterator[Site]:
+@pytest.fixture(name="site")
+def served_site(engine: sa.Engine, session: Session, password_hash: str,
+                tmp_path: Path) -> Iterator[Site]:
     world = build_world(session)
     give_passwords(session, password_hash)
     session.commit()

@@ -14,8 +14,11 @@ from models.store.plan_import import import_plan
 from models.tables.milestone import Milestone
 from tests.conftest import NOW
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER
-from tests.test_web_items import WITH_INDICATOR, Site
-from tests.test_web_items import site as served_site  # noqa: F401 (the fixture "site")
+from tests.test_web_items import (
+    WITH_INDICATOR,
+    Site,
+    served_site,  # noqa: F401 (the fixture "site")
+)
 from web.timeline import LEFT, RIGHT, WIDTH, Placed, lay_out
 
 
