@@ -40,7 +40,8 @@ AXE = Axe()
 def prepare(site: LiveSite) -> None:
     """A day's work on the small world: swept, one item claimed with evidence, one put off."""
     now = RULES.as_of(DAY)
-    run_sweep(engine=site.engine, rules=RULES, clock=system_clock, now=now)
+    for day in (date(2025, 9, 22), date(2025, 10, 8), DAY):  # a history for the overview
+        run_sweep(engine=site.engine, rules=RULES, clock=system_clock, now=RULES.as_of(day))
     owner = site.person(OWNER)
     with Session(writer(site.engine)) as db:
         common = {"session": db, "settings": site.settings, "rules": RULES, "now": now}

@@ -54,7 +54,7 @@ def indicator_rows(db: Session, project_id: int) -> list[dict[str, Any]]:
     ids = [saved_id(i) for i in indicators]
     targets: dict[int, list[IndicatorTarget]] = defaultdict(list)
     for target in db.exec(select(IndicatorTarget).where(col(IndicatorTarget.indicator_id)
-                                                        .in_(ids)).order_by(IndicatorTarget.year)):
+                                                        .in_(ids)).order_by(col(IndicatorTarget.year))):
         targets[target.indicator_id].append(target)
     latest: dict[int, IndicatorReading] = {}
     for reading in db.exec(select(IndicatorReading).where(col(IndicatorReading.indicator_id)
@@ -63,15 +63,15 @@ def indicator_rows(db: Session, project_id: int) -> list[dict[str, Any]]:
         latest[reading.indicator_id] = reading
     rows = []
     for indicator in indicators:
-        reading = latest.get(saved_id(indicator))
+        found = latest.get(saved_id(indicator))
         goal = next((t for t in reversed(targets[saved_id(indicator)]) if t.value is not None),
                     None)
         share = None
-        if (reading is not None and reading.value is not None and goal is not None
+        if (found is not None and found.value is not None and goal is not None
                 and goal.value and indicator.direction == "up"):
-            share = max(0.0, min(100.0, 100 * reading.value / goal.value))
+            share = max(0.0, min(100.0, 100 * found.value / goal.value))
         rows.append({"indicator": indicator, "targets": targets[saved_id(indicator)],
-                     "reading": reading, "goal": goal, "share": share})
+                     "reading": found, "goal": goal, "share": share})
     return rows
 
 

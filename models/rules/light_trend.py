@@ -1,0 +1,47 @@
+"""How many items were red on given days, from their recorded light changes: a pure fold.
+
+Each status change records the light it left and the light it came to
+(``milestone.status_changed``: ``light = [old, new]``). An item's light on a day is the new
+light of its last change at or before that day's end; before its first change it is the light
+its first change left. Items are grouped by whatever key the caller gives (plan and unit).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from datetime import datetime
+
+
+def red_counts(changes: Iterable[tuple[int, datetime, str | None, str]],
+               group_of: Mapping[int, Hashable],
+               ends: Sequence[datetime]) -> dict[Hashable, list[int]]:
+    """For each group, the number of its items red at each of ``ends`` (in that order).
+
+    ``changes``: (item id, when, old light, new light), ordered by item, then time; items not in
+    ``group_of`` (retired ones) are skipped.
+    """
+    counts: dict[Hashable, list[int]] = defaultdict(lambda: [0] * len(ends))
+    current: int | None = None
+    history: list[tuple[datetime, str | None, str]] = []
+
+    def settle() -> None:
+        if current is None or current not in group_of or not history:
+            return
+        row = counts[group_of[current]]
+        for n, end in enumerate(ends):
+            light = history[0][1]  # before its first change
+            for at, _, new in history:
+                if at > end:
+                    break
+                light = new
+            if light == "red":
+                row[n] += 1
+
+    for item, at, old, new in changes:
+        if item != current:
+            settle()
+            current, history = item, []
+        history.append((at, old, new))
+    settle()
+    return dict(counts)
