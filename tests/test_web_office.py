@@ -349,3 +349,17 @@ def test_owners_are_refused_the_overview(site: Site) -> None:
     assert refused.status_code == 403 and "无权" in refused.text
     site.client.post("/logout", data={"csrf": site.csrf("/")})
     assert site.client.get("/overview", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_each_office_form_says_on_the_next_page_what_it_did(site: Site) -> None:
+    site.login(OFFICE)
+    said = ["已添加人员 孙丽。", "李娜 的信息已保存。", "已停用 李娜 的账号。",
+            "已恢复 李娜 的账号。", "已为 李娜 设置新密码，其原有登录已全部退出。",
+            "示例区示例街道 的联系人已保存。",
+            "已重新排入发送队列。"]
+    for (path, form), message in zip(office_posts(site), said, strict=True):
+        done = post(site, path, **form)
+        assert done.status_code == 303, (path, done.text)
+        shown = site.client.get(done.headers["location"]).text
+        assert f'<p class="flash" role="status">{message}</p>' in shown, path
+        assert message not in site.client.get(done.headers["location"]).text  # once
