@@ -110,3 +110,12 @@ def test_a_bar_draws_every_light_the_data_has_worst_first() -> None:
     assert [s.width for s in segments] == [40, 40, 80]
     assert [s.x for s in segments] == [0, 40, 80]
     assert segments[1].shade.label == "待核实"
+
+
+def test_an_item_with_no_change_in_the_period_keeps_its_light_now_throughout() -> None:
+    def at(day: int) -> datetime:
+        return datetime(2025, 10, day, 1, tzinfo=UTC)
+
+    changes = [(1, at(9), "red", "green")]  # item 2 has been red since before the period
+    assert red_counts(changes, {1: "a", 2: "a", 3: "a"}, [at(1), at(10)],
+                      {1: "green", 2: "red", 3: "yellow"}) == {"a": [2, 1]}

@@ -3,7 +3,9 @@
 Each status change records the light it left and the light it came to
 (``milestone.status_changed``: ``light = [old, new]``). An item's light on a day is the new
 light of its last change at or before that day's end; before its first change it is the light
-its first change left. Items are grouped by whatever key the caller gives (plan and unit).
+its first change left; an item with no change at all has had its current light throughout.
+So only the changes since the first day are needed, not the whole history: the cost follows
+what changed in the period. Items are grouped by whatever key the caller gives (plan, unit).
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from datetime import datetime
 
 
 def red_counts(changes: Iterable[tuple[int, datetime, str | None, str]],
-               group_of: Mapping[int, Hashable],
-               ends: Sequence[datetime]) -> dict[Hashable, list[int]]:
+               group_of: Mapping[int, Hashable], ends: Sequence[datetime],
+               current_lights: Mapping[int, str] | None = None) -> dict[Hashable, list[int]]:
     """For each group, the number of its items red at each of ``ends`` (in that order).
 
-    ``changes``: (item id, when, old light, new light), ordered by item, then time; items not in
-    ``group_of`` (retired ones) are skipped.
+    ``changes``: (item id, when, old light, new light), ordered by item, then time, at least
+    every change after ``ends[0]``; items not in ``group_of`` (retired ones) are skipped.
+    ``current_lights``: each item's light now, for the items with no change in ``changes``.
     """
     counts: dict[Hashable, list[int]] = defaultdict(lambda: [0] * len(ends))
+    changed: set[int] = set()
     current: int | None = None
     history: list[tuple[datetime, str | None, str]] = []
 
@@ -42,6 +46,10 @@ def red_counts(changes: Iterable[tuple[int, datetime, str | None, str]],
         if item != current:
             settle()
             current, history = item, []
+            changed.add(item)
         history.append((at, old, new))
     settle()
+    for item, light in (current_lights or {}).items():
+        if light == "red" and item not in changed and item in group_of:
+            counts[group_of[item]] = [n + 1 for n in counts[group_of[item]]]
     return dict(counts)

@@ -3,8 +3,10 @@
 1. Lights per plan and unit: the light the sweep last stored on each current item (the list
    filters on the same column, so a count and the list behind it agree), with how many items
    are due so far and how many of those were done on time.
-2. and 3. Red items on past days: every item's plan and unit, and its recorded light changes
-   (``milestone.status_changed``), folded by models.rules.light_trend.
+2. and 3. Red items on past days: every item's plan, unit and light now, and the light changes
+   recorded (``milestone.status_changed``) since the first day shown, folded by
+   models.rules.light_trend: the cost follows the items and what changed in twelve weeks, not
+   the whole history.
 
 On time (按时完成率): of the items due by today or already done (claimed or closed; waived
 ones are left out), the share done, lateness measured at the claim (models.rules.status), on or
@@ -54,18 +56,22 @@ def light_counts(*, session: Session, today: date) -> list[dict[str, Any]]:
 
 
 def red_trend(*, session: Session, ends: Sequence[datetime]) -> dict[Hashable, list[int]]:
-    """(plan code, unit code) → the number of its current items red at each of ``ends``."""
-    group_of: dict[int, Hashable] = {
-        milestone_id: (plan, unit) for milestone_id, plan, unit in session.exec(
-        select(Milestone.id, Plan.code, Unit.code)
-        .join(Project, col(Project.id) == Milestone.project_id)
-        .join(Plan, col(Plan.id) == Project.plan_id)
-        .join(Unit, col(Unit.id) == Milestone.unit_id)
-        .where(col(Milestone.retired_at).is_(None))) if milestone_id is not None}
+    """(plan code, unit code) → the number of its current items red at each of ``ends``: the
+    items' current lights and only their changes since ``ends[0]`` (models.rules.light_trend)."""
+    group_of: dict[int, Hashable] = {}
+    lights: dict[int, str] = {}
+    for milestone_id, plan, unit, light in session.exec(
+            select(Milestone.id, Plan.code, Unit.code, Milestone.light)
+            .join(Project, col(Project.id) == Milestone.project_id)
+            .join(Plan, col(Plan.id) == Project.plan_id)
+            .join(Unit, col(Unit.id) == Milestone.unit_id)
+            .where(col(Milestone.retired_at).is_(None))):
+        if milestone_id is not None:
+            group_of[milestone_id], lights[milestone_id] = (plan, unit), str(light)
     events = session.exec(select(Event.milestone_id, Event.at, Event.data)
                           .where(Event.kind == EventKind.status_changed,
-                                 col(Event.milestone_id).is_not(None), Event.at <= ends[-1])
+                                 col(Event.milestone_id).is_not(None), Event.at > ends[0])
                           .order_by(col(Event.milestone_id), col(Event.at), col(Event.id)))
     changes = ((milestone_id, at, *(data.get("light") or [None, None]))
                for milestone_id, at, data in events if milestone_id is not None)
-    return red_counts(changes, group_of, ends)
+    return red_counts(changes, group_of, ends, lights)
