@@ -10,6 +10,7 @@ what changed in the period. Items are grouped by whatever key the caller gives (
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -33,13 +34,10 @@ def red_counts(changes: Iterable[tuple[int, datetime, str | None, str]],
         if current is None or current not in group_of or not history:
             return
         row = counts[group_of[current]]
+        times = [at for at, _, _ in history]
         for n, end in enumerate(ends):
-            light = history[0][1]  # before its first change
-            for at, _, new in history:
-                if at > end:
-                    break
-                light = new
-            if light == "red":
+            last = bisect_right(times, end)  # the changes at or before the day's end
+            if (history[last - 1][2] if last else history[0][1]) == "red":
                 row[n] += 1
 
     for item, at, old, new in changes:
