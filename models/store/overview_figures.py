@@ -68,10 +68,14 @@ def red_trend(*, session: Session, ends: Sequence[datetime]) -> dict[Hashable, l
             .where(col(Milestone.retired_at).is_(None))):
         if milestone_id is not None:
             group_of[milestone_id], lights[milestone_id] = (plan, unit), str(light)
-    events = session.exec(select(Event.milestone_id, Event.at, Event.data)
-                          .where(Event.kind == EventKind.status_changed,
-                                 col(Event.milestone_id).is_not(None), Event.at > ends[0])
-                          .order_by(col(Event.milestone_id), col(Event.at), col(Event.id)))
-    changes = ((milestone_id, at, *(data.get("light") or [None, None]))
-               for milestone_id, at, data in events if milestone_id is not None)
-    return red_counts(changes, group_of, ends, lights)
+    # The two lights read in SQL (a JSON path on both databases): parsing each event's JSON
+    # in Python was most of the page's time.
+    data = Event.__table__.c.data  # type: ignore[attr-defined]
+    events = session.execute(
+        sa_select(col(Event.milestone_id), col(Event.at), data[("light", 0)].as_string(),
+                  data[("light", 1)].as_string())
+        .where(col(Event.kind) == EventKind.status_changed,
+               col(Event.milestone_id).is_not(None), col(Event.at) > ends[0])
+        .order_by(col(Event.milestone_id), col(Event.at), col(Event.id)))
+    return red_counts(((i, at, old, new) for i, at, old, new in events),
+                      group_of, ends, lights)
