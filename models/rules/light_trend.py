@@ -10,10 +10,11 @@ what changed in the period. Items are grouped by whatever key the caller gives (
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import accumulate
 
 
 def red_counts(changes: Iterable[tuple[int, datetime, str | None, str]],
@@ -25,7 +26,10 @@ def red_counts(changes: Iterable[tuple[int, datetime, str | None, str]],
     every change after ``ends[0]``; items not in ``group_of`` (retired ones) are skipped.
     ``current_lights``: each item's light now, for the items with no change in ``changes``.
     """
-    counts: dict[Hashable, list[int]] = defaultdict(lambda: [0] * len(ends))
+    # Per group, a difference array over the days: each red stretch of an item adds one from
+    # the first day it covers to the first day it no longer does (two bisections a stretch,
+    # not one a day).
+    diffs: dict[Hashable, list[int]] = defaultdict(lambda: [0] * (len(ends) + 1))
     changed: set[int] = set()
     current: int | None = None
     history: list[tuple[datetime, str | None, str]] = []
@@ -33,12 +37,17 @@ def red_counts(changes: Iterable[tuple[int, datetime, str | None, str]],
     def settle() -> None:
         if current is None or current not in group_of or not history:
             return
-        row = counts[group_of[current]]
-        times = [at for at, _, _ in history]
-        for n, end in enumerate(ends):
-            last = bisect_right(times, end)  # the changes at or before the day's end
-            if (history[last - 1][2] if last else history[0][1]) == "red":
-                row[n] += 1
+        diff = diffs[group_of[current]]
+        stretches: list[tuple[datetime | None, datetime | None, str | None]] = [
+            (None, history[0][0], history[0][1])]  # before its first change
+        stretches += [(at, history[k + 1][0] if k + 1 < len(history) else None, new)
+                      for k, (at, _, new) in enumerate(history)]
+        for since, until, light in stretches:
+            if light == "red":
+                first = 0 if since is None else bisect_left(ends, since)
+                stop = len(ends) if until is None else bisect_left(ends, until)
+                diff[first] += 1
+                diff[stop] -= 1
 
     for item, at, old, new in changes:
         if item != current:
@@ -49,5 +58,5 @@ def red_counts(changes: Iterable[tuple[int, datetime, str | None, str]],
     settle()
     for item, light in (current_lights or {}).items():
         if light == "red" and item not in changed and item in group_of:
-            counts[group_of[item]] = [n + 1 for n in counts[group_of[item]]]
-    return dict(counts)
+            diffs[group_of[item]][0] += 1
+    return {group: list(accumulate(diff[:-1])) for group, diff in diffs.items()}
