@@ -78,6 +78,7 @@ PAGES: dict[tuple[str, str], tuple[str | Action, str] | None] = {
     ("GET", "/outbox"): (Action.view_outbox, NO_ITEM),
     ("POST", "/outbox/{message_id}/retry"): (Action.view_outbox, NO_ITEM),
     ("GET", "/milestones/{milestone_id}"): (Action.view_item, ITEM),
+    ("GET", "/projects/{project_id}"): (Action.view_item, ITEM),  # the milestone's project
     ("GET", "/attachments/{stored_as}"): (Action.view_item, ITEM),
     ("GET", "/units/{unit_code}/calendar.ics"): (Action.view_item, ITEM),
     ("POST", "/milestones/{milestone_id}/done"): (Action.claim_done, ITEM),
@@ -168,9 +169,11 @@ class Ids:
     message: int
     stored_as: str
     bulletin: int  # an internal edition
+    project: int  # the milestone's
 
     def fill(self, path: str) -> str:
-        return path.format(milestone_id=self.milestone, person_id=self.person,
+        return path.format(milestone_id=self.milestone, project_id=self.project,
+                           person_id=self.person,
                            unit_id=self.unit, unit_code=self.unit_code,
                            message_id=self.message, stored_as=self.stored_as,
                            bulletin_id=self.bulletin)
@@ -215,7 +218,8 @@ def app_and_ids(engine: sa.Engine, session: Session, password_hash: str,
         Person.email == "bystander@duban.example")).one()
     ids = Ids(milestone=world.construction, person=bystander.id,  # type: ignore[arg-type]
               unit=unit.id, unit_code=unit.code, message=message.id,  # type: ignore[arg-type]
-              stored_as="k3y", bulletin=bulletin.id)  # type: ignore[arg-type]
+              stored_as="k3y", bulletin=bulletin.id,  # type: ignore[arg-type]
+              project=session.get(Milestone, world.construction).project_id)  # type: ignore[union-attr]
     yield create_app(build(settings, engine=engine, rules=RULES, secret=SECRET)), ids, tokens
 
 

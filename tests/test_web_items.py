@@ -118,9 +118,9 @@ def forms(page: str) -> set[str]:
 
 
 
-@pytest.fixture
-def site(engine: sa.Engine, session: Session, password_hash: str,
-         tmp_path: Path) -> Iterator[Site]:
+@pytest.fixture(name="site")
+def served_site(engine: sa.Engine, session: Session, password_hash: str,
+                tmp_path: Path) -> Iterator[Site]:
     world = build_world(session)
     give_passwords(session, password_hash)
     session.commit()
@@ -141,8 +141,11 @@ def test_an_owner_reports_progress_and_it_shows_in_history_with_their_name(site:
     assert (event.data["percent"], event.reason) == (40.0, "主体结构已完成")
     assert event.actor_id == site.person(OWNER).id
     page = owner.get(f"/milestones/{item}").text
-    assert "进度报告" in page and "完成进度 40%" in page and "主体结构已完成" in page
-    assert "王芳" in page and "2026-11-23 09:00" in page  # Asia/Shanghai
+    assert '<p class="flash" role="status">进度已报告。</p>' in page
+    assert "<strong>王芳（示例区民政局）</strong> 报告进度：完成 40%" in page
+    assert "主体结构已完成" in page and "2026-11-23 09:00" in page  # Asia/Shanghai
+    assert 'aria-valuenow="40"' in page  # the bar of the latest progress
+    assert "进度已报告" not in owner.get(f"/milestones/{item}").text  # said once
 
     before = snapshot(site.engine)
     refused = owner.post(f"/milestones/{item}/progress", percent="四十", note="")
@@ -189,7 +192,8 @@ def test_a_reported_indicator_value_is_kept_when_the_plan_is_imported_again(
     reported = readings()[ReadingSource.report]
     assert (reported.value, reported.as_of) == (220, date(2026, 11, 23))
     assert reported.reported_by_id == site.person(OWNER).id
-    assert "养老机构床位数：220张" in owner.get(f"/milestones/{item}").text
+    assert "报告指标「A1 养老机构床位数」截至 2026-11-23 为 220张" in owner.get(
+        f"/milestones/{item}").text
 
 
 # ── extensions ──────────────────────────────────────────────────────────────────────────────
@@ -213,8 +217,8 @@ def test_the_office_approves_an_extension_with_another_date_and_the_due_date_mov
     [decision] = site.events("milestone.extension_decided")
     assert decision.data["approved"] is True and decision.actor_id == site.person(OFFICE).id
     page = owner.get(f"/milestones/{item}").text
-    assert "截止日期：2027-01-15" in page and "原定 2025-09-30" in page
-    assert "延期审批：同意，截止日期改为 2027-01-15" in page
+    assert "<dt>截止日期</dt><dd>2027-01-15" in page and "原定 2025-09-30" in page
+    assert "<strong>周敏（督查室）</strong> 同意延期，截止日期由 2025-09-30 改为 2027-01-15" in page
     assert "延期申请（待督查室审批）" not in page
 
 
@@ -232,7 +236,7 @@ def test_the_office_rejects_an_extension_only_with_a_reason(site: Site) -> None:
     assert decision.data["approved"] is False and decision.reason == "资金已于十月下达"
     assert site.milestone(item).due_on == date(2025, 9, 30)
     page = owner.get(f"/milestones/{item}").text
-    assert "延期审批：不同意" in page and "资金已于十月下达" in page and "周敏" in page
+    assert "<strong>周敏（督查室）</strong> 不同意延期" in page and "资金已于十月下达" in page
     assert "extension" in forms(page)  # the owner may ask again
 
 
@@ -362,13 +366,14 @@ def test_office_decisions_are_recorded_with_who_and_why(site: Site) -> None:
     assert site.milestone(item).level >= 1
     assert forms(office.get(f"/milestones/{item}").text) == {
         "done", "progress", "extension", "acknowledge", "snooze", "waive", "major"}
-    steps = [("acknowledge", {"reason": "已电话督促"}, "milestone.acknowledged", "确认督办"),
+    steps = [("acknowledge", {"reason": "已电话督促"}, "milestone.acknowledged",
+              "确认督办（三级 领导督办）"),
              ("snooze", {"until": "2026-12-01", "reason": "等待资金下达"}, "milestone.snoozed",
-              "暂缓提醒"),
+              "暂缓提醒至 2026-12-01"),
              ("major", {"major": "1", "reason": "区领导关注"}, "milestone.marked_major",
               "列为重大事项"),
-             ("waive", {"reason": "项目已调整"}, "milestone.waived", "豁免"),
-             ("reopen", {"reason": "调整方案未获批准"}, "milestone.reopened", "重新打开")]
+             ("waive", {"reason": "项目已调整"}, "milestone.waived", "予以豁免"),
+             ("reopen", {"reason": "调整方案未获批准"}, "milestone.reopened", "重新打开事项")]
     for action, form, kind, _ in steps:
         done = office.post(f"/milestones/{item}/{action}", version=site.milestone(item).version,
                            **form)
@@ -380,11 +385,12 @@ def test_office_decisions_are_recorded_with_who_and_why(site: Site) -> None:
     assert milestone.major and milestone.state == "overdue"
     assert milestone.snoozed_until == date(2026, 12, 1)
     page = office.get(f"/milestones/{item}").text
-    history = page.split("<h2>记录</h2>")[1]
+    history = page.split('<h2 id="history-heading">记录</h2>')[1]
     for *_, label in steps:
-        assert label in history
-    assert "转为已豁免" in history and "已电话督促" in history and "暂缓至 2026-12-01" in history
-    assert "周敏" in history and "取消重大事项" in page
+        assert f"<strong>周敏（督查室）</strong> {label}" in history
+    assert "已电话督促" in history and "事项转为「已豁免」" not in history  # said by 予以豁免
+    assert "<strong>系统（巡查）</strong> 事项转为「逾期」" in history
+    assert "取消重大事项" in page
 
 
 def test_an_owner_cannot_take_the_offices_decisions(site: Site) -> None:

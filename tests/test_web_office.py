@@ -16,12 +16,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import Settings
+from flows.sweep import run_sweep
 from models.store.actions import claim_done
 from models.store.status_view import milestone_lights
 from models.tables.message import Channel, Message, MessageStatus
 from models.tables.person import Person
 from models.tables.unit import Unit
-from services.runtime import build
+from services.runtime import build, system_clock
 from tests.conftest import NOW, snapshot
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET, Site
 from tests.world import RULES, build_world, give_passwords, sweep_world
@@ -337,6 +338,7 @@ def test_office_forms_without_a_signed_in_person_or_the_csrf_token_change_nothin
 
 
 def test_the_overview_counts_are_the_lights_and_each_links_to_its_items(site: Site) -> None:
+    run_sweep(engine=site.engine, rules=RULES, clock=system_clock, now=NOW)  # lights stored
     site.login(LEADER)
     page = site.client.get("/overview")
     assert page.status_code == 200 and "<form" not in page.text.split("<main>")[1]
@@ -344,9 +346,9 @@ def test_the_overview_counts_are_the_lights_and_each_links_to_its_items(site: Si
         rows = milestone_lights(session=db, rules=RULES, now=NOW)
     expected = Counter((r["plan"], r["unit_code"], r["light"]) for r in rows)
     shown = {(plan, unit, light): int(count) for plan, unit, light, count in re.findall(
-        r'href="/\?plan=([^&"]+)&amp;unit=([^&"]+)&amp;light=(\w+)">(\d+)<', page.text)}
+        r'href="/\?plan=([^&"]+)&amp;unit=([^&"]+)&amp;light=(\w+)"[^>]*>(\d+)<', page.text)}
     assert shown == {key: expected[key] for key in shown}
-    assert {k for k, n in expected.items() if n} <= set(shown)
+    assert {k for k, n in expected.items() if n} == set(shown)  # a zero is no link
     for (plan, unit, light), count in shown.items():
         assert len(listed(site.client.get(f"/?plan={plan}&unit={unit}&light={light}").text)) \
             == count
@@ -358,3 +360,17 @@ def test_owners_are_refused_the_overview(site: Site) -> None:
     assert refused.status_code == 403 and "无权" in refused.text
     site.client.post("/logout", data={"csrf": site.csrf("/")})
     assert site.client.get("/overview", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_each_office_form_says_on_the_next_page_what_it_did(site: Site) -> None:
+    site.login(OFFICE)
+    said = ["已添加人员 孙丽。", "李娜 的信息已保存。", "已停用 李娜 的账号。",
+            "已恢复 李娜 的账号。", "已为 李娜 设置新密码，其原有登录已全部退出。",
+            "示例区示例街道 的联系人已保存。",
+            "已重新排入发送队列。"]
+    for (path, form), message in zip(office_posts(site), said, strict=True):
+        done = post(site, path, **form)
+        assert done.status_code == 303, (path, done.text)
+        shown = site.client.get(done.headers["location"]).text
+        assert f'<p class="flash" role="status">{message}</p>' in shown, path
+        assert message not in site.client.get(done.headers["location"]).text  # once

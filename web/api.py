@@ -56,7 +56,7 @@ from models.tables.plan import Plan
 from models.tables.unit import Unit
 from services.bulk_actions import BulkRefused, take_all
 from services.milestone_actions import take
-from web import api_actions, api_errors
+from web import api_actions, api_docs, api_errors
 from web.api_errors import Refusal, refusals
 from web.api_schemas import (
     BulkIn,
@@ -84,13 +84,24 @@ from web.todo import person_tabs, tab_page
 Sort = Literal["urgent", "due", "-due", "claimed"]
 
 DESCRIPTION = """\
-督办 Duban for scripts. Authenticate every call with a personal token:
-`Authorization: Bearer dbn_…` (the office issues one with `duban people token EMAIL`).
-You may do exactly what you may do on the pages: owners their own unit's milestones, the office
-everything, leaders read. Each change is recorded with you as its actor.
-Send the `version` you read with a change: if someone changed the milestone since, you get 409
-and nothing is done. Errors are `{"detail": "中文说明", "code": "…"}`: branch on `code`.
+督办系统的接口，供脚本调用。每次调用都要带上个人令牌：
+`Authorization: Bearer dbn_…`（由督查室用 `duban people token 邮箱` 签发，只显示一次）。
+
+- **权限与页面相同**：责任单位的人员只能查看和办理本单位的事项，督查室可办理全部事项，领导只读。
+  每一项改动都以令牌所属的人员记入事项记录。
+- **版本号**：改动时请带上读取到的 `version`；若事项在此期间已被他人修改，返回 409，不做任何改动，
+  请重新读取后再试。
+- **错误**：返回 `{"detail": "中文说明", "code": "…"}`，请按 `code` 判断；输入有误（422）时另列出
+  `errors`，逐项指明字段。
+- **日期**：一律写作 `YYYY-MM-DD`，按北京时间；工作日按国务院办公厅公布的节假日安排计算。
 """
+# Tags keep their English names (scripts and generated clients group by them); x-displayName
+# is what ReDoc shows.
+TAGS = [{"name": "people", "x-displayName": "人员", "description": "令牌所属的人员"},
+        {"name": "directory", "x-displayName": "规划与单位",
+         "description": "规划与责任单位（在督办系统内公开）"},
+        {"name": "milestones", "x-displayName": "督办事项",
+         "description": "督办事项（节点）：查看、申报完成、延期、销号等"}]
 # The refusals a route declares; 400, 401 and 422 follow from what it reads (web.api_errors).
 ON_ITEM = refusals(403, 404)
 CHANGES = refusals(403, 404, 409)
@@ -106,15 +117,19 @@ def _code(what: str) -> Any:
     """A filter by a plan or unit code, as plan files write them (config.plan_file's Slug)."""
     return Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$",
                  description=f"{what} code")
+
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY = "此令牌为只读令牌，只能读取，不能修改事项；如需修改，请向督查室申请可写令牌。"
 
 
 def create_api(web: Web) -> FastAPI:
-    api = FastAPI(title="督办 Duban API", version="1", description=DESCRIPTION, redoc_url=None)
+    api = FastAPI(title="督办 Duban API", version="1", description=DESCRIPTION, openapi_tags=TAGS,
+                  docs_url=None, redoc_url=None)
+    api_docs.install(api)  # Swagger UI and ReDoc from the app itself, in Chinese
     api_errors.install(api)
     bearer = HTTPBearer(auto_error=False, scheme_name="token",
-                        description="A personal API token: `duban people token EMAIL`.")
+                        description="个人令牌：`duban people token 邮箱`。")
 
     def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                         Depends(bearer)]) -> Person:
@@ -183,25 +198,25 @@ def _bulk(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
 def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     routes = APIRouter()
 
-    @routes.get("/me", response_model=Me, tags=["people"])
+    @routes.get("/me", response_model=Me, tags=["people"], summary="我是谁")
     def me(me: Caller) -> Me:
-        """Who the token acts as."""
+        """令牌所属的人员：姓名、角色和所在单位。"""
         with web.reader() as db:
             unit = db.get(Unit, me.unit_id) if me.unit_id is not None else None
         return Me(id=me.id, name=me.name, email=me.email, role=me.role,
                   unit=UnitRef(code=unit.code, name=unit.name) if unit else None,
                   heads_unit=me.heads_unit)
 
-    @routes.get("/plans", response_model=list[PlanOut], tags=["directory"])
+    @routes.get("/plans", response_model=list[PlanOut], tags=["directory"], summary="规划")
     def plans(me: Caller) -> list[PlanOut]:
-        """Every plan; plans and units are public within Duban, milestones are not."""
+        """全部规划。规划和单位在督办系统内公开，事项则按权限查看。"""
         with web.reader() as db:
             rows = db.exec(select(Plan).order_by(Plan.code)).all()
             return [PlanOut.model_validate(p, from_attributes=True) for p in rows]
 
-    @routes.get("/units", response_model=list[UnitOut], tags=["directory"])
+    @routes.get("/units", response_model=list[UnitOut], tags=["directory"], summary="责任单位")
     def units(me: Caller) -> list[UnitOut]:
-        """Every responsible unit."""
+        """全部责任单位。"""
         with web.reader() as db:
             rows = db.exec(select(Unit).order_by(Unit.code)).all()
             return [UnitOut.model_validate(u, from_attributes=True) for u in rows]
@@ -274,9 +289,9 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
             MilestoneOut.model_validate(i) for i in page.items]})
 
     @routes.get("/milestones/{milestone_id}", response_model=MilestoneDetail, responses=ON_ITEM,
-                tags=["milestones"])
+                tags=["milestones"], summary="一个事项")
     def milestone(milestone_id: MilestoneId, me: Caller) -> MilestoneDetail:
-        """One milestone: its light, version, pending extension request and history."""
+        """一个事项：今天的灯色、版本号、待审批的延期申请和全部记录。"""
         with web.reader() as db:
             return _detail(web, db, _milestone(web, db, me, milestone_id), web.now())
 

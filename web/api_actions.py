@@ -46,71 +46,70 @@ Act = Callable[..., MilestoneDetail]
 def router(act: Act, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     routes = APIRouter(prefix="/milestones/{milestone_id}", tags=["milestones"])
 
-    @routes.post("/done", response_model=MilestoneDetail)
+    @routes.post("/done", response_model=MilestoneDetail, summary="申报完成")
     def done(milestone_id: MilestoneId, body: DoneIn, me: Caller) -> MilestoneDetail:
-        """Mark done with evidence (申报完成): the unit's owners and the office."""
+        """申报完成，附完成情况说明（佐证）：本单位人员和督查室。"""
         return act(me, milestone_id, Action.claim_done, claim_done, body.version,
                    evidence=body.evidence)
 
-    @routes.post("/progress", response_model=MilestoneDetail)
+    @routes.post("/progress", response_model=MilestoneDetail, summary="报告进度")
     def progress(milestone_id: MilestoneId, body: ProgressIn, me: Caller) -> MilestoneDetail:
-        """Report partial progress: a percent, a note, or both."""
+        """报告阶段进度：完成百分比、进度说明，或两者。"""
         return act(me, milestone_id, Action.report_progress, report_progress, body.version,
                    percent=body.percent, note=body.note)
 
-    @routes.post("/extension", response_model=MilestoneDetail)
+    @routes.post("/extension", response_model=MilestoneDetail, summary="申请延期")
     def extension(milestone_id: MilestoneId, body: ExtensionIn, me: Caller) -> MilestoneDetail:
-        """Ask the office for a later due date, with a reason (申请延期)."""
+        """向督查室申请推迟截止日期，须说明理由。"""
         return act(me, milestone_id, Action.request_extension, request_extension, body.version,
                    proposed=body.proposed_due_on, reason=body.reason)
 
-    @routes.post("/extension/decision", response_model=MilestoneDetail)
+    @routes.post("/extension/decision", response_model=MilestoneDetail, summary="审批延期")
     def decision(milestone_id: MilestoneId, body: DecisionIn, me: Caller) -> MilestoneDetail:
-        """Approve or reject the pending extension request: the office only."""
+        """同意或不同意待审批的延期申请：仅督查室。"""
         return act(me, milestone_id, Action.decide_extension, decide_extension, body.version,
                    approved=body.approved, new_due_on=body.new_due_on, reason=body.reason)
 
-    @routes.post("/acknowledge", response_model=MilestoneDetail)
+    @routes.post("/acknowledge", response_model=MilestoneDetail, summary="确认督办")
     def acknowledged(milestone_id: MilestoneId, me: Caller,
                      body: AcknowledgeIn | None = None) -> MilestoneDetail:
-        """Acknowledge the escalation reached (the body may be left out): the office only."""
+        """确认事项已达到的督办级别（可不带请求体）：仅督查室。"""
         body = body or AcknowledgeIn()
         return act(me, milestone_id, Action.acknowledge, acknowledge, body.version,
                    reason=body.reason)
 
-    @routes.post("/snooze", response_model=MilestoneDetail)
+    @routes.post("/snooze", response_model=MilestoneDetail, summary="暂缓提醒")
     def snoozed(milestone_id: MilestoneId, body: SnoozeIn, me: Caller) -> MilestoneDetail:
-        """No reminders until a day, with a reason: the office only."""
+        """在某日之前不再提醒，须说明理由：仅督查室。"""
         return act(me, milestone_id, Action.snooze, snooze, body.version, until=body.until,
                    reason=body.reason)
 
-    @routes.post("/close", response_model=MilestoneDetail)
+    @routes.post("/close", response_model=MilestoneDetail, summary="销号")
     def close(milestone_id: MilestoneId, me: Caller,
               body: CloseIn | None = None) -> MilestoneDetail:
-        """Accept a done-claim (销号; the body may be left out): the office only."""
+        """认可申报完成，予以销号（可不带请求体）：仅督查室。"""
         body = body or CloseIn()
         return act(me, milestone_id, Action.close, close_out, body.version, reason=body.reason)
 
-    @routes.post("/return", response_model=MilestoneDetail)
+    @routes.post("/return", response_model=MilestoneDetail, summary="退回重办")
     def send_back(milestone_id: MilestoneId, body: ReasonIn, me: Caller) -> MilestoneDetail:
-        """Send a done-claim back to be redone, with a reason (退回重办): the office only."""
+        """将申报完成退回重办，须说明原因：仅督查室。"""
         return act(me, milestone_id, Action.return_for_redo, return_for_redo, body.version,
                    reason=body.reason)
 
-    @routes.post("/reopen", response_model=MilestoneDetail)
+    @routes.post("/reopen", response_model=MilestoneDetail, summary="重新打开")
     def reopened(milestone_id: MilestoneId, body: ReasonIn, me: Caller) -> MilestoneDetail:
-        """Reopen a closed or waived milestone, with a reason: the office only."""
+        """重新打开已销号或已豁免的事项，须说明理由：仅督查室。"""
         return act(me, milestone_id, Action.reopen, reopen, body.version, reason=body.reason)
 
-    @routes.post("/waive", response_model=MilestoneDetail)
+    @routes.post("/waive", response_model=MilestoneDetail, summary="豁免")
     def waived(milestone_id: MilestoneId, body: ReasonIn, me: Caller) -> MilestoneDetail:
-        """Waive an open or claimed milestone (豁免), with a reason: the office only."""
+        """豁免未完成或已申报的事项，须说明理由：仅督查室。"""
         return act(me, milestone_id, Action.waive, waive, body.version, reason=body.reason)
 
-    @routes.post("/major", response_model=MilestoneDetail)
+    @routes.post("/major", response_model=MilestoneDetail, summary="列为或取消重大事项")
     def major(milestone_id: MilestoneId, body: MajorIn, me: Caller) -> MilestoneDetail:
-        """Mark a milestone major (its escalation starts higher), or unmark it: the office
-        only."""
+        """列为重大事项（督办从更高级别起步），或取消：仅督查室。"""
         return act(me, milestone_id, Action.mark_major, mark_major, body.version,
                    major=body.major, reason=body.reason)
 

@@ -49,26 +49,25 @@ Day = Annotated[date, BeforeValidator(_iso_day)]
 MilestoneId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The milestone's `id`.")]
 Location = Literal["body", "query", "path", "header"]
 Version = Annotated[int | None, Field(
-    ge=1, description="The milestone's `version` as you last read it. If it changed "
-    "since, nothing is done and the answer is 409: read the milestone again.")]
+    ge=1, description="读取事项时得到的 `version`。若事项在此之后已被修改，不做任何改动，"
+    "返回 409：请重新读取事项。")]
 
 
 class FieldError(BaseModel):
-    field: str = Field(description="The field at fault, e.g. `proposed_due_on`.")
-    location: Location = Field(description="Where the field was sent.")
-    message: str = Field(description="What is wrong with it, in Chinese.")
-    code: str = Field(description="What is wrong, for a program: pydantic's error type, e.g. "
-                      "`missing`, `string_too_long`, `iso_date`, `extra_forbidden`.")
+    field: str = Field(description="出错的字段，例如 `proposed_due_on`。")
+    location: Location = Field(description="`body`（请求体）、`query`（查询参数）、"
+                               "`path`（路径）或 `header`（请求头）。")
+    message: str = Field(description="错在哪里（中文）。")
+    code: str = Field(description="错误类别，供程序判断：如 `missing`、`string_too_long`、"
+                      "`iso_date`、`extra_forbidden`。")
 
 
 class Problem(BaseModel):
-    """Every refusal of the API: a sentence for a person, a code for a program."""
+    """每一次拒绝：给人看的说明，和供程序判断的代码。"""
 
-    detail: str = Field(description="What was refused and why, in Chinese, naming the field "
-                        "when one is at fault.")
-    code: str = Field(description="Stable, for a program to branch on; see each answer's "
-                      "description for the codes it gives.")
-    errors: list[FieldError] | None = Field(None, description="422 only: each bad field.")
+    detail: str = Field(description="拒绝了什么、为什么（中文）；字段有误时指明字段。")
+    code: str = Field(description="稳定的代码，供程序判断；各答复的说明列出可能的代码。")
+    errors: list[FieldError] | None = Field(None, description="仅 422：逐项列出有误的字段。")
 
 
 # ── answers ──────────────────────────────────────────────────────────────────────────────
@@ -83,8 +82,8 @@ class Me(BaseModel):
     id: int
     name: str
     email: str
-    role: Role = Field(description="office 督查室, owner 项目负责人, leader 分管领导, admin")
-    unit: UnitRef | None = Field(description="Owners act on this unit's milestones only.")
+    role: Role = Field(description="office 督查室，owner 项目负责人，leader 分管领导，admin 管理员")
+    unit: UnitRef | None = Field(description="项目负责人只能办理本单位的事项。")
     heads_unit: bool
 
 
@@ -142,8 +141,9 @@ class MilestonePage(BaseModel):
 class EventOut(BaseModel):
     id: int
     at: datetime
-    kind: str = Field(description="e.g. milestone.done_claimed, milestone.closed")
-    actor: str = Field(description="Who: a person's email, or what (an import, the sweep).")
+    kind: str = Field(description="记录的类型，例如 milestone.done_claimed（申报完成）、"
+                      "milestone.closed（销号）")
+    actor: str = Field(description="谁做的：人员的邮箱，或系统（规划导入、每日巡查）。")
     reason: str | None
     data: dict[str, Any]
 
@@ -159,8 +159,8 @@ class MilestoneDetail(MilestoneOut):
     major: bool
     snoozed_until: date | None
     pending_extension: ExtensionRequestOut | None = Field(
-        description="The extension request waiting for the office's decision, if any.")
-    history: list[EventOut] = Field(description="Every event on the milestone, oldest first.")
+        description="待督查室审批的延期申请（如有）。")
+    history: list[EventOut] = Field(description="事项的全部记录，按时间先后。")
 
 
 # ── requests ─────────────────────────────────────────────────────────────────────────────
@@ -173,8 +173,7 @@ class Body(BaseModel):
 
 
 class DoneIn(Body):
-    evidence: Text = Field(description="What shows it is done: a note, a document number, "
-                           "a figure.")
+    evidence: Text = Field(description="完成情况说明（佐证）：文字说明、文号或数据。")
 
 
 PROGRESS_EMPTY = "请给出完成进度（percent）或进度说明（note），或两者都给。"
@@ -198,13 +197,13 @@ class ProgressIn(Body):
 
 
 class ExtensionIn(Body):
-    proposed_due_on: Day = Field(description="Must be after the due date in force.")
+    proposed_due_on: Day = Field(description="建议的新截止日期，须晚于现行截止日期。")
     reason: Text
 
 
 class DecisionIn(Body):
     approved: bool
-    new_due_on: Day | None = Field(None, description="Default: the date the owner proposed.")
+    new_due_on: Day | None = Field(None, description="新截止日期；不填则为申请人建议的日期。")
     reason: Text | None = None
 
 
@@ -213,7 +212,7 @@ class AcknowledgeIn(Body):
 
 
 class SnoozeIn(Body):
-    until: Day = Field(description="No reminders until this day (inclusive); not in the past.")
+    until: Day = Field(description="暂缓提醒至此日（含当日），不能早于今天。")
     reason: Text
 
 
@@ -271,4 +270,4 @@ class BulkProblem(Problem):
 
 
 class MajorIn(ReasonIn):
-    major: bool = Field(description="true: mark major; false: no longer major.")
+    major: bool = Field(description="true：列为重大事项；false：取消重大事项。")

@@ -31,6 +31,7 @@ from web import (
     lists,
     office,
     overview,
+    projects,
     todo,
 )
 from web.api import create_api
@@ -57,7 +58,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
     app.add_exception_handler(Exception, answer_unexpected)
     for module in (auth, email_links, todo, lists, ledger, bulk, office, overview, items,
-                   attachments, feeds, bulletins):
+                   projects, attachments, feeds, bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only
     return app

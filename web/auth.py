@@ -95,4 +95,5 @@ def logout(request: Request, web: WebDep, db: WriterDep) -> Response:
         db.add(me)
         db.commit()
     request.session.clear()
+    web.flash(request, "您已退出登录（所有设备）。")
     return RedirectResponse("/login", status_code=303)

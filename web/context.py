@@ -23,10 +23,10 @@ from sqlmodel import Session
 from models.rules.permissions import Action, allowed
 from models.store.actions import ActionRefused, Changed, Recorded, commit_retrying
 from models.store.database import writer
-from models.tables.event_kinds import EventKind
 from models.tables.person import Person
 from services.milestone_actions import take
 from services.runtime import Runtime
+from web.labels import light as light_shade
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The nav bar: (label, link, the action that makes it useful; None: everyone signed in)
@@ -49,7 +49,7 @@ class Web:
         self.secret = runtime.secret
         env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
         env.globals["nav_links"] = nav_links  # base.html asks it on every page
-        env.globals["kinds"] = EventKind  # the history reads event kinds by name
+        env.globals["light_shade"] = light_shade  # a light's words and colours (web.labels)
         self.templates = Jinja2Templates(env=env)
 
     def now(self) -> datetime:
@@ -69,8 +69,14 @@ class Web:
     def page(self, request: Request, name: str, status: int = 200,
              **context: Any) -> HTMLResponse:
         context |= {"csrf": csrf_token(request), "me": context.get("me"),
-                    "zone": self.rules.zone}
+                    "zone": self.rules.zone, "flash": request.session.pop("flash", None)}
         return self.templates.TemplateResponse(request, name, context, status_code=status)
+
+    @staticmethod
+    def flash(request: Request, message: str) -> None:
+        """Say ``message`` on the next page this browser opens: the page a form's redirect
+        leads to (post, redirect, get), so a reload does not send the form again."""
+        request.session["flash"] = message
 
     def error(self, request: Request, status: int, title: str, message: str,
               me: Person | None = None) -> HTMLResponse:
@@ -105,12 +111,12 @@ class Web:
 
     def act(self, request: Request, db: Session, me: Person, milestone_id: int,
             do: Callable[..., Recorded], version: int | None,
-            after: Callable[[Session, Person], None] | None = None,
+            after: Callable[[Session, Person], None] | None = None, said: str = "已保存。",
             **specific: Any) -> Response:
         """Run ``do`` (an action of models.store.actions) with the arguments every action takes
         plus ``specific``, and ``after``, in ``db``'s transaction, where who may and the form's
-        CSRF token have been checked (web.dependencies.MayAct); redirect to the item, or show
-        why nothing was done.
+        CSRF token have been checked (web.dependencies.MayAct); redirect to the item, which
+        then says ``said``, or show why nothing was done.
 
         A form carries the version it showed: if the item changed since, the person is told
         (models.store.actions.commit_retrying).
@@ -126,6 +132,7 @@ class Web:
             commit_retrying(db, attempt, versioned=version is not None)
         except ActionRefused as refused:
             return self.refused(request, refused, me)
+        self.flash(request, said)
         return RedirectResponse(f"/milestones/{milestone_id}", status_code=303)
 
     def refused(self, request: Request, refused: ActionRefused,

@@ -142,10 +142,10 @@ class Acting:
     milestone_id: int
 
     def __call__(self, do: Callable[..., Recorded], version: int | None,
-                 after: Callable[[Session, Person], None] | None = None,
+                 after: Callable[[Session, Person], None] | None = None, said: str = "已保存。",
                  **specific: Any) -> Response:
         return self.web.act(self.request, self.db, self.me, self.milestone_id, do, version,
-                            after, **specific)
+                            after, said, **specific)
 
 
 NO_SUCH_ITEM = "没有这个事项。"

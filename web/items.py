@@ -11,7 +11,7 @@ state fits (``offers``), so a form shown is a form that can succeed.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -70,6 +70,7 @@ from web.forms import (
     SnoozeForm,
     WaiveForm,
 )
+from web.history import lines
 
 ITEM_ACTIONS = tuple(a for a in Action
                      if a not in (Action.view_item, Action.manage_people, Action.view_outbox))
@@ -101,18 +102,14 @@ def offers(can: dict[str, bool], milestone: Milestone, pending: bool,
     }
 
 
-def page_facts(db: Session, milestone: Milestone) -> dict[str, Any]:
-    """The history (newest first), who did each thing (by name: an action's status change
-    names its person only by email), the claims' files, the pending extension request and
-    the project's indicators."""
+def page_facts(db: Session, milestone: Milestone, zone: tzinfo) -> dict[str, Any]:
+    """The history in people's words (newest first, web.history), the claims' files, the
+    claim being judged and the latest progress, the pending extension request and the
+    project's indicators."""
     history = db.exec(select(Event).where(Event.milestone_id == milestone.id)
                       .order_by(col(Event.at).desc(), col(Event.id).desc())).all()
     pending = pending_extension(db, saved_id(milestone))
-    people = db.exec(select(Person).where(
-        col(Person.id).in_([e.actor_id for e in history if e.actor_id is not None])
-        | col(Person.email).in_([e.actor for e in history if e.actor_id is None]))).all()
-    names = {p.id: p.name for p in people} | {p.email: p.name for p in people}
-    who = {e.id: names.get(e.actor_id) or names.get(e.actor) for e in history}
+    said = {line.event_id: line for line in lines(db, history, zone)}
     files: dict[int | None, list[Attachment]] = defaultdict(list)
     for attachment in db.exec(select(Attachment).where(Attachment.milestone_id == milestone.id)
                               .order_by(col(Attachment.id))):
@@ -120,8 +117,16 @@ def page_facts(db: Session, milestone: Milestone) -> dict[str, Any]:
     indicators = db.exec(select(Indicator).where(
         Indicator.project_id == milestone.project_id, col(Indicator.retired_at).is_(None))
         .order_by(col(Indicator.seq))).all()
-    return {"history": history, "who": who, "files": files, "pending": pending,
-            "indicators": indicators}
+    claim = next((e for e in history if e.kind == EventKind.done_claimed), None)
+    progress = next((e for e in history if e.kind == EventKind.progress_reported
+                     and e.data.get("percent") is not None), None)
+    return {"history": list(said.values()), "files": files,
+            "pending": pending,
+            "pending_line": said.get(saved_id(pending)) if pending else None,
+            "indicators": indicators,
+            "claim": said[saved_id(claim)] if claim is not None else None,
+            "progress": None if progress is None else {
+                "percent": progress.data["percent"], "line": said[saved_id(progress)]}}
 
 
 @router.get("/milestones/{milestone_id}", response_class=HTMLResponse)
@@ -133,7 +138,7 @@ def item(request: Request, milestone_id: int, web: WebDep, db: SessionDep,
                                        milestone_id=milestone_id)), None)
     if light is None:  # lights are computed for current items only
         raise Refused(404, "已移出规划", "此事项已从规划中移出，不再督办。", me)
-    facts = page_facts(db, milestone)
+    facts = page_facts(db, milestone, web.rules.zone)
     can = {a.value: web.may(me, a, milestone.unit_id) for a in ITEM_ACTIONS}
     shown = offers(can, milestone, facts["pending"] is not None, bool(facts["indicators"]))
     return web.page(request, "item.html", me=me, item=light, milestone=milestone,
@@ -169,7 +174,9 @@ def done(act: Annotated[Acting, May(Action.claim_done)],
 
     response = None
     try:
-        response = act(claim_done, form.version, attach, evidence=form.evidence)
+        said = "已申报完成，等待督查室核实销号。" + (f"已附 {len(uploads)} 个佐证材料。"
+                                                   if uploads else "")
+        response = act(claim_done, form.version, attach, said, evidence=form.evidence)
     except attachments.UploadRefused as refused:
         response = act.web.error(act.request, refused.status, "输入有误", str(refused), act.me)
     finally:  # the rows were not committed: their files must not stay behind
@@ -181,73 +188,79 @@ def done(act: Annotated[Acting, May(Action.claim_done)],
 @router.post("/milestones/{milestone_id}/progress")
 def progress(act: Annotated[Acting, May(Action.report_progress)],
              form: Annotated[ProgressForm, Form()]) -> Response:
-    return act(report_progress, form.version, percent=form.percent, note=form.note)
+    return act(report_progress, form.version, said="进度已报告。", percent=form.percent,
+               note=form.note)
 
 
 @router.post("/milestones/{milestone_id}/indicator")
 def indicator(act: Annotated[Acting, May(Action.report_progress)],
               form: Annotated[IndicatorForm, Form()]) -> Response:
-    return act(report_indicator_value, form.version, indicator_id=form.indicator_id,
-               value=form.value)
+    return act(report_indicator_value, form.version, said="指标完成值已报告。",
+               indicator_id=form.indicator_id, value=form.value)
 
 
 @router.post("/milestones/{milestone_id}/extension")
 def extension(act: Annotated[Acting, May(Action.request_extension)],
               form: Annotated[ExtensionForm, Form()]) -> Response:
-    return act(request_extension, form.version, proposed=form.proposed_due_on,
-               reason=form.reason)
+    return act(request_extension, form.version, said="延期申请已提交，等待督查室审批。",
+               proposed=form.proposed_due_on, reason=form.reason)
 
 
 @router.post("/milestones/{milestone_id}/extension/approve")
 def approve(act: Annotated[Acting, May(Action.decide_extension)],
             form: Annotated[ApproveForm, Form()]) -> Response:
-    return act(decide_extension, form.version, approved=True, reason=form.reason,
-               new_due_on=form.new_due_on)
+    return act(decide_extension, form.version, said="已同意延期，截止日期已更改。",
+               approved=True, reason=form.reason, new_due_on=form.new_due_on)
 
 
 @router.post("/milestones/{milestone_id}/extension/reject")
 def reject(act: Annotated[Acting, May(Action.decide_extension)],
            form: Annotated[RejectForm, Form()]) -> Response:
-    return act(decide_extension, form.version, approved=False, reason=form.reason)
+    return act(decide_extension, form.version, said="已不同意延期，截止日期不变。",
+               approved=False, reason=form.reason)
 
 
 @router.post("/milestones/{milestone_id}/acknowledge")
 def acknowledged(act: Annotated[Acting, May(Action.acknowledge)],
                  form: Annotated[AcknowledgeForm, Form()]) -> Response:
-    return act(acknowledge, form.version, reason=form.reason)
+    return act(acknowledge, form.version, said="已确认督办。", reason=form.reason)
 
 
 @router.post("/milestones/{milestone_id}/snooze")
 def snoozed(act: Annotated[Acting, May(Action.snooze)],
             form: Annotated[SnoozeForm, Form()]) -> Response:
-    return act(snooze, form.version, until=form.until, reason=form.reason)
+    return act(snooze, form.version, said=f"已暂缓提醒至 {form.until}。", until=form.until,
+               reason=form.reason)
 
 
 @router.post("/milestones/{milestone_id}/reopen")
 def reopened(act: Annotated[Acting, May(Action.reopen)],
              form: Annotated[ReopenForm, Form()]) -> Response:
-    return act(reopen, form.version, reason=form.reason)
+    return act(reopen, form.version, said="事项已重新打开。", reason=form.reason)
 
 
 @router.post("/milestones/{milestone_id}/waive")
 def waived(act: Annotated[Acting, May(Action.waive)],
            form: Annotated[WaiveForm, Form()]) -> Response:
-    return act(waive, form.version, reason=form.reason)
+    return act(waive, form.version, said="事项已豁免。", reason=form.reason)
 
 
 @router.post("/milestones/{milestone_id}/major")
 def major(act: Annotated[Acting, May(Action.mark_major)],
           form: Annotated[MajorForm, Form()]) -> Response:
-    return act(mark_major, form.version, major=form.major, reason=form.reason)
+    return act(mark_major, form.version,
+               said="已列为重大事项。" if form.major else "已取消重大事项。",
+               major=form.major, reason=form.reason)
 
 
 @router.post("/milestones/{milestone_id}/close")
 def close(act: Annotated[Acting, May(Action.close)],
           form: Annotated[CloseForm, Form()]) -> Response:
-    return act(close_out, form.version, reason=form.reason)
+    return act(close_out, form.version, said="已销号。", reason=form.reason)
 
 
 @router.post("/milestones/{milestone_id}/return")
 def send_back(act: Annotated[Acting, May(Action.return_for_redo)],
               form: Annotated[ReturnForm, Form()]) -> Response:
-    return act(return_for_redo, form.version, reason=form.reason)
+    return act(return_for_redo, form.version, said="已退回重办。",
+               reason=form.reason)

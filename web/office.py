@@ -158,6 +158,7 @@ def add_person(request: Request, web: WebDep, db: WriterDep, me: OfficeForm,
     if isinstance(person, list):
         return people_page(web, request, db, me, 400, person, form)
     db.commit()
+    web.flash(request, f"已添加人员 {person.name}。")
     return RedirectResponse(f"/people/{person.id}", status_code=303)
 
 
@@ -184,6 +185,7 @@ def change_person(request: Request, person_id: int, web: WebDep, db: WriterDep,
     if isinstance(changed, list):
         return person_page(web, request, db, me, target, 400, changed, form)
     db.commit()
+    web.flash(request, f"{target.name} 的信息已保存。")
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 
@@ -201,6 +203,7 @@ def set_active(web: Web, request: Request, db: Session, me: Person, person_id: i
         record(db, kind, at=web.now(), actor=me.email, actor_id=me.id,
                reason=reason.strip() or None, person_id=target.id, unit_id=target.unit_id)
         db.commit()
+    web.flash(request, f"已{'恢复' if active else '停用'} {target.name} 的账号。")
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 
@@ -235,6 +238,8 @@ def set_password(request: Request, person_id: int, web: WebDep, db: WriterDep,
     db.commit()
     if target.id == me.id:  # a clerk who changed their own password stays signed in here
         web.sign_in(request, target)
+    web.flash(request, f"已为 {target.name} 设置新密码，其原有登录已全部退出。"
+              if target.id != me.id else "您的新密码已设置，其他设备上的登录已退出。")
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 
@@ -261,6 +266,7 @@ def set_contact(request: Request, unit_id: int, web: WebDep, db: WriterDep, me: 
     set_unit_contact(session=db, unit=target, contact=contact, actor=me.email, actor_id=me.id,
                      now=web.now())
     db.commit()
+    web.flash(request, f"{target.name} 的联系人已保存。")
     return RedirectResponse("/units", status_code=303)
 
 
@@ -282,6 +288,7 @@ def retry_message(request: Request, message_id: int, web: WebDep, db: SessionDep
     except NotRetriable as refused:
         return web.error(request, 409, "未能重试",
                          f"只有发送失败或已放弃的消息可以重试。（{refused}）", me)
+    web.flash(request, "已重新排入发送队列。")
     return RedirectResponse("/outbox?failed=1", status_code=303)
 
 

@@ -19,8 +19,8 @@ from models.tables.unit import Unit
 
 
 def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str | None = None,
-                     unit: str | None = None,
-                     milestone_id: int | None = None) -> list[dict[str, Any]]:
+                     unit: str | None = None, milestone_id: int | None = None,
+                     project_id: int | None = None) -> list[dict[str, Any]]:
     today = rules.today(now)
     query = (select(Milestone, Project, Plan.code, Unit)
              .join(Project, col(Project.id) == Milestone.project_id)
@@ -34,6 +34,8 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
         query = query.where(Unit.code == unit)
     if milestone_id is not None:
         query = query.where(Milestone.id == milestone_id)
+    if project_id is not None:
+        query = query.where(Milestone.project_id == project_id)
     rows = session.exec(query).all()
     milestones = [m for m, _, _, _ in rows]
     # An item whose events cannot be read (models.store.set_aside) shows as the sweep last
@@ -60,6 +62,7 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
                                           rules.policy(plan_code))}
         out.append({
             "milestone_id": milestone.id, "plan": plan_code, "project": project.code,
+            "project_id": project.id,
             "project_name": project.name, "title": milestone.title, "unit": owner.name,
             "unit_code": owner.code, "due_on": row["due_on"],
             "planned_due_on": milestone.planned_due_on.isoformat(), "state": row["state"],
