@@ -165,14 +165,14 @@ def _bulk(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     routes = APIRouter()
 
     @routes.post("/milestones/bulk", response_model=BulkOut, tags=["milestones"],
-                 responses={
-                     403: {"model": BulkProblem, "description": "An item not yours to change"},
-                     409: {"model": BulkProblem, "description": "An item stale or in the "
-                           "wrong state"}})
+                 summary="批量办理", responses={
+                     403: {"model": BulkProblem, "description": "其中有无权办理的事项"
+                           "（code: `bulk_forbidden`），逐项列出"},
+                     409: {"model": BulkProblem, "description": "其中有已被修改或状态不允许的事项"
+                           "（code: `bulk_refused`），逐项列出"}})
     def bulk(body: BulkIn, me: Caller) -> Any:
-        """One action on many milestones, all or nothing: each item is held to the same
-        rules as alone; if any one is refused, nothing is changed and every refused item is
-        named."""
+        """对多个事项做同一项操作，全部成功或全部不做：每个事项按单独办理时的规则检查；
+        只要有一个被拒绝，就不做任何改动，并逐项列出被拒绝的事项。"""
         with web.writer() as db:
             try:
                 done = take_all(session=db, settings=web.settings, rules=web.rules, me=me,
@@ -222,7 +222,7 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
             return [UnitOut.model_validate(u, from_attributes=True) for u in rows]
 
     @routes.get("/milestones", response_model=MilestonePage, tags=["milestones"],
-                responses=refusals(403, 404))
+                responses=refusals(403, 404), summary="事项列表")
     def milestones(me: Caller,
                    plan: Annotated[str | None, _code("plan")] = None,
                    unit: Annotated[str | None, _code("unit")] = None,
@@ -241,9 +241,8 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                    cursor: Annotated[str | None, Query(description=(
                        "`next` of the previous page"))] = None,
                    ) -> MilestonePage:
-        """A page of milestones, filtered and ordered as the list page does; owners see their own
-        unit's only. Follow `next` for the following page; `total` counts the filtered set.
-        Lights are those stored by the last sweep and every action since."""
+        """一页事项，筛选和排序与列表页相同；责任单位的人员只能看到本单位的事项。用 `next`
+        取下一页；`total` 是筛选后的总数。灯色是上次巡查及其后每次办理时记下的。"""
         with web.reader() as db:
             units, own = remit(web, db, me)
             if units == frozenset():
@@ -265,12 +264,12 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                              next=page.next, total=page.total)
 
     @routes.get("/todo", response_model=TodoOut, tags=["people"],
-                responses=refusals(404))
+                responses=refusals(404), summary="我的待办")
     def todo(me: Caller, tab: Annotated[str | None, Query(description="a tab's key")] = None,
              limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
              cursor: str | None = None) -> TodoOut:
-        """The caller's 待办 tabs with their counts, as on the 待办 page; with `tab`, that
-        tab's items a page at a time (follow `next`)."""
+        """调用者的待办栏目及各栏数量，与待办页相同；带上 `tab` 时，分页列出该栏的事项
+        （用 `next` 取下一页）。"""
         with web.reader() as db:
             tabs = person_tabs(web, db, me)
             out = TodoOut(tabs=[TodoTab(key=t.key, name=t.name, count=t.count) for t in tabs])
