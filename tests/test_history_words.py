@@ -53,6 +53,10 @@ SAMPLES: dict[EventKind, dict[str, Any]] = {
                                      "period": ["2025-12-01", "2025-12-07"],
                                      "edition": "office", "same_figures": True},
     EventKind.bulletin_sent: {"bulletin": 1, "send": 1, "queued": 12, "resend": False},
+    EventKind.transferred: {"from_unit_id": 1, "to_unit_id": 2},
+    **{kind: {"order_id": 1, "number": "督办〔2025〕3号"}
+       for kind in (EventKind.order_issued, EventKind.order_received,
+                    EventKind.order_receipt_overdue)},
     **{kind: {"file": "/srv/duban/plans/demo.yaml", "changes": {"title": ["旧", "新"]}}
        for kind in IMPORT_KINDS if kind.endswith("updated")},
 }

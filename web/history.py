@@ -116,6 +116,9 @@ FIXED: dict[EventKind, str] = {
     EventKind.bulletin_generated: "生成晾晒通报",
     EventKind.bulletin_regenerated: "重新生成晾晒通报",
     EventKind.bulletin_sent: "发送晾晒通报",
+    EventKind.instructed: "领导批示", EventKind.chased: "督查室催办",
+    EventKind.transferred: "转办至其他单位",
+    EventKind.feedback_missed: "未按期反馈进展，发出催报",
 }
 # The kinds whose sentence tells their facts.
 SAYS: dict[EventKind, Callable[[Event], str]] = {
@@ -129,6 +132,9 @@ SAYS: dict[EventKind, Callable[[Event], str]] = {
     EventKind.indicator_reported: _indicator,
     EventKind.indicator_light_changed: lambda e: (
         f"指标灯色转为{light_word((e.data.get('light') or [None, None])[1])}"),
+    EventKind.order_issued: lambda e: f"签发督办单 {e.data.get('number')}",
+    EventKind.order_received: lambda e: f"签收督办单 {e.data.get('number')}",
+    EventKind.order_receipt_overdue: lambda e: f"督办单 {e.data.get('number')} 逾期未签收",
     EventKind.message_dead: lambda e: (
         f"消息投递失败（已尝试 {e.data.get('attempts', '若干')} 次），转入发件箱待处理"),
     **dict.fromkeys(IMPORT_KINDS, _imported),
