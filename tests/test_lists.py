@@ -287,7 +287,7 @@ def test_the_todo_counts_empty_as_work_is_done(site: Site) -> None:
     world = site.world
     site.login(OFFICE)
     assert tab_counts(site, office) == {"verify": 1, "extension": 0, "unacknowledged": 2,
-                                        "dead": 1}
+                                        "unsigned": 0, "dead": 1}
     verify = site.client.get("/todo").text  # opens on the first tab with work: 待核实
     assert listed(verify) == ["开工建设"]
     assert "佐证：已开工" in verify and "申报 2026-11-23" in verify
@@ -297,20 +297,20 @@ def test_the_todo_counts_empty_as_work_is_done(site: Site) -> None:
     for item in (world.construction, world.fire_check, world.neighbourhood):
         act(site, office, item, "acknowledge")
     assert tab_counts(site, office) == {"verify": 0, "extension": 0, "unacknowledged": 0,
-                                        "dead": 1}
+                                        "unsigned": 0, "dead": 1}
     assert "「待核实」已全部办完" in site.client.get("/todo?tab=verify").text
 
     site.login(OWNER)
-    assert tab_counts(site, owner) == {"sign": None, "do": 2, "returned": 1, "extension": 0}
+    assert tab_counts(site, owner) == {"sign": 0, "do": 2, "returned": 1, "extension": 0}
     assert listed(site.client.get("/todo?tab=returned").text) == ["开工建设"]
     act(site, owner, world.fire_check, "extension", proposed_due_on="2026-12-31",
         reason="消防部门排期")
     act(site, owner, world.construction, "done", evidence="施工许可证已补充")
-    assert tab_counts(site, owner) == {"sign": None, "do": 1, "returned": 0, "extension": 1}
+    assert tab_counts(site, owner) == {"sign": 0, "do": 1, "returned": 0, "extension": 1}
     act(site, office, world.fire_check, "extension/decision", approved=False,
         reason="不符合延期条件")
     act(site, owner, world.fire_check, "done", evidence="消防验收合格")
-    assert tab_counts(site, owner) == {"sign": None, "do": 0, "returned": 0, "extension": 0}
+    assert tab_counts(site, owner) == {"sign": 0, "do": 0, "returned": 0, "extension": 0}
     assert site.client.get("/todo?tab=nothing").status_code == 404
 
 

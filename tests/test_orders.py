@@ -19,6 +19,7 @@ from flows.sweep import run_sweep
 from models.rules.rulebook import Rules
 from models.store.actions import report_progress
 from models.store.orders import ReceiptRefused, find_order, sign_receipt
+from models.store.todo import counted, tabs_for
 from models.tables.escalation import Notification
 from models.tables.event import Event
 from models.tables.message import Message
@@ -231,3 +232,29 @@ def test_the_digest_names_the_order_and_the_levels_a_catch_up_step_passed(engine
     assert "首次发现即已越过：催办提醒、督办单" in head.body_text
     assert re.search(r"督办单：督办〔2025〕[12]号", head.body_text)
     assert "督办〔2025〕" in head.body_html
+
+
+
+def test_unsigned_orders_are_the_owners_to_sign_and_the_offices_when_late(engine, session):
+    build_world(session)
+    for day in working_days(date(2025, 10, 21), 3):  # orders issued, then left unsigned
+        sweep(engine, day)
+
+    def count(email: str, key: str, own_unit: bool) -> int | None:
+        with Session(engine) as fresh:
+            me = person(fresh, email)
+            units = frozenset({me.unit_id}) if own_unit and me.unit_id else None
+            tabs = counted(fresh, tabs_for(me, unit_ids=units, policy=ORDER_RULES.policy("")))
+            return next(t.count for t in tabs if t.key == key)
+
+    wang = "wang.fang@duban.example"
+    assert count(wang, "sign", True) == 2
+    assert count("zhou.min@duban.example", "unsigned", False) == 2
+    with Session(engine) as writable:
+        order = writable.get(SupervisionOrder, orders(engine)[0].id)
+        assert order is not None
+        sign_receipt(session=writable, order=order, person=person(writable, wang),
+                     now=ORDER_RULES.as_of(date(2025, 10, 24)))
+        writable.commit()
+    assert count(wang, "sign", True) == 1
+    assert count("zhou.min@duban.example", "unsigned", False) == 1

@@ -3,11 +3,12 @@
 Each tab is a list query (models.store.milestone_list) over the person's remit, so its count is
 the number of items still waiting, and an item leaves the tab in the transaction of the action
 that does it. The tabs:
-- owner: 待签收 (comes with the 督办 workflow: shown, not yet counted), 待办理 (open items due
+- owner: 待签收 (open items whose 督办单 the unit has not signed for), 待办理 (open items due
   soon or overdue, red first, the earliest due first), 被退回 (sent back and not claimed
   again), 延期审批中 (an extension asked and not yet decided);
 - office: 待核实 (claims waiting for 销号, the oldest claim first), 延期待批, 逾期未确认
-  (overdue past a level nobody acknowledged), 投递失败 (dead letters: a count and the outbox);
+  (overdue past a level nobody acknowledged), 逾期未签收 (orders not signed for in time),
+  投递失败 (dead letters: a count and the outbox);
 - leader: 领导督办 (open items at the ladder's level that reaches leaders), in their remit:
   the units they are in charge of, or every unit for a leader of none (as notices go,
   models.store.directory).
@@ -30,6 +31,7 @@ from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.message import Message, MessageStatus
 from models.tables.milestone import Milestone, MilestoneState
+from models.tables.order import SupervisionOrder
 from models.tables.person import Person, Role
 
 
@@ -65,6 +67,15 @@ def _sent_back() -> ColumnElement[bool]:
             col(since.id) > col(returned.id))))))
 
 
+def _unsigned(*, overdue: bool) -> ColumnElement[bool]:
+    """Open items with a 督办单 not yet signed for (only those past their receipt day)."""
+    where: list[ColumnElement[bool]] = [col(SupervisionOrder.milestone_id) == Milestone.id,
+                                        col(SupervisionOrder.received_at).is_(None)]
+    if overdue:
+        where.append(col(SupervisionOrder.receipt_overdue_at).is_not(None))
+    return and_(_open(), exists(select(SupervisionOrder.id).where(*where)))
+
+
 def leader_level(policy: Policy) -> int:
     """The first level whose notices go to leaders (领导督办)."""
     return next((step.level for step in policy.ladder if "leader" in step.recipients),
@@ -75,7 +86,7 @@ def tabs_for(me: Person, *, unit_ids: frozenset[int] | None, policy: Policy) -> 
     """The tabs this person works through, uncounted."""
     mine = ListQuery(unit_ids=unit_ids)
     if me.role == Role.owner:
-        return [Tab("sign", "待签收", None),
+        return [Tab("sign", "待签收", replace(mine, extra=(_unsigned(overdue=False),))),
                 Tab("do", "待办理", replace(mine, extra=(col(Milestone.state).in_(
                     [MilestoneState.due_soon, MilestoneState.overdue]),))),
                 Tab("returned", "被退回", replace(mine, extra=(_sent_back(),))),
@@ -88,6 +99,7 @@ def tabs_for(me: Person, *, unit_ids: frozenset[int] | None, policy: Policy) -> 
                                                                   _pending_extension()))),
                 Tab("unacknowledged", "逾期未确认", replace(mine, state=MilestoneState.overdue,
                     extra=(col(Milestone.level) > col(Milestone.acknowledged_level),))),
+                Tab("unsigned", "逾期未签收", replace(mine, extra=(_unsigned(overdue=True),))),
                 Tab("dead", "投递失败", None, href="/outbox?failed=1")]
     if me.role == Role.leader:
         return [Tab("leader", "领导督办", replace(mine, min_level=leader_level(policy),
