@@ -81,7 +81,7 @@ def signed_in(site: LiveSite, open_page: OpenPage, viewport: dict[str, int],
     page.get_by_label("邮箱").fill(email)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{site.url}/")
+    expect(page).to_have_url(f"{site.url}/todo")  # where everyone lands: 待办
     return page
 
 
@@ -98,7 +98,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(
         site: LiveSite, open_page: OpenPage, viewport: dict[str, int]) -> None:
     prepare(site)
     project = f"/projects/{project_id(site)}"
-    visits = [(None, "/login", "sign-in"), (OFFICE, "/", "list"),
+    visits = [(None, "/login", "sign-in"), (OFFICE, "/todo", "todo"), (OFFICE, "/", "list"),
               (OFFICE, f"/milestones/{site.world.construction}", "item-claimed"),
               (OFFICE, f"/milestones/{site.world.fire_check}", "item-extended"),
               (OFFICE, project, "project"), (LEADER, "/overview", "overview"),
