@@ -77,7 +77,7 @@ def expected_steps(env: dict[str, str]) -> list[tuple[int, int, int]]:
 def test_two_sweeps_at_once_record_each_step_once(crowded: dict[str, str],
                                                   database_url: str) -> None:
     expected = expected_steps(crowded)
-    assert len(expected) > 3000 and recorded_steps(database_url) == []
+    assert len(expected) >= 3000 and recorded_steps(database_url) == []  # several batches
     first, second = sweep_process(crowded), sweep_process(crowded)
     reports = [finish(first), finish(second)]
     assert recorded_steps(database_url) == expected
