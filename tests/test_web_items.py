@@ -428,8 +428,8 @@ def test_an_assumed_milestone_is_marked_with_its_reason_and_an_unmarked_one_says
     mark = f'<span class="muted assumed" title="{reason}">（推定）</span>'
     page = desk.get(f"/milestones/{item}").text
     assert mark in page and f"推定：{reason}" in page
-    assert "性质：未标注" in page  # the plan gives 开工建设 no 约束性/预期性
-    assert "性质：约束性" in desk.get(f"/milestones/{site.world.fire_check}").text
+    assert "<dt>性质</dt><dd>未标注</dd>" in page  # the plan gives 开工建设 no 约束性/预期性
+    assert "<dt>性质</dt><dd>约束性</dd>" in desk.get(f"/milestones/{site.world.fire_check}").text
     rows = re.findall(r"<tr>.*?</tr>", desk.get("/").text, re.S)
     assert [mark in row for row in rows if "开工建设" in row or "完成消防验收" in row] == \
         [True, False]

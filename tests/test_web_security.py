@@ -178,7 +178,7 @@ OWNER_ACTIONS = {"view_item", "report_progress", "claim_done", "request_extensio
 EVERY_ACTION = {
     "view_item", "report_progress", "claim_done", "request_extension", "decide_extension",
     "acknowledge", "snooze", "close", "return_for_redo", "reopen", "waive", "mark_major",
-    "manage_people", "view_outbox",
+    "manage_people", "view_outbox", "instruct", "chase", "transfer",
 }
 ROLES = ["owner", "office", "leader", "admin", "visitor", "", "Office"]
 # scope: (person's unit, item's unit)
@@ -191,8 +191,9 @@ def expected(role: str, action: str, scope: str) -> bool:
         return action in OWNER_ACTIONS and scope == "same unit"
     if role == "office":
         return True
-    if role == "leader":
-        return action == "view_item"
+    if role == "leader":  # 批示 in their remit: their unit's items, or all for a leader of none
+        return action == "view_item" or (action == "instruct"
+                                          and scope in ("same unit", "person without unit"))
     if role == "admin":
         return action in {"manage_people", "view_outbox", "view_item"}
     return False

@@ -154,8 +154,10 @@ def create_api(web: Web) -> FastAPI:
         return holder.person
 
     Caller = Annotated[Person, Depends(caller)]
-    api.include_router(_reads(web, Caller))
+    # Bulk first: /milestones/bulk would otherwise also match /milestones/{milestone_id}, and
+    # a method neither allows would be answered with the item route's Allow header.
     api.include_router(_bulk(web, Caller))
+    api.include_router(_reads(web, Caller))
     api.include_router(api_actions.router(partial(_act, web), Caller),
                        responses=CHANGES)
     return api
@@ -177,7 +179,7 @@ def _bulk(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
             try:
                 done = take_all(session=db, settings=web.settings, rules=web.rules, me=me,
                                 action=body.action, ids=body.ids, now=web.now(),
-                                reason=body.reason, until=body.until, versions=body.versions)
+                                reason=body.reason, until=body.until, versions=body.version_of())
             except ValueError as bad:
                 raise RequestValidationError([{"loc": ("body", "ids"), "type": "bulk",
                                                "msg": str(bad)}]) from None
@@ -287,7 +289,9 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
         return out.model_copy(update={"tab": tab, "next": page.next, "items": [
             MilestoneOut.model_validate(i) for i in page.items]})
 
-    @routes.get("/milestones/{milestone_id}", response_model=MilestoneDetail, responses=ON_ITEM,
+    # An int in the path, so that /milestones/bulk is not taken for an item (it is POST only).
+    @routes.get("/milestones/{milestone_id:int}", response_model=MilestoneDetail,
+                responses=ON_ITEM,
                 tags=["milestones"], summary="一个事项")
     def milestone(milestone_id: MilestoneId, me: Caller) -> MilestoneDetail:
         """一个事项：今天的灯色、版本号、待审批的延期申请和全部记录。"""

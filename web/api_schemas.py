@@ -23,6 +23,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -237,18 +239,31 @@ class TodoOut(BaseModel):
     next: str | None = None
 
 
+ID_KEY = r"^[1-9][0-9]{0,9}$"  # a milestone id as a JSON object's key
+
+
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: BulkAction = Field(description="close 销号, return 退回重办, acknowledge 确认督办, "
                                "snooze 暂缓提醒, approve_extension / reject_extension 延期审批")
-    ids: list[int] = Field(min_length=1, max_length=MAX_ITEMS,
-                           description="The milestones, each once.")
+    ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        min_length=1, max_length=MAX_ITEMS, json_schema_extra={"uniqueItems": True},
+        description="The milestones, each once.")
     reason: Text | None = Field(None, description="Needed to return, snooze or refuse.")
     until: Day | None = Field(None, description="snooze: no reminders until this day.")
-    versions: dict[int, int] | None = Field(
+    # Keys are JSON text: the schema says they are ids (digits), so a key that is none is
+    # refused by the document, not only by the parser.
+    versions: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=ID_KEY)], Annotated[int, Field(ge=1)]],
+        WithJsonSchema({"type": "object", "additionalProperties": False,
+                        "patternProperties": {ID_KEY: {"type": "integer", "minimum": 1}}}),
+    ] | None = Field(
         None, description="Milestone id → the `version` you read: any changed since refuses "
         "the whole (409).")
+
+    def version_of(self) -> dict[int, int] | None:
+        return None if self.versions is None else {int(k): v for k, v in self.versions.items()}
 
 
 class BulkItemOut(BaseModel):
