@@ -229,10 +229,10 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                    plan: Annotated[str | None, _code("plan")] = None,
                    unit: Annotated[str | None, _code("unit")] = None,
                    light: Light | None = None, state: MilestoneState | None = None,
-                   level: Annotated[int | None, Query(ge=0, description="exactly this escalation "
-                                                      "level")] = None,
+                   level: Annotated[int | None, Query(ge=0, le=9, description=(
+                       "exactly this escalation level"))] = None,
                    min_level: Annotated[int | None, Query(
-                       ge=0, description="escalated to at least this level")] = None,
+                       ge=0, le=9, description="escalated to at least this level")] = None,
                    q: Annotated[str | None, Query(max_length=100, description=(
                        "words that must each appear in the milestone's or its project's "
                        "title"))] = None,
@@ -260,8 +260,7 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                 page = list_page(session=db, query=query, calendar=web.rules.calendar,
                                  today=web.rules.today(web.now()), limit=limit, cursor=cursor)
             except BadCursor as bad:
-                raise RequestValidationError([{"loc": ("query", "cursor"), "type": "bad_cursor",
-                                               "msg": str(bad)}]) from None
+                raise _no_such_page(bad) from None
         return MilestonePage(items=[MilestoneOut.model_validate(i) for i in page.items],
                              next=page.next, total=page.total)
 
@@ -284,8 +283,7 @@ def _reads(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
             try:
                 page = tab_page(web, db, found, limit, cursor)
             except BadCursor as bad:
-                raise RequestValidationError([{"loc": ("query", "cursor"), "type": "bad_cursor",
-                                               "msg": str(bad)}]) from None
+                raise _no_such_page(bad) from None
         return out.model_copy(update={"tab": tab, "next": page.next, "items": [
             MilestoneOut.model_validate(i) for i in page.items]})
 
@@ -361,6 +359,12 @@ def _check_known(db: Session, table: type[Plan] | type[Unit], field: str,
     if code is not None and db.exec(select(table.id).where(table.code == code)).first() is None:
         what = {"plan": "计划", "unit": "单位"}[field]
         raise Refusal(404, f"unknown_{field}", f"没有代码为“{code}”的{what}（{field}）。")
+
+
+def _no_such_page(bad: BadCursor) -> Refusal:
+    """A cursor this list did not give (or one from before a change of its order) names no
+    page: 404, as the document can only say what a cursor looks like, not which ones exist."""
+    return Refusal(404, "bad_cursor", f"找不到这一页：{bad}。请不带 cursor 从第一页重新开始。")
 
 
 def _expired(web: Web, expired: TokenExpired) -> str:
