@@ -7,7 +7,7 @@ Decisions:
 2. Row 1 is the title (the filter in words and the day); row 2 the headings, frozen, with
    the filter buttons over the table; printing is A4 landscape, one page wide, the headings
    repeated on every page.
-3. People's text is written as text, never as a formula (notifications.sheet_cells).
+3. People's text is written as text, never as a formula (config.spreadsheet).
 4. The 灯 cell is filled with its light's colour; 督办级别 is in words (一级 催办提醒 …).
 """
 
@@ -28,9 +28,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session, select
 
+from config.spreadsheet import as_text, csv_text
 from models.rules.rulebook import Rules
 from models.tables.plan import Plan
-from notifications.sheet_cells import as_text, csv_text
 
 STATES = {"pending": "未到期", "due_soon": "临期", "overdue": "逾期",
           "claimed": "已申报完成（待核实）", "closed": "已销号", "returned": "退回重办",
