@@ -10,9 +10,16 @@ from sqlmodel import Session
 
 from cli import context
 from cli.output import console, emit_json, fail, table
+from models.store.orders import receipt_words
 
 app = typer.Typer(no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _orders(db: Session, **only: Any) -> list[dict[str, Any]]:
+    from models.store.orders import order_rows
+
+    return order_rows(db, context.rules().zone, **only)
 
 
 @app.command("list")
@@ -28,7 +35,7 @@ def list_(unsigned: Annotated[bool, typer.Option(
     table(f"督办单（{len(rows)} 份）", ["序号", "文号", "节点 ID", "节点", "责任单位", "级别",
                                      "签发", "签收时限", "签收"],
           ([r["id"], r["number"], r["milestone_id"], r["title"], r["unit"], r["level_name"],
-            r["issued_on"], r["receipt_due_on"], _receipt_words(r)] for r in rows))
+            r["issued_on"], r["receipt_due_on"], receipt_words(r)] for r in rows))
 
 
 @app.command()
@@ -44,7 +51,7 @@ def show(reference: Annotated[str, typer.Argument(help="the order's id or its �
         order = find_order(db, reference)
         if order is None:
             fail(f"没有督办单 {reference!r}（`duban orders list` 列出全部）", code=2)
-        document = order_context(db, order, context.settings(), context.rules())
+        document = order_context(db, order, context.settings())
         (row,) = _orders(db, order_id=order.id)
     if pdf is not None:
         pdf.write_bytes(order_pdf(document))
@@ -55,7 +62,7 @@ def show(reference: Annotated[str, typer.Argument(help="the order's id or its �
                        ("督办级别", "level_name"), ("现截止", "due_on"), ("签发", "issued_on"),
                        ("签收时限", "receipt_due_on")):
         console.print(f"{label}：{row[key]}", highlight=False)
-    console.print(f"签收：{_receipt_words(row)}", highlight=False)
+    console.print(f"签收：{receipt_words(row)}", highlight=False)
     if pdf is not None:
         console.print(f"已写入 {pdf}", highlight=False)
 
@@ -84,36 +91,3 @@ def receipt(reference: Annotated[str, typer.Argument(help="the order's id or its
         number = order.number
     console.print(f"已签收督办单 {number}" if signed else f"督办单 {number} 此前已签收，未作改动",
                   highlight=False)
-
-
-def _orders(db: Session, *, unsigned: bool = False,
-            order_id: int | None = None) -> list[dict[str, Any]]:
-    from sqlmodel import col, select
-
-    from models.tables.milestone import Milestone
-    from models.tables.order import SupervisionOrder
-    from models.tables.person import Person
-    from models.tables.unit import Unit
-
-    zone = context.rules().zone
-    query = (select(SupervisionOrder, Milestone.title, Unit.name, Person.name)
-             .join(Milestone, col(Milestone.id) == SupervisionOrder.milestone_id)
-             .join(Unit, col(Unit.id) == SupervisionOrder.unit_id)
-             .join(Person, col(Person.id) == SupervisionOrder.received_by, isouter=True)
-             .order_by(col(SupervisionOrder.issued_at).desc(), col(SupervisionOrder.id).desc()))
-    if unsigned:
-        query = query.where(col(SupervisionOrder.received_at).is_(None))
-    if order_id is not None:
-        query = query.where(SupervisionOrder.id == order_id)
-    return [{"id": o.id, "number": o.number, "milestone_id": o.milestone_id, "title": title,
-             "unit": unit, "level": o.level, "level_name": o.level_name, "due_on": o.due_on,
-             "issued_on": o.issued_on, "receipt_due_on": o.receipt_due_on,
-             "received_at": o.received_at.astimezone(zone) if o.received_at else None,
-             "received_by": signer, "receipt_overdue": o.receipt_overdue_at is not None}
-            for o, title, unit, signer in db.exec(query).all()]
-
-
-def _receipt_words(row: dict[str, Any]) -> str:
-    if row["received_at"] is not None:
-        return f"{row['received_by']} {row['received_at']:%Y-%m-%d %H:%M} 签收"
-    return "逾期未签收" if row["receipt_overdue"] else "待签收"

@@ -376,7 +376,7 @@ def _order_wanted(d: _Decision, step: Step, level_name: str, step_id: int,
         level=step.level, level_name=level_name, reason=step.reason, due_on=d.status.due_on,
         overdue_workdays=d.status.overdue_workdays, issued_on=today,
         receipt_due_on=d.receipt_due_on, office=d.orders.office,
-        number_format=d.orders.number)
+        number_format=d.orders.number, feedback_workdays=d.orders.feedback_workdays)
 
 
 def _notices(d: _Decision, step: Step, found: list[Recipient], level_name: str, step_id: int,

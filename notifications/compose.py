@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,18 +40,22 @@ from config.settings import Settings
 from models.rules.digest import digest_of, shared_filters
 from models.store.database import is_item_fault, writer
 from models.store.events import record
-from models.tables.columns import table_of
+from models.store.orders import may_sign
+from models.tables.columns import saved_id, table_of
 from models.tables.escalation import Notification
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from models.tables.milestone import Milestone
+from models.tables.order import SupervisionOrder
 from models.tables.person import Person
 from models.tables.plan import Plan, Project
 from models.tables.sweep_run import SweepRun
 from models.tables.unit import Unit
 from notifications.email_message import build_email, message_id_for
+from notifications.history_words import HISTORY_KINDS, HISTORY_WORDS
 from notifications.links import ItemLinks
+from notifications.order_document import order_context, order_pdf
 from notifications.render import Rendered, render
 from notifications.webhooks import escape_markdown, next_send_time
 from notifications.work_notice_round import routed
@@ -59,17 +63,8 @@ from notifications.work_notice_round import routed
 log = logging.getLogger(__name__)
 STALE_SWEEP = timedelta(hours=1)
 ADDRESSES_PER_TRANSACTION = 200
+ORDER_ATTACHMENTS = 5  # 督办单 PDFs one e-mail carries at most
 POST_ITEMS = 30  # a group-chat post lists the most severe items and counts the rest
-HISTORY_KINDS = (EventKind.status_changed, EventKind.done_claimed, EventKind.returned,
-                 EventKind.acknowledged, EventKind.snoozed, EventKind.extension_requested,
-                 EventKind.extension_decided, EventKind.progress_reported)
-HISTORY_WORDS: dict[str, str] = {  # keyed by EventKind, looked up by an event's kind
-    EventKind.status_changed: "状态变化", EventKind.done_claimed: "申报完成",
-    EventKind.returned: "退回重办", EventKind.acknowledged: "督查室已知悉",
-    EventKind.snoozed: "暂缓督办", EventKind.extension_requested: "申请延期",
-    EventKind.extension_decided: "延期审批", EventKind.progress_reported: "报告进展"}
-
-
 @dataclass
 class ComposeReport:
     emails: int = 0
@@ -163,12 +158,45 @@ def _queue_digest(session: Session, settings: Settings, key: str, address: str,
     if digest.rest:
         more = {"count": len(digest.rest), "link": links.list_of(shared_filters(digest.rest))}
     recipient = mine[0].context["recipient"]
+    attached = _orders_to_sign(session, settings, person_id, entries, links, sources)
     context = {"recipient": recipient, "as_of": mine[0].context["as_of"],
                "office": settings.office_name, "items": entries, "total": digest.total,
                "more": more}
+    receipt = next((i["receipt_link"] for i in entries if i.get("receipt_link")), None)
     return _compose(session, settings, key=key, channel=Channel.email, address=address,
                     recipient=recipient, person_id=person_id, template="escalation_digest",
-                    context=context, not_before=now, meta=meta)
+                    context=context, not_before=now,
+                    meta=meta | ({"receipt_link": receipt} if receipt else {}),
+                    attachments=attached)
+
+
+def _orders_to_sign(session: Session, settings: Settings, person_id: int | None,
+                    entries: list[dict[str, Any]], links: ItemLinks,
+                    sources: _Sources) -> list[tuple[str, str, bytes]]:
+    """For the 督办单 among ``entries`` that this person's unit signs for (签收) and has
+    not yet: a 签收 link on its entry, and the order's PDF attached (the first
+    ``ORDER_ATTACHMENTS``; the others are a tap away on the item page). Each PDF is rendered
+    once per compose round, however many of the unit's people receive it."""
+    numbers = {i["order"] for i in entries if i.get("order")}
+    person = session.get(Person, person_id) if person_id is not None and numbers else None
+    if person is None:
+        return []
+    attached: list[tuple[str, str, bytes]] = []
+    for order in session.exec(select(SupervisionOrder).where(
+            col(SupervisionOrder.number).in_(sorted(numbers)),
+            col(SupervisionOrder.received_at).is_(None)).order_by(col(SupervisionOrder.id))):
+        if person.unit_id != order.unit_id or not may_sign(person, order):
+            continue  # the office may sign on a unit's behalf, but is not asked to by mail
+        for entry in entries:
+            if entry.get("order") == order.number:
+                entry["receipt_link"] = links.receipt(saved_id(person), saved_id(order))
+        if len(attached) < ORDER_ATTACHMENTS:
+            if order.id not in sources.order_pdfs:
+                sources.order_pdfs[saved_id(order)] = order_pdf(order_context(
+                    session, order, settings))
+            attached.append((f"{order.number}.pdf", "application/pdf",
+                             sources.order_pdfs[saved_id(order)]))
+    return attached
 
 
 def _recipient(notices: list[Notification]) -> str:
@@ -241,6 +269,7 @@ class _Sources:
 
     names: dict[int | None, tuple[str, str, str, str]]  # milestone: project, plan, unit, code
     history: dict[int | None, list[dict[str, str]]]  # by the notices' milestone_id
+    order_pdfs: dict[int, bytes] = field(default_factory=dict)  # rendered once, by order id
 
 
 def _sources(session: Session, notices: Sequence[Notification],
@@ -334,14 +363,16 @@ def queue_built(*, session: Session, key: str, address: str, recipient: str,
 
 def _compose(session: Session, settings: Settings, *, key: str, channel: Channel,
              address: str, recipient: str, person_id: int | None, template: str,
-             context: dict[str, Any], not_before: datetime, meta: dict[str, Any]) -> int | None:
+             context: dict[str, Any], not_before: datetime, meta: dict[str, Any],
+             attachments: list[tuple[str, str, bytes]] | None = None) -> int | None:
     """Render and insert; return the new message's id, or None if the key was already queued.
     An e-mail to a person who reads DingTalk or WeCom goes there instead (`routed`)."""
     rendered = render(template, context, locale=settings.locale)
     message_id = message_id_for(key, settings.mail_from.email.rsplit("@", 1)[-1])
     raw = build_email(rendered=rendered, sender_name=settings.mail_from.name,
                       sender_address=settings.mail_from.email, to_name=recipient,
-                      to_address=address, message_id=message_id, date=not_before).as_bytes()
+                      to_address=address, message_id=message_id, date=not_before,
+                      attachments=attachments).as_bytes()
     # What a card's button opens, should it go to DingTalk or WeCom: the item's signed link,
     # or a digest's first (most urgent) item's.
     link = context.get("link") or next(

@@ -23,8 +23,9 @@ from urllib.parse import urlencode
 
 from config.secret import secret_key
 from config.settings import Settings
-from models.rules.item_links import (
-    make_link_token,  # itsdangerous only: no web framework in the sender
+from models.rules.item_links import (  # itsdangerous only: no web framework in the sender
+    RECEIPT_SALT,
+    make_link_token,
 )
 
 
@@ -46,6 +47,14 @@ class ItemLinks:
                                 milestone_id=milestone_id, nonce=secrets.token_urlsafe(16),
                                 now=self.now.timestamp())
         return f"{self.base_url}/l/{token}"
+
+    def receipt(self, person_id: int, order_id: int) -> str:
+        """The link with which `person_id` signs for the order `order_id` (签收): it opens a
+        page with one button (web/receipt_links.py), for the same reasons an item link does."""
+        token = make_link_token(secret=self.secret, person_id=person_id, milestone_id=order_id,
+                                nonce=secrets.token_urlsafe(16), now=self.now.timestamp(),
+                                salt=RECEIPT_SALT)
+        return f"{self.base_url}/r/{token}"
 
     def list_of(self, filters: Mapping[str, str]) -> str:
         """The web app's list of items narrowed by ``filters`` (web/lists.py reads them); it

@@ -17,7 +17,6 @@ from sqlmodel.sql.expression import Select
 from weasyprint import HTML
 
 from config.settings import Settings
-from models.rules.rulebook import Rules
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
@@ -25,7 +24,7 @@ from models.tables.order import SupervisionOrder
 from models.tables.person import Person
 from models.tables.plan import Plan, Project
 from models.tables.unit import Unit
-from notifications.compose import HISTORY_KINDS, HISTORY_WORDS
+from notifications.history_words import HISTORY_KINDS, HISTORY_WORDS
 from notifications.render import render_part
 
 TEMPLATE = "order_print"
@@ -35,8 +34,10 @@ REASONS = {"climbed": "逾期升级", "overdue": "已逾期", "binding": "约束
 HISTORY_ROWS = 30
 
 
-def order_context(session: Session, order: SupervisionOrder, settings: Settings,
-                  rules: Rules) -> dict[str, Any]:
+def order_context(session: Session, order: SupervisionOrder,
+                  settings: Settings) -> dict[str, Any]:
+    """What the printed order says: its row, its item, the history and the latest 批示 up
+    to its issue, and the feedback rhythm its issue recorded: the same document every time."""
     zone = ZoneInfo(settings.timezone)
     # What select() builds for more than the four entities it is typed for.
     row: Any = session.exec(
@@ -45,7 +46,7 @@ def order_context(session: Session, order: SupervisionOrder, settings: Settings,
         .join(Plan, col(Plan.id) == Project.plan_id)
         .join(Unit, col(Unit.id) == order.unit_id)
         .where(Milestone.id == order.milestone_id)).one()
-    milestone, project, plan, plan_code, unit = row
+    milestone, project, plan, _, unit = row
     events = session.exec(select(Event).where(
         Event.milestone_id == order.milestone_id, col(Event.kind).in_(HISTORY_KINDS),
         col(Event.at) <= order.issued_at).order_by(col(Event.at), col(Event.id))).all()
@@ -58,6 +59,10 @@ def order_context(session: Session, order: SupervisionOrder, settings: Settings,
         col(Event.at) <= order.issued_at).order_by(col(Event.id).desc())).first()
     leader = session.get(Person, instruction.actor_id) if instruction and instruction.actor_id \
         else None
+    issued = session.exec(select(Event).where(
+        Event.milestone_id == order.milestone_id, Event.kind == EventKind.order_issued)).all()
+    rhythm = next((e.data.get("feedback_workdays") for e in issued
+                   if e.data.get("order_id") == order.id), None)
     return {"number": order.number, "office_name": settings.office_name,
             "issued_on": order.issued_on.isoformat(),
             "created": order.issued_at.astimezone(zone).isoformat(timespec="seconds"),
@@ -65,8 +70,8 @@ def order_context(session: Session, order: SupervisionOrder, settings: Settings,
             "due_on": order.due_on.isoformat(), "overdue_workdays": order.overdue_workdays,
             "level_name": order.level_name, "reason": REASONS.get(order.reason, order.reason),
             "receipt_due_on": order.receipt_due_on.isoformat(),
-            "feedback_due_on": f"签发后每 {rules.policy(plan_code).orders.feedback_workdays} "
-                               "个工作日在督办系统中反馈一次进展",
+            "feedback_due_on": f"签发后每 {rhythm} 个工作日在督办系统中反馈一次进展" if rhythm
+                               else "按督查室要求定期在督办系统中反馈进展",
             "instruction": None if instruction is None else
             f"{leader.name if leader else instruction.actor}"
             f"（{instruction.at.astimezone(zone):%Y-%m-%d}）：{instruction.reason}",

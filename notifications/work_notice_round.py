@@ -89,7 +89,8 @@ async def _send_card(message: Message, client: httpx.AsyncClient, channels: Chan
     if wait is not None:
         return Postponed(wait, f"{name}对每人的发送频率限制")
     card = Card(title=message.subject, text=message.body_text,
-                url=str(message.meta.get("link") or settings.base_url))
+                url=str(message.meta.get("link") or settings.base_url),
+                receipt_url=message.meta.get("receipt_link"))
     outcome = await deliver(app, message.address, card, client)
     if not isinstance(outcome, Failed):
         mine.append(now)

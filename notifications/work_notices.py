@@ -48,6 +48,7 @@ TOKEN_REFUSED = {40014, 42001, 41001}
 TOKEN_MARGIN = 300.0  # seconds: a token this close to its end is renewed before use
 CARD_TEXT_CHARS = 400  # WeCom's textcard description is at most 512 bytes
 BUTTON = "查看并处理"
+RECEIPT_BUTTON = "签收督办单"
 
 # How many messages an app may send one person, per window (WeCom: 30 a minute and 1000 an
 # hour per member; DingTalk: at most 500 work notices a day per person).
@@ -72,6 +73,7 @@ class Card:
     title: str
     text: str
     url: str
+    receipt_url: str | None = None  # a 督办单 to sign for: the card's first button signs it
 
     @property
     def short_text(self) -> str:
@@ -161,11 +163,16 @@ class DingTalkWorkNotice(_Sender):
 
     async def send(self, userid: str, card: Card) -> str:
         """Hand the notice to DingTalk; its task_id (the result is asked for later)."""
+        buttons: dict[str, Any] = {"single_title": BUTTON, "single_url": card.url}
+        if card.receipt_url:  # an action card's independent buttons, side by side
+            buttons = {"btn_orientation": "1", "btn_json_list": [
+                {"title": RECEIPT_BUTTON, "action_url": card.receipt_url},
+                {"title": BUTTON, "action_url": card.url}]}
         body = await self._post("/topapi/message/corpconversation/asyncsend_v2", {
             "agent_id": self.app.agent_id, "userid_list": userid,
             "msg": {"msgtype": "action_card", "action_card": {
                 "title": card.title, "markdown": f"### {card.title}\n\n{card.short_text}",
-                "single_title": BUTTON, "single_url": card.url}}})
+                **buttons}}})
         return str(body["task_id"])
 
     async def result(self, task_id: str, userid: str) -> tuple[str, bool]:
@@ -193,8 +200,11 @@ class WeComAppMessage(_Sender):
         """Send the text card; its msgid. A user WeCom does not know is refused for good."""
         body = await self._post("/cgi-bin/message/send", {
             "touser": userid, "msgtype": "textcard", "agentid": self.app.agent_id,
+            # A text card has one button: the 签收 page when there is an order to sign for
+            # (it shows the order, and leads on to the item once signed).
             "textcard": {"title": card.title, "description": card.short_text,
-                         "url": card.url, "btntxt": BUTTON},
+                         "url": card.receipt_url or card.url,
+                         "btntxt": RECEIPT_BUTTON if card.receipt_url else BUTTON},
             # The same card twice within 30 minutes is dropped by WeCom itself: a resend
             # after a lost answer does not reach the person twice.
             "enable_duplicate_check": 1, "duplicate_check_interval": 1800})

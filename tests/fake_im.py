@@ -31,7 +31,8 @@ class Card:
     userid: str
     title: str
     text: str
-    url: str
+    url: str  # the first button's
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (title, url), in order
 
 
 @dataclass
@@ -92,12 +93,19 @@ class FakeIM:
         if body.get("agent_id") != AGENT_ID:
             return {"errcode": 40056, "errmsg": "agentid invalid"}
         card = body["msg"]["action_card"]
+        # The documented two shapes: one whole-card button, or independent buttons.
+        if "btn_json_list" in card:
+            buttons = [(b["title"], b["action_url"]) for b in card["btn_json_list"]]
+        elif "single_url" in card:
+            buttons = [(card["single_title"], card["single_url"])]
+        else:
+            return {"errcode": 40035, "errmsg": "action_card needs single_url or btn_json_list"}
         task_id = next(self._ids)
         self.tasks[task_id] = body["userid_list"]
         for userid in body["userid_list"].split(","):
             if userid in self.dingtalk_users:
                 self.cards.append(Card("dingtalk", userid, card["title"], card["markdown"],
-                                       card["single_url"]))
+                                       buttons[0][1], buttons))
         return {"errcode": 0, "task_id": task_id, "request_id": f"req{task_id}"}
 
     def _result(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +132,7 @@ class FakeIM:
         for userid in users:
             if userid in self.wecom_users:
                 self.cards.append(Card("wecom", userid, card["title"], card["description"],
-                                       card["url"]))
+                                       card["url"], [(card.get("btntxt", "详情"), card["url"])]))
         return {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid),
                 "msgid": f"msg{next(self._ids)}"}
 

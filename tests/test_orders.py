@@ -159,8 +159,8 @@ def test_the_order_pdf_names_its_number_in_chinese_and_is_the_same_document_each
     with Session(engine) as fresh:
         order = find_order(fresh, "督办〔2025〕1号")
         assert order is not None
-        pdf = order_pdf(order_context(fresh, order, settings, ORDER_RULES))
-        assert order_pdf(order_context(fresh, order, settings, ORDER_RULES)) == pdf
+        pdf = order_pdf(order_context(fresh, order, settings))
+        assert order_pdf(order_context(fresh, order, settings)) == pdf
     document = pdfium.PdfDocument(pdf)
     text = "".join(page.get_textpage().get_text_range() for page in document)
     for words in ("督 办 单", "督办〔2025〕1号", "区社会福利中心二期工程", "示例区民政局",

@@ -16,7 +16,7 @@ from models.tables.milestone import Milestone
 from models.tables.unit import Unit
 from notifications.order_document import order_context
 from tests.conftest import Duban
-from tests.test_orders import ORDER_RULES, sweep
+from tests.test_orders import sweep
 from tests.world import build_world
 
 LEADER, OFFICE = "zhao@duban.example", "zhou.min@duban.example"
@@ -46,8 +46,7 @@ def test_a_leaders_instruction_reaches_the_unit_once_and_is_quoted_in_the_next_o
     with Session(engine) as fresh:
         order = next(o for o in (find_order(fresh, str(n)) for n in range(1, 5))
                      if o is not None and o.milestone_id == world.fire_check)
-        document = order_context(fresh, order, Settings(data_dir=tmp_path, smtp_host=""),
-                                  ORDER_RULES)
+        document = order_context(fresh, order, Settings(data_dir=tmp_path, smtp_host=""))
     assert document["instruction"] is not None and text in document["instruction"]
     assert "赵书记" in document["instruction"]
 

@@ -56,7 +56,7 @@ from models.tables.plan import Plan
 from models.tables.unit import Unit
 from services.bulk_actions import BulkRefused, take_all
 from services.milestone_actions import take
-from web import api_actions, api_docs, api_errors
+from web import api_actions, api_docs, api_errors, api_orders
 from web.api_errors import Refusal, refusals
 from web.api_schemas import (
     BulkIn,
@@ -101,7 +101,9 @@ TAGS = [{"name": "people", "x-displayName": "人员", "description": "令牌所�
         {"name": "directory", "x-displayName": "规划与单位",
          "description": "规划与责任单位（在督办系统内公开）"},
         {"name": "milestones", "x-displayName": "督办事项",
-         "description": "督办事项（节点）：查看、申报完成、延期、销号等"}]
+         "description": "督办事项（节点）：查看、申报完成、延期、销号等"},
+        {"name": "orders", "x-displayName": "督办单",
+         "description": "编号的督办单：查看、下载 PDF、签收"}]
 # The refusals a route declares; 400, 401 and 422 follow from what it reads (web.api_errors).
 ON_ITEM = refusals(403, 404)
 CHANGES = refusals(403, 404, 409)
@@ -110,7 +112,8 @@ ACTION_NAMES = {Action.view_item: "查看该事项", Action.report_progress: "�
                 Action.decide_extension: "审批延期申请", Action.acknowledge: "确认督办",
                 Action.snooze: "暂缓提醒", Action.close: "销号", Action.return_for_redo: "退回重办",
                 Action.reopen: "重新打开事项", Action.waive: "豁免事项",
-                Action.mark_major: "列为或取消重大事项"}
+                Action.mark_major: "列为或取消重大事项", Action.instruct: "批示",
+                Action.chase: "催办", Action.transfer: "转办"}
 
 
 def _code(what: str) -> Any:
@@ -160,6 +163,7 @@ def create_api(web: Web) -> FastAPI:
     api.include_router(_reads(web, Caller))
     api.include_router(api_actions.router(partial(_act, web), Caller),
                        responses=CHANGES)
+    api.include_router(api_orders.router(web, Caller))
     return api
 
 

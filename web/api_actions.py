@@ -15,29 +15,35 @@ from fastapi import APIRouter
 from models.rules.permissions import Action
 from models.store.actions import (
     acknowledge,
+    chase,
     claim_done,
     close_out,
     decide_extension,
+    instruct,
     mark_major,
     reopen,
     report_progress,
     request_extension,
     return_for_redo,
     snooze,
+    transfer,
     waive,
 )
 from web.api_schemas import (
     AcknowledgeIn,
+    ChaseIn,
     CloseIn,
     DecisionIn,
     DoneIn,
     ExtensionIn,
+    InstructionIn,
     MajorIn,
     MilestoneDetail,
     MilestoneId,
     ProgressIn,
     ReasonIn,
     SnoozeIn,
+    TransferIn,
 )
 
 Act = Callable[..., MilestoneDetail]
@@ -112,5 +118,26 @@ def router(act: Act, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
         """列为重大事项（督办从更高级别起步），或取消：仅督查室。"""
         return act(me, milestone_id, Action.mark_major, mark_major, body.version,
                    major=body.major, reason=body.reason)
+
+    @routes.post("/instruction", response_model=MilestoneDetail, summary="领导批示")
+    def instruction(milestone_id: MilestoneId, body: InstructionIn,
+                    me: Caller) -> MilestoneDetail:
+        """领导对分管范围内的事项作出批示：记入事项记录，通知责任单位，并载入其下一份督办单。"""
+        return act(me, milestone_id, Action.instruct, instruct, body.version, text=body.text)
+
+    @routes.post("/chase", response_model=MilestoneDetail, summary="催办")
+    def chased(milestone_id: MilestoneId, me: Caller,
+               body: ChaseIn | None = None) -> MilestoneDetail:
+        """立即催办：通知责任单位的负责人和项目负责人，每次调用一次（带上 `version`，重复提交
+        同一次催办会因版本已变而被拒绝，不会重复催办）：仅督查室。"""
+        body = body or ChaseIn()
+        return act(me, milestone_id, Action.chase, chase, body.version, reason=body.reason)
+
+    @routes.post("/transfer", response_model=MilestoneDetail, summary="转办")
+    def transferred(milestone_id: MilestoneId, body: TransferIn,
+                    me: Caller) -> MilestoneDetail:
+        """将事项转交另一单位办理，须说明理由；原单位和接办单位都会收到通知：仅督查室。"""
+        return act(me, milestone_id, Action.transfer, transfer, body.version,
+                   to_unit=body.to_unit, reason=body.reason)
 
     return routes

@@ -226,6 +226,43 @@ class ReasonIn(Body):
     reason: Text
 
 
+class InstructionIn(Body):
+    text: Text = Field(description="批示内容：写入事项记录，告知责任单位，并载入下一份督办单。")
+
+
+class ChaseIn(Body):
+    reason: Text | None = Field(None, description="催办说明（可选），随催办通知发给责任单位。")
+
+
+class TransferIn(Body):
+    to_unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=64)] = Field(
+        description="接办单位的代码（GET /api/units）。")
+    reason: Text
+
+
+class OrderOut(BaseModel):
+    """一份督办单。"""
+
+    id: int
+    number: str = Field(description="文号，例如 督办〔2026〕3号。")
+    milestone_id: int
+    title: str = Field(description="督办事项。")
+    unit: str = Field(description="下达给的责任单位。")
+    level: int
+    level_name: str
+    due_on: date = Field(description="签发时的现行截止日期。")
+    issued_on: date
+    receipt_due_on: date = Field(description="应于此日下班前签收。")
+    received_at: datetime | None = Field(description="签收时间（北京时间）；未签收为 null。")
+    received_by: str | None = Field(description="签收人姓名。")
+    receipt_overdue: bool = Field(description="已逾期未签收（已提醒单位负责人和督查室）。")
+
+
+class ReceiptOut(OrderOut):
+    signed_now: bool = Field(description="true：本次签收；false：此前已签收，未作改动。")
+
+
 class TodoTab(BaseModel):
     key: str = Field(description="Pass as `tab` to read its items.")
     name: str

@@ -30,6 +30,7 @@ from web import (
     ledger,
     lists,
     office,
+    orders,
     overview,
     projects,
     todo,
@@ -57,7 +58,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     dependencies.install(app)
     app.add_exception_handler(RequestValidationError, forms.answer_invalid)
     app.add_exception_handler(Exception, answer_unexpected)
-    for module in (auth, email_links, todo, lists, ledger, bulk, office, overview, items,
+    for module in (auth, email_links, orders, todo, lists, ledger, bulk, office, overview, items,
                    projects, attachments, feeds, bulletins):
         app.include_router(module.router)
     app.mount("/api", create_api(web))  # JSON for scripts, bearer tokens only

@@ -32,14 +32,17 @@ from starlette.concurrency import run_in_threadpool
 from web.api_schemas import (
     AcknowledgeIn,
     Body,
+    ChaseIn,
     CloseIn,
     DecisionIn,
     DoneIn,
     ExtensionIn,
+    InstructionIn,
     MajorIn,
     ProgressIn,
     ReasonIn,
     SnoozeIn,
+    TransferIn,
 )
 from web.attachments import clean_name
 from web.dependencies import web_of
@@ -184,6 +187,19 @@ class MajorForm(PageForm, MajorIn):
     labels = {"reason": "理由"}
     choices = {"major": {"1": True, "0": False}}
     not_given = {"major": "请选择列为或取消“重大事项”。"}
+
+
+class InstructForm(PageForm, InstructionIn):
+    labels = {"text": "批示内容"}
+
+
+class ChaseForm(PageForm, ChaseIn):
+    labels = {"reason": "催办说明"}
+
+
+class TransferForm(PageForm, TransferIn):
+    labels = {"to_unit": "接办单位", "reason": "转办理由"}
+    not_given = {"to_unit": "请选择“接办单位”。"}
 
 
 # ── the answer ──────────────────────────────────────────────────────────────────────────────

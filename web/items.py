@@ -24,9 +24,11 @@ from models.store.actions import (
     REOPENABLE,
     WAIVABLE,
     acknowledge,
+    chase,
     claim_done,
     close_out,
     decide_extension,
+    instruct,
     mark_major,
     pending_extension,
     reopen,
@@ -34,8 +36,10 @@ from models.store.actions import (
     request_extension,
     return_for_redo,
     snooze,
+    transfer,
     waive,
 )
+from models.store.orders import may_sign, order_rows
 from models.store.readings import report_indicator_value
 from models.store.status_view import milestone_lights
 from models.tables.attachment import Attachment
@@ -44,7 +48,9 @@ from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.indicator import Indicator
 from models.tables.milestone import Milestone, MilestoneState
+from models.tables.order import SupervisionOrder
 from models.tables.person import Person
+from models.tables.unit import Unit
 from web import attachments
 from web.dependencies import (
     Acting,
@@ -58,16 +64,19 @@ from web.dependencies import (
 from web.forms import (
     AcknowledgeForm,
     ApproveForm,
+    ChaseForm,
     CloseForm,
     DoneForm,
     ExtensionForm,
     IndicatorForm,
+    InstructForm,
     MajorForm,
     ProgressForm,
     RejectForm,
     ReopenForm,
     ReturnForm,
     SnoozeForm,
+    TransferForm,
     WaiveForm,
 )
 from web.history import lines
@@ -99,6 +108,9 @@ def offers(can: dict[str, bool], milestone: Milestone, pending: bool,
         "waive": can["waive"] and state in WAIVABLE,
         "reopen": can["reopen"] and state in REOPENABLE,
         "major": can["mark_major"],
+        "instruct": can["instruct"] and state in WAIVABLE,
+        "chase": can["chase"] and is_open,
+        "transfer": can["transfer"] and state in WAIVABLE,
     }
 
 
@@ -118,12 +130,14 @@ def page_facts(db: Session, milestone: Milestone, zone: tzinfo) -> dict[str, Any
         Indicator.project_id == milestone.project_id, col(Indicator.retired_at).is_(None))
         .order_by(col(Indicator.seq))).all()
     claim = next((e for e in history if e.kind == EventKind.done_claimed), None)
+    instructions = [said[saved_id(e)] for e in history if e.kind == EventKind.instructed]
     progress = next((e for e in history if e.kind == EventKind.progress_reported
                      and e.data.get("percent") is not None), None)
     return {"history": list(said.values()), "files": files,
             "pending": pending,
             "pending_line": said.get(saved_id(pending)) if pending else None,
-            "indicators": indicators,
+            "indicators": indicators, "instructions": instructions,
+            "orders": order_rows(db, zone, milestone_id=milestone.id),
             "claim": said[saved_id(claim)] if claim is not None else None,
             "progress": None if progress is None else {
                 "percent": progress.data["percent"], "line": said[saved_id(progress)]}}
@@ -141,7 +155,13 @@ def item(request: Request, milestone_id: int, web: WebDep, db: SessionDep,
     facts = page_facts(db, milestone, web.rules.zone)
     can = {a.value: web.may(me, a, milestone.unit_id) for a in ITEM_ACTIONS}
     shown = offers(can, milestone, facts["pending"] is not None, bool(facts["indicators"]))
+    signable = {o.id for o in db.exec(select(SupervisionOrder).where(
+        SupervisionOrder.milestone_id == milestone_id,
+        col(SupervisionOrder.received_at).is_(None))) if may_sign(me, o)}
+    units = db.exec(select(Unit).where(Unit.id != milestone.unit_id)
+                    .order_by(col(Unit.code))).all() if shown["transfer"] else []
     return web.page(request, "item.html", me=me, item=light, milestone=milestone,
+                    signable=signable, units=units,
                     version=milestone.version, offers=shown, today=web.rules.today(now),
                     after_due=milestone.due_on + timedelta(days=1),
                     accept=attachments.ACCEPT, max_files=attachments.MAX_FILES,
@@ -264,3 +284,24 @@ def send_back(act: Annotated[Acting, May(Action.return_for_redo)],
               form: Annotated[ReturnForm, Form()]) -> Response:
     return act(return_for_redo, form.version, said="已退回重办。",
                reason=form.reason)
+
+
+@router.post("/milestones/{milestone_id}/instruction")
+def instruction(act: Annotated[Acting, May(Action.instruct)],
+                form: Annotated[InstructForm, Form()]) -> Response:
+    return act(instruct, form.version, said="批示已记录，并已通知责任单位。", text=form.text)
+
+
+@router.post("/milestones/{milestone_id}/chase")
+def chased(act: Annotated[Acting, May(Action.chase)],
+           form: Annotated[ChaseForm, Form()]) -> Response:
+    """One press, one 催办: the form's version refuses the same form sent twice."""
+    return act(chase, form.version, said="已催办，责任单位负责人和项目负责人将收到通知。",
+               reason=form.reason)
+
+
+@router.post("/milestones/{milestone_id}/transfer")
+def transferred(act: Annotated[Acting, May(Action.transfer)],
+                form: Annotated[TransferForm, Form()]) -> Response:
+    return act(transfer, form.version, said="已转办，原单位和接办单位都将收到通知。",
+               to_unit=form.to_unit, reason=form.reason)

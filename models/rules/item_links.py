@@ -20,6 +20,9 @@ from typing import Any, Literal
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 SALT = "duban-item-link"
+# A 签收 link (an order's e-mail, a DingTalk or WeCom card's button) is the same shape with
+# the order's id for the milestone's, under its own salt: an item link never signs an order.
+RECEIPT_SALT = "duban-order-receipt"
 START_PAGE = 0  # the "milestone" of a link that signs its person in to the start page
 
 Reason = Literal["expired", "tampered"]
@@ -42,21 +45,22 @@ class LinkClaims:
 
 
 def make_link_token(*, secret: str, person_id: int, milestone_id: int, nonce: str,
-                    now: float | None = None) -> str:
-    """A URL-safe token for `person_id` to open `milestone_id`, stamped with `now` (a Unix
-    time; the clock when not given)."""
-    return _serializer(secret, now=now).dumps([person_id, milestone_id, nonce])
+                    now: float | None = None, salt: str = SALT) -> str:
+    """A URL-safe token for `person_id` to open `milestone_id` (under RECEIPT_SALT: to sign
+    for the order of that id), stamped with `now` (a Unix time; the clock when not given)."""
+    return _serializer(secret, now=now, salt=salt).dumps([person_id, milestone_id, nonce])
 
 
 def read_link_token(
-    *, secret: str, token: str, max_age_seconds: int, now: float | None = None
+    *, secret: str, token: str, max_age_seconds: int, now: float | None = None,
+    salt: str = SALT,
 ) -> LinkClaims:
     """The claims of a valid token, or `LinkInvalid("expired" | "tampered")`.
 
     `now` (a Unix time) replaces the clock for the age check, so one operation uses one `now`.
     """
     try:
-        payload, issued_at = _serializer(secret, now=now).loads(
+        payload, issued_at = _serializer(secret, now=now, salt=salt).loads(
             token, max_age=max_age_seconds, return_timestamp=True
         )
     except SignatureExpired as error:
@@ -80,14 +84,14 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _serializer(secret: str, *, now: float | None) -> URLSafeTimedSerializer:
+def _serializer(secret: str, *, now: float | None, salt: str) -> URLSafeTimedSerializer:
     """itsdangerous' timed serializer, its signer reading `now` instead of the clock if given."""
     if now is None:
-        return URLSafeTimedSerializer(secret, salt=SALT)
+        return URLSafeTimedSerializer(secret, salt=salt)
     frozen = int(now)
 
     class _FrozenClockSigner(TimestampSigner):
         def get_timestamp(self) -> int:
             return frozen
 
-    return URLSafeTimedSerializer(secret, salt=SALT, signer=_FrozenClockSigner)
+    return URLSafeTimedSerializer(secret, salt=salt, signer=_FrozenClockSigner)

@@ -136,6 +136,19 @@ class _Act:
         self.session.flush()
         return event
 
+    def bump(self) -> None:
+        """Take the item's next version for an action that changes none of its columns, so
+        that the same form sent twice (a double tap, a resent request with its version) is
+        refused as changed rather than done twice."""
+        milestone = self.milestone
+        moved = self.session.execute(sa.update(Milestone).where(
+            col(Milestone.id) == milestone.id, col(Milestone.version) == milestone.version)
+            .values(version=milestone.version + 1, updated_at=self.now)
+            .returning(col(Milestone.id)).execution_options(synchronize_session=False)).scalar()
+        if moved is None:
+            raise Changed(saved_id(milestone))
+        self.session.refresh(milestone)
+
     def settle(self, why: str, **office_fields: Any) -> Milestone:
         """Recompute the status from every fact; write it with ``office_fields``."""
         milestone = self.milestone
@@ -313,6 +326,7 @@ def instruct(*, session: Session, rules: Rules, milestone_id: int, text: str, ac
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(WAIVABLE, "批示")
     event = act.record(EventKind.instructed, _required(text, "批示"))
+    act.bump()
     return Recorded(act.milestone, event)
 
 
@@ -320,10 +334,13 @@ def chase(*, session: Session, rules: Rules, milestone_id: int, actor: str, now:
           reason: str | None = None, actor_id: int | None = None,
           expected_version: int | None = None) -> Recorded:
     """催办 now: the office presses its unit, outside the ladder's rhythm. Each press is one
-    event and one notice to each of the unit's owners and head; the ladder is unchanged."""
+    event and one notice to each of the unit's owners and head; the ladder is unchanged. It
+    takes the item's next version (``bump``): a press sent twice with its version is one."""
     act = _Act(session, rules, milestone_id, actor, actor_id, now, expected_version)
     act.require(OPEN_STATES, "催办")
-    return Recorded(act.milestone, act.record(EventKind.chased, reason))
+    event = act.record(EventKind.chased, reason)
+    act.bump()
+    return Recorded(act.milestone, event)
 
 
 def transfer(*, session: Session, rules: Rules, milestone_id: int, to_unit: str, reason: str,

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,6 +35,7 @@ from models.tables.milestone import Milestone
 from models.tables.order import FeedbackChase, OrderSequence, SupervisionOrder
 from models.tables.person import Person, Role
 from models.tables.plan import Plan, Project
+from models.tables.unit import Unit
 
 ORDERS, SEQUENCES = table_of(SupervisionOrder), table_of(OrderSequence)
 CHASES = table_of(FeedbackChase)
@@ -56,6 +58,7 @@ class OrderWanted:
     receipt_due_on: date
     office: str
     number_format: str  # config.policy.Orders.number
+    feedback_workdays: int  # the feedback rhythm the order states, as the policy set it then
 
 
 def issue_orders(session: Session, wanted: list[OrderWanted], now: datetime
@@ -65,6 +68,7 @@ def issue_orders(session: Session, wanted: list[OrderWanted], now: datetime
     for want in wanted:
         groups[(want.office, want.issued_on.year)].append(want)
     issued: dict[int, SupervisionOrder] = {}
+    rhythm: dict[int, int] = {}
     for (office, year), mine in sorted(groups.items()):
         last = _take_numbers(session, office, year, len(mine))
         for seq, want in enumerate(mine, start=last - len(mine) + 1):
@@ -77,12 +81,15 @@ def issue_orders(session: Session, wanted: list[OrderWanted], now: datetime
                 issued_at=now, receipt_due_on=want.receipt_due_on)
             session.add(order)
             issued[want.escalation_id] = order
+            rhythm[want.escalation_id] = want.feedback_workdays
     session.flush()
-    for order in issued.values():
+    # The event keeps what the order says beyond its row, so that it prints the same for ever.
+    for escalation_id, order in issued.items():
         record(session, EventKind.order_issued, at=now, actor=ACTOR,
                milestone_id=order.milestone_id, unit_id=order.unit_id,
                reason=f"{order.level_name}：{order.number}",
-               data={"order_id": order.id, "number": order.number})
+               data={"order_id": order.id, "number": order.number,
+                     "feedback_workdays": rhythm[escalation_id]})
     return issued
 
 
@@ -100,14 +107,27 @@ class ReceiptRefused(ValueError):
     """Who may not sign for this order, said in Chinese."""
 
 
+def receipt_refusal(person: Person, order: SupervisionOrder) -> str | None:
+    """Why ``person`` may not sign for ``order``, or None: 签收 is by a person of the order's
+    unit (its owners and head) or the office on its behalf."""
+    if not person.active:
+        return "此账号已停用。"
+    if person.role is not Role.office and person.unit_id != order.unit_id:
+        return f"督办单 {order.number} 下达给其他单位，只能由该单位签收。"
+    return None
+
+
+def may_sign(person: Person, order: SupervisionOrder) -> bool:
+    return receipt_refusal(person, order) is None
+
+
 def sign_receipt(*, session: Session, order: SupervisionOrder, person: Person,
                  now: datetime) -> bool:
-    """签收 by a person of the order's unit (its owners and head) or the office on its behalf.
-    True if this call signed it; False if it was signed before (nothing changes)."""
-    if not person.active:
-        raise ReceiptRefused("此账号已停用。")
-    if person.role is not Role.office and person.unit_id != order.unit_id:
-        raise ReceiptRefused(f"督办单 {order.number} 下达给其他单位，只能由该单位签收。")
+    """签收 (see ``receipt_refusal``). True if this call signed it; False if it was signed
+    before (nothing changes)."""
+    refusal = receipt_refusal(person, order)
+    if refusal is not None:
+        raise ReceiptRefused(refusal)
     signed = session.execute(
         sa.update(ORDERS).where(ORDERS.c.id == order.id, ORDERS.c.received_at.is_(None))
         .values(received_at=now, received_by=person.id).returning(ORDERS.c.id)).scalar()
@@ -192,3 +212,37 @@ def find_order(session: Session, reference: str) -> SupervisionOrder | None:
     if reference.strip().isdigit():
         query = select(SupervisionOrder).where(SupervisionOrder.id == int(reference))
     return session.exec(query).first()
+
+
+def order_rows(session: Session, zone: tzinfo, *, unsigned: bool = False,
+               order_id: int | None = None, milestone_id: int | None = None,
+               unit_ids: frozenset[int] | None = None) -> list[dict[str, Any]]:
+    """Orders as the CLI, the pages and the API list them, newest first: the order's facts
+    with its item's title, its unit's name and who signed (local time); only those of
+    ``unit_ids`` when given (a person's remit)."""
+    query = (select(SupervisionOrder, Milestone.title, Unit.name, Person.name)
+             .join(Milestone, col(Milestone.id) == SupervisionOrder.milestone_id)
+             .join(Unit, col(Unit.id) == SupervisionOrder.unit_id)
+             .join(Person, col(Person.id) == SupervisionOrder.received_by, isouter=True)
+             .order_by(col(SupervisionOrder.issued_at).desc(), col(SupervisionOrder.id).desc()))
+    if unsigned:
+        query = query.where(col(SupervisionOrder.received_at).is_(None))
+    if order_id is not None:
+        query = query.where(SupervisionOrder.id == order_id)
+    if milestone_id is not None:
+        query = query.where(SupervisionOrder.milestone_id == milestone_id)
+    if unit_ids is not None:
+        query = query.where(col(SupervisionOrder.unit_id).in_(sorted(unit_ids)))
+    return [{"id": o.id, "number": o.number, "milestone_id": o.milestone_id, "title": title,
+             "unit": unit, "level": o.level, "level_name": o.level_name, "due_on": o.due_on,
+             "issued_on": o.issued_on, "receipt_due_on": o.receipt_due_on,
+             "received_at": o.received_at.astimezone(zone) if o.received_at else None,
+             "received_by": signer, "receipt_overdue": o.receipt_overdue_at is not None}
+            for o, title, unit, signer in session.exec(query).all()]
+
+
+def receipt_words(row: dict[str, Any]) -> str:
+    """签收 in words: who and when, 逾期未签收, or 待签收."""
+    if row["received_at"] is not None:
+        return f"{row['received_by']} {row['received_at']:%Y-%m-%d %H:%M} 签收"
+    return "逾期未签收" if row["receipt_overdue"] else "待签收"

@@ -195,6 +195,12 @@ class OrderNoted(Payload):
     number: str
 
 
+class OrderIssued(OrderNoted):
+    # The feedback rhythm the order states (orders.feedback_workdays then): kept with its
+    # issue so that the order prints the same after the policy changes. Absent before.
+    feedback_workdays: int | None = None
+
+
 class MessageDead(Payload):
     message_id: int | None
     address: str
@@ -240,7 +246,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.person_api_tokens_revoked: TokensRevoked,
     EventKind.message_dead: MessageDead,
     EventKind.transferred: Transferred,
-    EventKind.order_issued: OrderNoted,
+    EventKind.order_issued: OrderIssued,
     EventKind.order_received: OrderNoted,
     EventKind.order_receipt_overdue: OrderNoted,
     EventKind.message_retried: MessageRetried,
