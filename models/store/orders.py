@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES
+from models.store.co_units import co_unit_ids
 from models.store.events import record
 from models.tables.columns import table_of
 from models.tables.event import Event
@@ -107,6 +108,9 @@ def sign_receipt(*, session: Session, order: SupervisionOrder, person: Person,
     if not person.active:
         raise ReceiptRefused("此账号已停用。")
     if person.role is not Role.office and person.unit_id != order.unit_id:
+        if person.unit_id in co_unit_ids(session, order.milestone_id):
+            raise ReceiptRefused(f"督办单 {order.number} 只能由牵头单位签收：您所在单位是该事项的"
+                                 "协办单位。")
         raise ReceiptRefused(f"督办单 {order.number} 下达给其他单位，只能由该单位签收。")
     signed = session.execute(
         sa.update(ORDERS).where(ORDERS.c.id == order.id, ORDERS.c.received_at.is_(None))
