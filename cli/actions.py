@@ -96,18 +96,23 @@ def _person(db: Session, by: str | None) -> Person | None:
 
 def _check_allowed(db: Session, person: Person | None, permission: Action,
                    milestone_id: int) -> None:
-    from models.rules.permissions import allowed
+    from models.rules.permissions import allowed, lead_only, lead_only_message
     from models.store.actions import ActionRefused
+    from models.store.co_units import co_unit_ids
     from models.tables.milestone import Milestone as Item
     from models.tables.unit import Unit
 
     milestone = db.get(Item, milestone_id)
     if milestone is None:
         raise ActionRefused(f"no milestone with id {milestone_id}")
+    co = co_unit_ids(db, milestone.id)
     if person is None or allowed(role=person.role, person_unit_id=person.unit_id,
                                  action=permission, item_unit_id=milestone.unit_id,
-                                 active=person.active):
+                                 item_co_unit_ids=co, active=person.active):
         return
+    if lead_only(role=person.role, person_unit_id=person.unit_id, action=permission,
+                 item_unit_id=milestone.unit_id, item_co_unit_ids=co, active=person.active):
+        raise ActionRefused(lead_only_message(permission))
     item_unit = db.get(Unit, milestone.unit_id)
     own = db.get(Unit, person.unit_id) if person.unit_id else None
     raise ActionRefused(f"{person.email} ({person.role}"

@@ -157,9 +157,12 @@ class MilestoneEntry(Strict):
     due: date | None = None
     target: Paragraph
     commitment: CommitmentField = None
-    unit: Slug | None = None
+    unit: Slug | None = None  # the lead unit (牵头单位); the project's unit when not given
     # Set when the document does not give this milestone's date or text: why it was assumed.
     assumption: Line | None = None
+    # 协办单位: units that see the milestone, get its notices and may report progress; only
+    # the lead claims it done. Never the lead itself, each once (``cross_check``).
+    co_units: list[Slug] = []
 
     @model_validator(mode="after")
     def _one_due_date(self) -> MilestoneEntry:
@@ -232,6 +235,8 @@ def cross_check(plan_file: PlanFile) -> list[Problem]:
             where = ("projects", i, "milestones", j)
             if milestone.unit is not None and milestone.unit not in unit_codes:
                 problems.append(((*where, "unit"), _unknown_unit(milestone.unit)))
+            problems += _co_unit_problems(where, milestone.co_units,
+                                          milestone.unit or project.unit, unit_codes)
             if not first <= milestone.due_on.year <= last:
                 field = "year" if milestone.year is not None else "due"
                 problems.append(((*where, field), f"due {milestone.due_on.isoformat()} lies "
@@ -250,6 +255,21 @@ def _duplicates(section: str, codes: list[str], what: str) -> list[Problem]:
         if code in seen:
             problems.append(((section, index, "code"), f"{what} {code!r} is used twice"))
         seen.add(code)
+    return problems
+
+
+def _co_unit_problems(where: tuple[str | int, ...], co_units: list[str], lead: str,
+                      unit_codes: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    for k, code in enumerate(co_units):
+        at = (*where, "co_units", k)
+        if code not in unit_codes:
+            problems.append((at, _unknown_unit(code)))
+        elif code == lead:
+            problems.append((at, f"unit {code!r} leads this milestone and cannot also be "
+                                 "one of its co_units"))
+        elif code in co_units[:k]:
+            problems.append((at, f"co-unit {code!r} is named twice"))
     return problems
 
 

@@ -37,6 +37,7 @@ from flows.indicators import sweep_indicators
 from models.rules.escalation import LadderFacts, Sent, Step, next_step_on, reached_level, steps_due
 from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES, Status, milestone_status, next_change_on
+from models.store.co_units import co_unit_ids_of
 from models.store.database import bulk_insert, writer
 from models.store.directory import Directory, Recipient
 from models.store.event_chain import insert_events
@@ -265,12 +266,14 @@ def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: 
         [m for m in milestones if m.id in statuses], _id)
     failed |= more
     decisions: list[_Decision] = []
+    co_units = co_unit_ids_of(session, list(ladders))  # 协办单位 are told too
     for milestone, project_code, plan_code in batch:  # in batch order, as the report lists
         if milestone.id in ladders:
             try:
                 decisions.append(_decide(milestone, plan_code, project_code,
                                          statuses[_id(milestone)], ladders[_id(milestone)],
-                                         rules, today, now, directory))
+                                         rules, today, now, directory,
+                                         co_units.get(_id(milestone), frozenset())))
             except Exception as exc:
                 failed[_id(milestone)] = Failure.of("rules", exc)
     inserted, more = isolating(
@@ -297,7 +300,7 @@ def _id(milestone: Milestone) -> int:
 
 def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Status,
             ladder: LadderFacts, rules: Rules, today: date, now: datetime,
-            directory: Directory) -> _Decision:
+            directory: Directory, co_unit_ids: frozenset[int] = frozenset()) -> _Decision:
     policy = rules.policy(plan_code)
     steps = steps_due(status, ladder, policy, today, rules.calendar)
     after = replace(ladder, sent=ladder.sent + tuple(Sent(s.level, s.repeat, today)
@@ -321,7 +324,7 @@ def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Sta
         # A catch-up step tells the people of every level it covers, each once.
         roles = [role for number in (*step.skipped, step.level)
                  for role in policy.level(number).recipients]
-        found.append((step, directory.recipients(roles, milestone.unit_id),
+        found.append((step, directory.item_recipients(roles, milestone.unit_id, co_unit_ids),
                       policy.level(step.level).name))
     return _Decision(milestone, plan_code, project_code, status, update, event, found,
                      policy.orders, frozenset(lvl.level for lvl in policy.ladder

@@ -59,6 +59,9 @@ SAMPLES: dict[EventKind, dict[str, Any]] = {
                     EventKind.order_receipt_overdue)},
     **{kind: {"file": "/srv/duban/plans/demo.yaml", "changes": {"title": ["旧", "新"]}}
        for kind in IMPORT_KINDS if kind.endswith("updated")},
+    EventKind.co_units_changed: {"file": "/srv/duban/plans/demo.yaml",
+                                 "co_units": [["demo-jd"], ["demo-jd", "demo-sq"]],
+                                 "names": {"demo-jd": "示例街道", "demo-sq": "示例社区"}},
 }
 LATIN = re.compile(r"[A-Za-z]")
 HAN = re.compile(r"[\u4e00-\u9fff]")

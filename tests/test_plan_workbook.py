@@ -57,12 +57,12 @@ def test_every_field_of_the_plan_file_has_a_sheet_and_a_chinese_heading() -> Non
 
 def test_a_field_added_to_the_plan_file_becomes_a_column_by_itself(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fields others add (an assumed flag, co-units) need no code here, only a heading."""
+    """Fields others add (an assumed flag; co-units were one) need no code here, only a
+    heading."""
     from config import plan_file
 
     class Milestone(plan_file.MilestoneEntry):
         assumed: bool = False
-        co_units: list[str] = []
 
     class Project(plan_file.ProjectEntry):
         milestones: list[Milestone] = []  # type: ignore[assignment]
@@ -73,7 +73,7 @@ def test_a_field_added_to_the_plan_file_becomes_a_column_by_itself(
     monkeypatch.setattr("config.plan_workbook.sheets.PlanFile", Plan)
     milestones = next(s for s in build_sheets() if s.key == "projects.milestones")
     assert [(c.key, c.kind) for c in milestones.columns[-2:]] == [
-        ("projects.milestones.assumed", "flag"), ("projects.milestones.co_units", "words")]
+        ("projects.milestones.co_units", "words"), ("projects.milestones.assumed", "flag")]
 
 
 @pytest.mark.parametrize("path", SEED_PLANS, ids=lambda p: p.stem)

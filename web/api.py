@@ -37,9 +37,10 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, col, select
 
-from models.rules.permissions import Action
+from models.rules.permissions import Action, lead_only_message
 from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
 from models.store.api_tokens import TokenExpired, note_use, token_holder
+from models.store.co_units import co_unit_ids, co_units_of
 from models.store.milestone_list import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -309,7 +310,11 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
     takes plus ``specific``, commit, and answer the milestone as it now is."""
     now = web.now()
     with web.writer() as db:
-        if not web.may(me, action, _milestone(web, db, me, milestone_id).unit_id):
+        found = _milestone(web, db, me, milestone_id)
+        co = co_unit_ids(db, found.id)
+        if not web.may(me, action, found.unit_id, co):
+            if web.lead_only(me, action, found.unit_id, co):
+                raise Refusal(403, "lead_unit_only", lead_only_message(action))
             raise _refusal(web, me, action, milestone_id)
         try:
             commit_retrying(db, lambda: take(
@@ -326,7 +331,8 @@ def _act(web: Web, me: Person, milestone_id: int, action: Action, do: Callable[.
 def _milestone(web: Web, db: Session, me: Person, milestone_id: int) -> Milestone:
     """The milestone, if ``me`` may see it; one they may not see answers as a missing one."""
     found = db.get(Milestone, milestone_id)
-    if found is None or not web.may(me, Action.view_item, found.unit_id):
+    if found is None or not web.may(me, Action.view_item, found.unit_id,
+                                    co_unit_ids(db, found.id)):
         raise Refusal(404, "not_found", f"没有编号为 {milestone_id} 的事项。")
     return found
 
@@ -351,6 +357,7 @@ def _detail(web: Web, db: Session, milestone: Milestone, now: datetime) -> Miles
         **row, version=milestone.version, major=milestone.major,
         claimed_on=milestone.claimed_on,
         snoozed_until=milestone.snoozed_until,
+        co_units=[UnitRef(code=u.code, name=u.name) for u in co_units_of(db, milestone.id)],
         pending_extension=None if request is None else ExtensionRequestOut(
             requested_at=request.at, requested_by=request.actor, reason=request.reason,
             proposed_due_on=request.data["proposed_due_on"]),

@@ -35,7 +35,7 @@ MALFORMED_JSON, INVALID_INPUT = "malformed_json", "invalid_input"
 MEANING = {
     400: ("请求体不是有效的 JSON", [MALFORMED_JSON]),
     401: ("缺少有效的个人 API 令牌", ["token_missing", "token_invalid", "token_expired"]),
-    403: ("无权查看或办理", ["other_unit", "not_permitted", "read_only_token"]),
+    403: ("无权查看或办理", ["other_unit", "lead_unit_only", "not_permitted", "read_only_token"]),
     404: ("不存在", ["not_found", "unknown_plan", "unknown_unit", "unknown_tab", "bad_cursor"]),
     405: ("不支持该请求方法", ["method_not_allowed"]),
     409: ("操作未完成：事项已被他人修改，或其状态、日期不允许",

@@ -159,6 +159,9 @@ class ExtensionRequestOut(BaseModel):
 
 class MilestoneDetail(MilestoneOut):
     major: bool
+    co_units: list[UnitRef] = Field(
+        description="协办单位（代码顺序）：可查看事项、报告进度；申报完成、申请延期和签收督办单"
+        "只能由牵头单位（`unit`）办理。")
     snoozed_until: date | None
     pending_extension: ExtensionRequestOut | None = Field(
         description="待督查室审批的延期申请（如有）。")

@@ -35,6 +35,7 @@ from fastapi.responses import FileResponse, Response
 from sqlmodel import select
 
 from models.rules.permissions import Action
+from models.store.co_units import co_unit_ids
 from models.tables.attachment import Attachment
 from models.tables.milestone import Milestone
 from web.dependencies import CurrentUser, Refused, SessionDep, WebDep
@@ -214,7 +215,8 @@ def download(request: Request, stored_as: str, web: WebDep, db: SessionDep,
     attachment = db.exec(select(Attachment).where(Attachment.stored_as == stored_as)).first()
     milestone = db.get(Milestone, attachment.milestone_id) if attachment else None
     if (attachment is None or milestone is None
-            or not web.may(me, Action.view_item, milestone.unit_id)):  # as if there were none
+            or not web.may(me, Action.view_item, milestone.unit_id,
+                           co_unit_ids(db, milestone.id))):  # as if there were none
         raise Refused(404, "未找到", "没有这个附件。", me)
     path = web.settings.data_dir / "attachments" / attachment.stored_as
     if not path.is_file():

@@ -9,7 +9,7 @@ milestone goes through `act`, after those checks, in the same transaction.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session
 
-from models.rules.permissions import Action, allowed
+from models.rules.permissions import Action, allowed, lead_only
 from models.store.actions import ActionRefused, Changed, Recorded, commit_retrying
 from models.store.database import writer
 from models.tables.person import Person
@@ -103,9 +103,19 @@ class Web:
         request.session["session_version"] = person.session_version
 
     @staticmethod
-    def may(person: Person, action: Action, item_unit_id: int | None) -> bool:
+    def may(person: Person, action: Action, item_unit_id: int | None,
+            co_unit_ids: Collection[int] = ()) -> bool:
         return allowed(role=person.role, person_unit_id=person.unit_id, action=action,
-                       item_unit_id=item_unit_id, active=person.active)
+                       item_unit_id=item_unit_id, item_co_unit_ids=co_unit_ids,
+                       active=person.active)
+
+    @staticmethod
+    def lead_only(person: Person, action: Action, item_unit_id: int | None,
+                  co_unit_ids: Collection[int]) -> bool:
+        """Refused because the person's unit co-handles the item and only the lead may."""
+        return lead_only(role=person.role, person_unit_id=person.unit_id, action=action,
+                         item_unit_id=item_unit_id, item_co_unit_ids=co_unit_ids,
+                         active=person.active)
 
     # ── acting on a milestone ────────────────────────────────────────────────────────────
 

@@ -21,8 +21,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from models.rules.permissions import Action
+from models.rules.permissions import Action, lead_only_message
 from models.store.actions import Recorded
+from models.store.co_units import co_unit_ids
 from models.tables.milestone import Milestone
 from models.tables.person import Person
 from web.context import NO_RIGHT, STALE_FORM, Web, csrf_ok
@@ -155,7 +156,8 @@ def visible_milestone(web: Web, db: Session, me: Person, milestone_id: int) -> M
     """The milestone, if ``me`` may see it; else the page a missing one gets (404, the same
     words), so that who may not see an item cannot tell whether its id exists."""
     milestone = db.get(Milestone, milestone_id)
-    if milestone is None or not web.may(me, Action.view_item, milestone.unit_id):
+    if milestone is None or not web.may(me, Action.view_item, milestone.unit_id,
+                                        co_unit_ids(db, milestone.id)):
         raise Refused(404, "未找到", NO_SUCH_ITEM, me)
     return milestone
 
@@ -170,7 +172,10 @@ class MayAct:
                  token: FormToken) -> Acting:
         me = signed_in(web, request, db)
         milestone = visible_milestone(web, db, me, milestone_id)
-        if not web.may(me, self.action, milestone.unit_id):
+        co = co_unit_ids(db, milestone.id)
+        if not web.may(me, self.action, milestone.unit_id, co):
+            if web.lead_only(me, self.action, milestone.unit_id, co):
+                raise Refused(403, "无权操作", lead_only_message(self.action), me)
             raise Refused(403, "无权操作", "您无权对此事项进行该操作。", me)
         check_token(request, token, me)
         return Acting(web, request, db, me, milestone_id)

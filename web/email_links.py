@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from models.rules.item_links import START_PAGE, LinkClaims, LinkInvalid, read_link_token
 from models.rules.permissions import Action
+from models.store.co_units import co_unit_ids
 from models.tables.columns import saved_id
 from models.tables.link_use import LinkUse
 from models.tables.milestone import Milestone
@@ -98,8 +99,8 @@ def open_link(request: Request, token: str, web: WebDep, db: WriterDep) -> Respo
         raise Refused(403, "链接已使用", LINK_USED, me)
     milestone = db.get(Milestone, followed.claims.milestone_id)
     stay = "/"
-    if me is not None and milestone is not None and web.may(me, Action.view_item,
-                                                            milestone.unit_id):
+    if me is not None and milestone is not None and web.may(
+            me, Action.view_item, milestone.unit_id, co_unit_ids(db, milestone.id)):
         stay = f"/milestones/{milestone.id}"
     return web.page(request, "link.html", me=me, owner=followed.person, stay=stay,
                     item=milestone.title if milestone is not None else None)

@@ -88,6 +88,15 @@ def _indicator(event: Event) -> str:
             f"为 {_n(data.get('value'))}{data.get('measure') or ''}")
 
 
+def _co_units(event: Event) -> str:
+    old, new = event.data.get("co_units") or [[], []]
+    names = event.data.get("names") or {}
+
+    def said(codes: list[str]) -> str:
+        return "、".join(names.get(c, "其他单位") for c in codes) or "无"
+    return f"规划调整了协办单位：{said(new)}（原为{said(old)}）"
+
+
 SUBJECTS = {"plan": "规划", "unit": "责任单位", "project": "项目", "milestone": "节点",
             "indicator": "指标"}
 
@@ -138,6 +147,7 @@ SAYS: dict[EventKind, Callable[[Event], str]] = {
     EventKind.message_dead: lambda e: (
         f"消息投递失败（已尝试 {e.data.get('attempts', '若干')} 次），转入发件箱待处理"),
     **dict.fromkeys(IMPORT_KINDS, _imported),
+    EventKind.co_units_changed: _co_units,
 }
 # Kinds whose reason column is a person's words worth showing (an import's is not).
 SILENT = IMPORT_KINDS | {EventKind.status_changed, EventKind.evaluation_failed,

@@ -39,6 +39,7 @@ from models.store.actions import (
     transfer,
     waive,
 )
+from models.store.co_units import co_units_of
 from models.store.orders import may_sign, order_rows
 from models.store.readings import report_indicator_value
 from models.store.status_view import milestone_lights
@@ -153,7 +154,9 @@ def item(request: Request, milestone_id: int, web: WebDep, db: SessionDep,
     if light is None:  # lights are computed for current items only
         raise Refused(404, "已移出规划", "此事项已从规划中移出，不再督办。", me)
     facts = page_facts(db, milestone, web.rules.zone)
-    can = {a.value: web.may(me, a, milestone.unit_id) for a in ITEM_ACTIONS}
+    co_units = co_units_of(db, milestone.id)
+    co = frozenset(saved_id(u) for u in co_units)
+    can = {a.value: web.may(me, a, milestone.unit_id, co) for a in ITEM_ACTIONS}
     shown = offers(can, milestone, facts["pending"] is not None, bool(facts["indicators"]))
     signable = {o.id for o in db.exec(select(SupervisionOrder).where(
         SupervisionOrder.milestone_id == milestone_id,
@@ -163,6 +166,7 @@ def item(request: Request, milestone_id: int, web: WebDep, db: SessionDep,
     return web.page(request, "item.html", me=me, item=light, milestone=milestone,
                     signable=signable, units=units,
                     version=milestone.version, offers=shown, today=web.rules.today(now),
+                    co_units=co_units,
                     after_due=milestone.due_on + timedelta(days=1),
                     accept=attachments.ACCEPT, max_files=attachments.MAX_FILES,
                     max_size=attachments.megabytes(web.settings.attachment_max_bytes),

@@ -160,6 +160,8 @@ def next_action(row: Mapping[str, Any], me: Person) -> tuple[str, str]:
             return "核实销号", href + "#decide"
         if row["level"] > row["acknowledged_level"]:
             return "确认督办", href + "#office"
+    if me.role == Role.owner and row.get("unit_id", me.unit_id) != me.unit_id:
+        return "报告进度", href  # 协办: only the lead unit claims it done
     if me.role == Role.owner and state in ("pending", "due_soon", "overdue", "returned"):
         return ("重新办理" if state == "returned" else "办理"), href + "#done"
     return "查看", href

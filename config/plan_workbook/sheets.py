@@ -58,6 +58,7 @@ HEADINGS: dict[str, str] = {
     "projects.milestones.due": "到期日", "projects.milestones.target": "节点目标",
     "projects.milestones.commitment": "约束性/预期性", "projects.milestones.unit": "责任单位代码",
     "projects.milestones.assumption": "推定理由（文件未给出日期或内容时）",
+    "projects.milestones.co_units": "协办单位代码",
     "projects.facts.@parent": "项目序号", "projects.facts.@key": "名称",
     "projects.facts": "内容",
     "indicators.code": "指标序号", "indicators.table": "来源表", "indicators.category": "类别",
@@ -79,6 +80,8 @@ NOTES: dict[str, str] = {
     "projects.code": "文件中的序号，在本规划中唯一",
     "projects.milestones.year": "到期为该年 12 月 31 日；与“到期日”二者只填一个",
     "projects.milestones.due": "确切到期日，如 2018-06-30；与“年度”二者只填一个",
+    "projects.milestones.unit": "牵头单位的代码；不填则为项目的责任单位",
+    "projects.milestones.co_units": "协办单位的代码，多个用“、”分隔；不能与牵头单位相同",
     "indicators.targets": "文件印的数字或原文（如“25 以上”）",
     "indicators.actuals": "文件报告的完成值",
 }

@@ -1,14 +1,15 @@
 """A plan file in the one form the database gives back, whatever way it was written.
 
-A plan file can say one thing in several ways: a milestone due on 31 December as ``year: 2018``
-or ``due: 2018-12-31``; a milestone's commitment or unit written out or inherited from its
-project; a unit declared that no project names. The database keeps the meaning, not the
-wording, so an exported plan is written in this form: a milestone due on 31 December by its
-year; a milestone's commitment and unit only where they differ from what it inherits; the units
-its projects and milestones name, in the order they are first named; an indicator's unit as
-the importer reads it (models.rules.quantity.indicator_unit). ``stored_form`` of any
-plan file equals the export of that file after import (tests/test_plan_workbook.py checks it
-for each seed plan), and importing either changes nothing.
+A plan file can say one thing in several ways: a milestone due on 31 December as ``year: 2018`` or
+``due: 2018-12-31``; a milestone's commitment or unit written out or inherited from its project;
+co-units in any order; a unit declared that no project names. The database keeps the meaning, not
+the wording, so an exported plan is written in this form: a milestone due on 31 December by its
+year; a milestone's commitment and unit only where they differ from what it inherits; its co-units
+(a set) in code order; the units its projects and milestones name (co-units too), in the order they
+are first named; an indicator's unit as the importer reads it
+(models.rules.quantity.indicator_unit). ``stored_form`` of any plan file equals the export of that
+file after import (tests/test_plan_workbook.py checks it for each seed plan), and importing either
+changes nothing.
 
 Pure: no database.
 """
@@ -27,6 +28,7 @@ def stored_form(plan_file: PlanFile) -> PlanFile:
         for milestone in project.milestones:
             if milestone.unit is not None:
                 named[milestone.unit] = None
+            named.update(dict.fromkeys(milestone.co_units))
     declared = {u.code: u for u in plan_file.units}
     units = [declared[code] for code in named if code in declared]
     indicators = [i.model_copy(update={"measure": indicator_unit(i.measure, entry_cells(i))})
@@ -58,5 +60,6 @@ def _milestone(milestone: MilestoneEntry, commitment: Commitment | None, unit: s
         "commitment": (milestone.commitment
                        if milestone.commitment not in (None, commitment) else None),
         "unit": milestone.unit if milestone.unit not in (None, unit) else None,
+        "co_units": sorted(milestone.co_units),
     })
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from models.tables.person import Person, Role
 from models.tables.unit import Unit
+
+CO_UNIT_ROLES = ("owner", "unit_head")  # what a co-unit (协办单位) is told as
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,18 @@ class Directory:
         found: dict[str, Recipient] = {}
         for role in roles:
             for recipient in self._for_role(role, unit_id):
+                found.setdefault(recipient.email, recipient)
+        return list(found.values())
+
+    def item_recipients(self, roles: Sequence[str], unit_id: int,
+                        co_unit_ids: Iterable[int] = ()) -> list[Recipient]:
+        """An item's recipients: the lead unit's for every role, and each co-unit's (协办) for
+        the roles that are a unit's (owner, unit_head): office and leaders follow the lead.
+        Each person once, whichever units they are reached through."""
+        found = {r.email: r for r in self.recipients(roles, unit_id)}
+        unit_roles = [r for r in roles if r in CO_UNIT_ROLES]
+        for co in sorted(co_unit_ids):
+            for recipient in self.recipients(unit_roles, co):
                 found.setdefault(recipient.email, recipient)
         return list(found.values())
 

@@ -39,6 +39,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from models.rules.workdays import WorkCalendar
+from models.store.co_units import co_handled_by_code, lead_or_co
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.milestone import Light, Milestone, MilestoneState
@@ -58,7 +59,8 @@ class BadCursor(ValueError):
 @dataclass(frozen=True)
 class ListQuery:
     """What a list asks for. ``unit_ids`` is the caller's remit (None: everywhere), applied
-    beside the ``unit`` filter, never instead of it."""
+    beside the ``unit`` filter, never instead of it. Both select the items the units lead
+    and those they co-handle (协办); a row's ``unit_code`` is its lead unit's."""
 
     plan: str | None = None
     unit: str | None = None
@@ -159,11 +161,12 @@ def _filtered(statement: Select[Any], query: ListQuery) -> Select[Any]:
         where.append(col(Milestone.project_id).in_(
             select(col(Project.id)).join(Plan, col(Plan.id) == Project.plan_id)
             .where(Plan.code == query.plan)))
-    if query.unit is not None:
+    if query.unit is not None:  # the items the unit leads or co-handles (协办)
         where.append(col(Milestone.unit_id).in_(
-            select(col(Unit.id)).where(Unit.code == query.unit)))
+            select(col(Unit.id)).where(Unit.code == query.unit))
+            | col(Milestone.id).in_(co_handled_by_code(query.unit)))
     if query.unit_ids is not None:
-        where.append(col(Milestone.unit_id).in_(sorted(query.unit_ids)))
+        where.append(lead_or_co(query.unit_ids))
     if query.ids is not None:
         where.append(col(Milestone.id).in_(sorted(query.ids)))
     if query.light is not None:
@@ -196,7 +199,7 @@ ROW: tuple[Any, ...] = (col(Milestone.id), col(Milestone.title), col(Milestone.d
        col(Milestone.snoozed_until), col(Milestone.major), col(Milestone.commitment),
        col(Milestone.assumption), col(Project.code).label("project"),
        col(Project.name).label("project_name"),
-       col(Plan.code).label("plan"), col(Unit.code).label("unit_code"),
+       col(Plan.code).label("plan"), col(Milestone.unit_id), col(Unit.code).label("unit_code"),
        col(Unit.name).label("unit"))
 
 

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES
+from models.store.co_units import co_unit_ids
 from models.store.events import record
 from models.tables.columns import table_of
 from models.tables.event import Event
@@ -126,6 +127,8 @@ def sign_receipt(*, session: Session, order: SupervisionOrder, person: Person,
     """签收 (see ``receipt_refusal``). True if this call signed it; False if it was signed
     before (nothing changes)."""
     refusal = receipt_refusal(person, order)
+    if refusal is not None and person.unit_id in co_unit_ids(session, order.milestone_id):
+        refusal = (f"督办单 {order.number} 只能由牵头单位签收：您所在单位是该事项的协办单位。")
     if refusal is not None:
         raise ReceiptRefused(refusal)
     signed = session.execute(

@@ -3,9 +3,11 @@
 What is written: the plan's live projects, milestones and indicators (retired ones stay in the
 database with their history and out of the file, so that importing the file leaves them as they
 are); each milestone at its planned due date (an extension granted later is a decision, not a
-change of plan); the units its projects and milestones name, with their contact unless it is
-the placeholder the import gave; the yearly targets and the actual values the plan document
-printed (readings reported later are not part of the plan).
+change of plan); the units its projects and milestones name, with their contact unless it is the
+placeholder the import gave; each milestone's co-units (协办单位), their units declared
+too; the yearly
+targets and the actual values the plan document printed (readings reported later are not part of
+the plan).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlmodel import Session, col, select
 from config.plan_file import PlanFile
 from models.rules.plan_stored import stored_form
 from models.rules.quantity import as_cell
+from models.store.co_units import co_unit_ids_of
 from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget, ReadingSource
 from models.tables.milestone import Milestone
 from models.tables.plan import Plan, Project
@@ -36,7 +39,9 @@ def plan_file_of(*, session: Session, code: str) -> PlanFile | None:
     indicators = session.exec(select(Indicator).where(
         Indicator.plan_id == plan.id, col(Indicator.retired_at).is_(None))
         .order_by(col(Indicator.seq))).all()
-    unit_ids = {p.unit_id for p in projects} | {m.unit_id for m in milestones}
+    co_units = co_unit_ids_of(session, [m.id for m in milestones])
+    unit_ids = {p.unit_id for p in projects} | {m.unit_id for m in milestones} | {
+        u for ids in co_units.values() for u in ids}
     units = {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids)))}
     by_project: dict[int | None, list[Milestone]] = {}
     for milestone in milestones:
@@ -48,7 +53,7 @@ def plan_file_of(*, session: Session, code: str) -> PlanFile | None:
                  "document_number": plan.document_number, "issued_on": plan.issued_on,
                  "period": f"{plan.start_year}-{plan.end_year}", "source": plan.source},
         "units": [_unit(u) for u in sorted(units.values(), key=lambda u: u.code)],
-        "projects": [_project(p, by_project.get(p.id, []), units) for p in projects],
+        "projects": [_project(p, by_project.get(p.id, []), units, co_units) for p in projects],
         "indicators": [_indicator(i, project_codes, series) for i in indicators],
     }
     return stored_form(PlanFile.model_validate(document))
@@ -60,8 +65,8 @@ def _unit(unit: Unit) -> dict[str, Any]:
     return {"code": unit.code, "name": unit.name, "kind": unit.kind.value, "contact": contact}
 
 
-def _project(project: Project, milestones: list[Milestone],
-             units: dict[int | None, Unit]) -> dict[str, Any]:
+def _project(project: Project, milestones: list[Milestone], units: dict[int | None, Unit],
+             co_units: dict[int, frozenset[int]]) -> dict[str, Any]:
     return {
         "code": project.code, "name": project.name, "description": project.description,
         "unit": units[project.unit_id].code, "category": project.category,
@@ -69,7 +74,8 @@ def _project(project: Project, milestones: list[Milestone],
         "investment_wan_yuan": project.investment_wan_yuan, "beds": project.beds,
         "facts": project.facts, "commitment": project.commitment,
         "milestones": [{"due": m.planned_due_on, "target": m.title, "commitment": m.commitment,
-                        "unit": units[m.unit_id].code, "assumption": m.assumption}
+                        "unit": units[m.unit_id].code, "assumption": m.assumption,
+                        "co_units": sorted(units[u].code for u in co_units.get(m.id or 0, ()))}
                        for m in milestones],
     }
 

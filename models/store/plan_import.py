@@ -9,7 +9,9 @@ Algorithm for one file:
    update its name and kind. Units are never deleted: other plans may use them.
 2. The plan row: create or update.
 3. Projects by ``code``, then each project's milestones by ``key`` (planned due date, plus
-   ``/n`` for repeats): create, update changed fields, restore a retired one that is back.
+   ``/n`` for repeats): create, update changed fields, restore a retired one that is back;
+   then each milestone's co-units (协办单位), compared as a set with those stored, a change
+   recorded as one ``milestone.co_units_changed`` event with the codes before and after.
 4. Indicators by ``code``, with their yearly targets and the actual values the document prints.
 5. What the file no longer contains: delete it when it has no history; otherwise refuse the
    import naming it, or, with ``retire=True``, keep it marked as retired.
@@ -30,6 +32,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, SQLModel, col, select
 
 from config.plan_file import IndicatorEntry, ProjectEntry
@@ -37,6 +40,7 @@ from config.plan_loader import LoadedPlan
 from models.rules.plan_stored import entry_cells
 from models.rules.quantity import as_cell, indicator_unit, parse_cell
 from models.store.events import ids_with_history, record
+from models.tables.co_unit import MilestoneCoUnit
 from models.tables.columns import saved_id
 from models.tables.event_kinds import EventKind
 from models.tables.indicator import (
@@ -97,6 +101,8 @@ class _Importer:
         self.outcome = ImportOutcome(self.file.plan.code, loaded.source)
         self.refusals: list[str] = []
         self.units: dict[str, Unit] = {}
+        # Each milestone of the file with the co-unit codes it names (set once ids are known).
+        self.co_wanted: list[tuple[Milestone, list[str]]] = []
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -193,6 +199,7 @@ class _Importer:
                 gone += existing.values()
         self._created(created, EventKind.milestone_created, lambda m: {
             "plan_id": plan.id, "project_id": m.project_id, "milestone_id": m.id})
+        self._sync_co_units(plan)
         codes = {p.id: p.code for p in projects.values()}
         self._drop(gone, "milestone", "milestone_id",
                    lambda m: f"{plan.code} project {codes[m.project_id]} milestone {m.key} "
@@ -215,14 +222,48 @@ class _Importer:
                       "assumption": item.assumption}
             milestone = existing.pop(key, None)
             if milestone is None:
-                created.append(Milestone(project_id=saved_id(project), key=key,
-                                         planned_due_on=item.due_on, due_on=item.due_on, **values))
+                milestone = Milestone(project_id=saved_id(project), key=key,
+                                      planned_due_on=item.due_on, due_on=item.due_on, **values)
+                created.append(milestone)
+                self.co_wanted.append((milestone, item.co_units))
             else:
+                self.co_wanted.append((milestone, item.co_units))
                 was_retired = milestone.retired_at is not None
                 if self._update(milestone, values, "milestone", milestone_id=milestone.id,
                                 **ids) or was_retired:
                     milestone.next_check_on = None  # its unit or commitment may change its ladder
         return created
+
+    def _sync_co_units(self, plan: Plan) -> None:
+        """The file's milestones' co-units against those stored for the plan (one query)."""
+        of_plan = select(Milestone.id).where(col(Milestone.project_id).in_(
+            select(Project.id).where(Project.plan_id == plan.id)))
+        stored: dict[int, dict[int, tuple[str, str]]] = defaultdict(dict)
+        for milestone_id, unit_id, code, name in self.session.exec(
+                select(MilestoneCoUnit.milestone_id, MilestoneCoUnit.unit_id, Unit.code,
+                       Unit.name).join(Unit, col(Unit.id) == MilestoneCoUnit.unit_id)
+                .where(col(MilestoneCoUnit.milestone_id).in_(of_plan))).all():
+            stored[milestone_id][unit_id] = (code, name)
+        for milestone, codes in self.co_wanted:
+            milestone_id = saved_id(milestone)
+            old = stored.get(milestone_id, {})
+            new = {saved_id(self.units[c]): (c, self.units[c].name) for c in codes
+                   if c in self.units}
+            if set(old) == set(new):
+                continue
+            gone = sorted(set(old) - set(new))
+            if gone:
+                self.session.execute(delete(MilestoneCoUnit).where(
+                    col(MilestoneCoUnit.milestone_id) == milestone_id,
+                    col(MilestoneCoUnit.unit_id).in_(gone)))
+            self.session.add_all(MilestoneCoUnit(milestone_id=milestone_id, unit_id=u)
+                                 for u in sorted(set(new) - set(old)))
+            names = {code: name for code, name in (*old.values(), *new.values())}
+            self._event(EventKind.co_units_changed, plan_id=plan.id,
+                        project_id=milestone.project_id, milestone_id=milestone_id,
+                        data={"co_units": [sorted(c for c, _ in old.values()),
+                                           sorted(c for c, _ in new.values())],
+                              "names": names})
 
     def _drop_projects(self, plan: Plan, gone: list[Project]) -> None:
         """A project goes with its milestones, so the history of any of them keeps it."""

@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel
 
 from config.plan_loader import LoadedPlan
 from models.store.plan_import import Change, ImportRefused, import_plan
+from models.tables.event_kinds import EventKind
 from models.tables.indicator import Indicator
 from models.tables.milestone import Milestone
 from models.tables.plan import Project
@@ -76,7 +77,10 @@ class _Describer:
             subject, what = change.kind.split(".", 1)
             name = self._subject(subject, change)
             words = _WHAT.get(what, what)
-            if what == "updated":
+            if change.kind == EventKind.co_units_changed:
+                old, new = change.data["co_units"]
+                yield f"更改 {name}，协办单位：{_codes(old)} → {_codes(new)}"
+            elif what == "updated":
                 for field_name, pair in change.data.get("changes", {}).items():
                     yield f"{words} {name}，{self._field(field_name, pair)}"
             else:
@@ -131,6 +135,10 @@ class _Describer:
             return None
         row: SQLModel | None = self.session.get(table, row_id)
         return row
+
+
+def _codes(codes: list[str]) -> str:
+    return "、".join(codes) if codes else "（无）"
 
 
 def _shown(value: Any) -> str:

@@ -86,7 +86,9 @@ def tabs_for(me: Person, *, unit_ids: frozenset[int] | None, policy: Policy) -> 
     """The tabs this person works through, uncounted."""
     mine = ListQuery(unit_ids=unit_ids)
     if me.role == Role.owner:
-        return [Tab("sign", "待签收", replace(mine, extra=(_unsigned(overdue=False),))),
+        # Only the lead unit signs for a 督办单: a co-unit's items are not its to sign.
+        lead = (col(Milestone.unit_id).in_(sorted(unit_ids)),) if unit_ids is not None else ()
+        return [Tab("sign", "待签收", replace(mine, extra=(_unsigned(overdue=False), *lead))),
                 Tab("do", "待办理", replace(mine, extra=(col(Milestone.state).in_(
                     [MilestoneState.due_soon, MilestoneState.overdue]),))),
                 Tab("returned", "被退回", replace(mine, extra=(_sent_back(),))),

@@ -6,6 +6,7 @@ Importing this package registers every table on ``SQLModel.metadata`` (Alembic n
 from models.tables.api_token import ApiToken
 from models.tables.attachment import Attachment
 from models.tables.bulletin_record import BulletinRecord
+from models.tables.co_unit import MilestoneCoUnit
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
 from models.tables.event_seal import EventChainHead, EventSeal
@@ -22,6 +23,6 @@ from models.tables.unit import Unit
 
 __all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event",
            "EventChainHead", "EventSeal", "FeedbackChase", "Indicator", "IndicatorReading",
-           "IndicatorTarget", "LinkUse", "Message", "Milestone", "Notification",
-           "OrderSequence", "Person", "Plan", "Project", "SignInAttempt", "SupervisionOrder",
-           "SweepRun", "Unit"]
+           "IndicatorTarget", "LinkUse", "Message", "Milestone", "MilestoneCoUnit",
+           "Notification", "OrderSequence", "Person", "Plan", "Project", "SignInAttempt",
+           "SupervisionOrder", "SweepRun", "Unit"]

@@ -15,7 +15,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from models.tables.columns import json_column
-from models.tables.event_kinds import EventInvalid, Payload, payload
+from models.tables.event_kinds import EventInvalid, EventKind, Payload, payload
 
 P = TypeVar("P", bound=Payload)
 
@@ -52,6 +52,9 @@ class Event(SQLModel, table=True):
 def is_import_kind(kind: str) -> bool:
     """Whether ``kind`` records a row's making or changing rather than work on it: any other
     event on an item is history a re-import must not erase. (By suffix, so a person's
-    creation filed under their unit is not history of the unit either.)"""
-    return kind.rsplit(".", 1)[-1] in ("created", "updated", "removed", "retired", "restored")
+    creation filed under their unit is not history of the unit either; and a change of a
+    milestone's co-units, which only an import makes.)"""
+    return (kind == EventKind.co_units_changed
+            or kind.rsplit(".", 1)[-1] in ("created", "updated", "removed", "retired",
+                                           "restored"))
 

@@ -61,6 +61,7 @@ class EventKind(StrEnum):
     milestone_removed = "milestone.removed"
     milestone_retired = "milestone.retired"
     milestone_restored = "milestone.restored"
+    co_units_changed = "milestone.co_units_changed"  # 协办单位变更
     indicator_created = "indicator.created"
     indicator_updated = "indicator.updated"
     indicator_removed = "indicator.removed"
@@ -92,7 +93,7 @@ FACT_KINDS = (*DECISION_KINDS, EventKind.extension_decided)
 IMPORT_KINDS = frozenset(k for k in EventKind
                          if k.value.rsplit(".", 1)[-1] in
                          ("created", "updated", "removed", "retired", "restored")
-                         and not k.value.startswith("person."))
+                         and not k.value.startswith("person.")) | {EventKind.co_units_changed}
 
 
 class Payload(BaseModel):
@@ -165,6 +166,15 @@ class Imported(Payload):
     model_config = ConfigDict(extra="allow", frozen=True)
     file: str | None = None
     changes: dict[str, Any] | None = None
+
+
+class CoUnitsChanged(Payload):
+    """A plan import's change of a milestone's co-units: the codes before and after (each in
+    code order), and every code's unit name, so the history says it without a lookup."""
+
+    file: str | None = None
+    co_units: tuple[list[str], list[str]]
+    names: dict[str, str]
 
 
 class Changes(Payload):
@@ -254,6 +264,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.bulletin_regenerated: BulletinGenerated,
     EventKind.bulletin_sent: BulletinSent,
     **dict.fromkeys(IMPORT_KINDS, Imported),
+    EventKind.co_units_changed: CoUnitsChanged,
 }
 
 
