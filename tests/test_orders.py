@@ -18,6 +18,7 @@ from config.settings import Settings
 from flows.sweep import run_sweep
 from models.rules.rulebook import Rules
 from models.store.actions import report_progress
+from models.store.milestone_list import list_page
 from models.store.orders import ReceiptRefused, find_order, sign_receipt
 from models.store.todo import counted, tabs_for
 from models.tables.escalation import Notification
@@ -206,6 +207,7 @@ def test_an_item_under_an_order_that_misses_its_progress_report_is_chased_once(
     assert {n.address for n in notices} == {"wang.fang@duban.example",
                                             "chen.gang@duban.example"}
     assert all(n.context["reason"] == "feedback_missed" for n in notices)
+    assert world.construction in feedback_waiting(engine, "wang.fang@duban.example")
     with Session(engine) as writer_session:
         report_progress(session=writer_session, rules=ORDER_RULES,
                         milestone_id=world.construction, percent=40.0, note="主体结构施工中",
@@ -217,6 +219,19 @@ def test_an_item_under_an_order_that_misses_its_progress_report_is_chased_once(
         again = fresh.exec(select(Event).where(Event.kind == "milestone.feedback_missed",
                                                Event.milestone_id == world.construction)).all()
     assert len(again) == 1  # the report started a new cycle, not yet missed
+    assert world.construction not in feedback_waiting(engine, "wang.fang@duban.example")
+
+
+def feedback_waiting(engine: sa.Engine, email: str) -> list[int]:
+    """The items in this owner's 待反馈 (催报 sent, no report since)."""
+    with Session(engine) as fresh:
+        me = person(fresh, email)
+        tab = next(t for t in tabs_for(me, unit_ids=frozenset({me.unit_id or 0}),
+                                       policy=ORDER_RULES.policy("")) if t.key == "feedback")
+        assert tab.query is not None
+        page = list_page(session=fresh, query=tab.query, calendar=RULES.calendar,
+                         today=date(2025, 12, 1), limit=50)
+        return [i["milestone_id"] for i in page.items]
 
 
 def test_the_digest_names_the_order_and_the_levels_a_catch_up_step_passed(engine, session,

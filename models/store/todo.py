@@ -4,7 +4,8 @@ Each tab is a list query (models.store.milestone_list) over the person's remit, 
 the number of items still waiting, and an item leaves the tab in the transaction of the action
 that does it. The tabs:
 - owner: 待签收 (open items whose 督办单 the unit has not signed for), 待办理 (open items due
-  soon or overdue, red first, the earliest due first), 被退回 (sent back and not claimed
+  soon or overdue, red first, the earliest due first), 待反馈 (items sent a 催报 and not
+  reported on since), 被退回 (sent back and not claimed
   again), 延期审批中 (an extension asked and not yet decided);
 - office: 待核实 (claims waiting for 销号, the oldest claim first), 延期待批, 逾期未确认
   (overdue past a level nobody acknowledged), 逾期未签收 (orders not signed for in time),
@@ -31,7 +32,7 @@ from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.message import Message, MessageStatus
 from models.tables.milestone import Milestone, MilestoneState
-from models.tables.order import SupervisionOrder
+from models.tables.order import FeedbackChase, SupervisionOrder
 from models.tables.person import Person, Role
 
 
@@ -76,6 +77,17 @@ def _unsigned(*, overdue: bool) -> ColumnElement[bool]:
     return and_(_open(), exists(select(SupervisionOrder.id).where(*where)))
 
 
+def _feedback_missed() -> ColumnElement[bool]:
+    """Open items sent a 催报 (a progress report missed, models.store.orders.feedback_overdue)
+    and not reported on since: the tab empties with the report."""
+    since = aliased(Event)
+    return and_(_open(), exists(select(FeedbackChase.milestone_id).where(
+        col(FeedbackChase.milestone_id) == Milestone.id,
+        ~exists(select(since.id).where(
+            since.milestone_id == Milestone.id, since.kind == EventKind.progress_reported,
+            col(since.at) >= col(FeedbackChase.raised_at))))))
+
+
 def leader_level(policy: Policy) -> int:
     """The first level whose notices go to leaders (领导督办)."""
     return next((step.level for step in policy.ladder if "leader" in step.recipients),
@@ -91,6 +103,7 @@ def tabs_for(me: Person, *, unit_ids: frozenset[int] | None, policy: Policy) -> 
         return [Tab("sign", "待签收", replace(mine, extra=(_unsigned(overdue=False), *lead))),
                 Tab("do", "待办理", replace(mine, extra=(col(Milestone.state).in_(
                     [MilestoneState.due_soon, MilestoneState.overdue]),))),
+                Tab("feedback", "待反馈", replace(mine, extra=(_feedback_missed(),))),
                 Tab("returned", "被退回", replace(mine, extra=(_sent_back(),))),
                 Tab("extension", "延期审批中", replace(mine, extra=(_open(),
                                                                     _pending_extension())))]
