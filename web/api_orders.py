@@ -25,7 +25,11 @@ from web.context import Web
 from web.lists import remit
 from web.orders import pdf_response
 
-Reference = Annotated[str, Path(max_length=80, description="督办单的序号（id）或文号。")]
+# An id, or a 文号 as the policy's format makes one: digits, letters, CJK and brackets (no
+# slash or control character, which routing would read otherwise).
+NUMBER = r"^[0-9A-Za-z\u3000-\u30ff\u4e00-\u9fff\uff08\uff09()\-]+$"
+Reference = Annotated[str, Path(max_length=80, pattern=NUMBER,
+                                description="督办单的序号（id）或文号。")]
 
 
 def router(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
@@ -46,6 +50,7 @@ def router(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     @routes.get("/{reference}", response_model=OrderOut, responses=refusals(404),
                 summary="一份督办单")
     def order(reference: Reference, me: Caller) -> OrderOut:
+        """一份督办单：文号、事项、责任单位、级别、签发日期、签收时限和签收情况。"""
         with web.reader() as db:
             found = _visible(web, db, me, reference)
             (row,) = order_rows(db, web.rules.zone, order_id=found.id)
@@ -56,6 +61,7 @@ def router(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
                                "description": "A4 PDF，每次生成的字节相同。"}},
         summary="督办单 PDF")
     def document(reference: Reference, me: Caller) -> Response:
+        """督办单的 A4 PDF（嵌入中文字体），与签发时的内容相同。"""
         with web.reader() as db:
             return pdf_response(web, db, _visible(web, db, me, reference))
 
@@ -81,5 +87,5 @@ def _visible(web: Web, db: Session, me: Person, reference: str) -> SupervisionOr
     found = find_order(db, reference)
     units, _ = remit(web, db, me)
     if found is None or (units is not None and found.unit_id not in units):
-        raise Refusal(404, "not_found", f"没有督办单 {reference}。")
+        raise Refusal(404, "not_found", "没有这份督办单（或您无权查看）。")
     return found
