@@ -27,7 +27,11 @@ from tests.smtp_server import SmtpServer
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_PLANS = sorted((REPO / "config" / "plans").glob("*.yaml"))
-SEED_DOCUMENTS = REPO.parent / "shared" / "seeds"
+# The five source documents travel with the code (docs/seeds), so a clone checks its plan
+# files against them wherever it is; ../shared/seeds, where they were handed over, is only
+# compared with that copy when it is there (tests/test_seed_transcription.py).
+SEED_DOCUMENTS = REPO / "docs" / "seeds"
+HANDED_OVER = REPO.parent / "shared" / "seeds"
 POSTGRES_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -36,16 +40,8 @@ PASSWORD = "示例区-督办-2026"  # every web test's people sign in with it
 
 @pytest.fixture
 def seed_documents() -> Path:
-    """The five source documents, beside the clone at ../shared/seeds. Tests that compare the
-    plan files with them are skipped, naming where to put them, when they are not there; on CI
-    (CI=true) their absence is a failure, so a transcription is never left unchecked."""
-    if not any(SEED_DOCUMENTS.glob("*.txt")):
-        reason = (f"the source documents are not at {SEED_DOCUMENTS}: put the five seed .txt "
-                  "files there (../shared/seeds beside the clone) to compare the plan files "
-                  "with them")
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    """The five source documents (docs/seeds)."""
+    assert len(list(SEED_DOCUMENTS.glob("*.txt"))) == 5, f"five documents in {SEED_DOCUMENTS}"
     return SEED_DOCUMENTS
 
 

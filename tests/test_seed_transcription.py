@@ -1,6 +1,6 @@
 """The seed plans hold every row of the documents' machine-readable tables, cell for cell.
 
-Each test reads a table straight from ../shared/seeds and compares it with the plan file, so a
+Each test reads a table straight from the documents (docs/seeds) and compares it with the plan file, so a
 transcription slip (a missed row, a changed number, a lost unit or attribute) fails here. The
 tables of seeds 000 and 001 survive in the text as tab-separated rows; 003's as one tab-indented
 cell a line; 002's and 004's as one cell a line, without the empty cells (the parsers below say
@@ -16,7 +16,7 @@ import pytest
 from config.plan_file import IndicatorEntry, PlanFile
 from config.plan_loader import load_plan_file
 from models.rules.quantity import UNITS
-from tests.conftest import REPO, SEED_DOCUMENTS
+from tests.conftest import HANDED_OVER, REPO, SEED_DOCUMENTS
 
 pytestmark = pytest.mark.usefixtures("seed_documents")
 
@@ -124,6 +124,13 @@ def test_shangcheng_major_projects_match_attachment_1() -> None:
         assert (project.floor_area_m2, project.investment_wan_yuan) == (cell(area),
                                                                          cell(investment))
         assert [m.due_on.isoformat() for m in project.milestones] == ["2025-12-31"]
+
+
+def test_the_documents_kept_here_are_the_ones_handed_over() -> None:
+    if not HANDED_OVER.is_dir():
+        pytest.skip(f"no {HANDED_OVER} beside this clone to compare docs/seeds with")
+    kept = {p.name: p.read_bytes() for p in SEED_DOCUMENTS.glob("*.txt")}
+    assert kept == {p.name: p.read_bytes() for p in HANDED_OVER.glob("*.txt")}
 
 
 def test_every_seed_document_has_a_plan_file() -> None:
