@@ -65,6 +65,8 @@ STALE_SWEEP = timedelta(hours=1)
 ADDRESSES_PER_TRANSACTION = 200
 ORDER_ATTACHMENTS = 5  # 督办单 PDFs one e-mail carries at most
 POST_ITEMS = 30  # a group-chat post lists the most severe items and counts the rest
+
+
 @dataclass
 class ComposeReport:
     emails: int = 0
@@ -176,7 +178,7 @@ def _orders_to_sign(session: Session, settings: Settings, person_id: int | None,
     """For the 督办单 among ``entries`` that this person's unit signs for (签收) and has
     not yet: a 签收 link on its entry, and the order's PDF attached (the first
     ``ORDER_ATTACHMENTS``; the others are a tap away on the item page). Each PDF is rendered
-    once per compose round, however many of the unit's people receive it."""
+    once per transaction of addresses, however many of the unit's people receive it."""
     numbers = {i["order"] for i in entries if i.get("order")}
     person = session.get(Person, person_id) if person_id is not None and numbers else None
     if person is None:
@@ -185,7 +187,7 @@ def _orders_to_sign(session: Session, settings: Settings, person_id: int | None,
     for order in session.exec(select(SupervisionOrder).where(
             col(SupervisionOrder.number).in_(sorted(numbers)),
             col(SupervisionOrder.received_at).is_(None)).order_by(col(SupervisionOrder.id))):
-        if person.unit_id != order.unit_id or not may_sign(person, order):
+        if person.unit_id != order.unit_id or not may_sign(person, order.unit_id):
             continue  # the office may sign on a unit's behalf, but is not asked to by mail
         for entry in entries:
             if entry.get("order") == order.number:

@@ -50,7 +50,7 @@ class ItemLinks:
 
     def receipt(self, person_id: int, order_id: int) -> str:
         """The link with which `person_id` signs for the order `order_id` (签收): it opens a
-        page with one button (web/receipt_links.py), for the same reasons an item link does."""
+        page with one button (web/orders.py), for the same reasons an item link does."""
         token = make_link_token(secret=self.secret, person_id=person_id, milestone_id=order_id,
                                 nonce=secrets.token_urlsafe(16), now=self.now.timestamp(),
                                 salt=RECEIPT_SALT)

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models.rules.item_links import START_PAGE, LinkClaims, LinkInvalid, read_link_token
+from models.rules.item_links import SALT, START_PAGE, LinkClaims, LinkInvalid, read_link_token
 from models.rules.permissions import Action
 from models.store.co_units import co_unit_ids
 from models.tables.columns import saved_id
@@ -57,10 +57,11 @@ class Followed:
         return "/todo" if milestone == START_PAGE else f"/milestones/{milestone}"
 
 
-def _followed(web: Web, db: Session, token: str) -> Followed:
-    """The link's claims and active person, or the page saying why it opens nothing."""
+def followed_link(web: Web, db: Session, token: str, salt: str = SALT) -> Followed:
+    """The link's claims and active person, or the page saying why it opens nothing (an item
+    link's, or under ``salt`` another kind's: a 签收 link, web.orders)."""
     try:
-        claims = read_link_token(secret=web.secret, token=token,
+        claims = read_link_token(secret=web.secret, token=token, salt=salt,
                                  max_age_seconds=LINK_MAX_AGE_SECONDS, now=web.now().timestamp())
     except LinkInvalid as invalid:
         raise Refused(403, "链接无法打开", LINK_REFUSALS[invalid.reason]) from None
@@ -72,13 +73,14 @@ def _followed(web: Web, db: Session, token: str) -> Followed:
     return Followed(claims, person)
 
 
-def _use(web: Web, db: Session, followed: Followed) -> bool:
-    """Record the link as used; False if it was already (now, or by a click at the same time:
-    the nonce is the key)."""
+def use_up(web: Web, db: Session, followed: Followed, milestone_id: int | None = None) -> bool:
+    """Record the link as used (for ``milestone_id``, if its claims name something else);
+    False if it was already (now, or by a click at the same time: the nonce is the key)."""
     if db.get(LinkUse, followed.claims.nonce) is not None:
         return False
     db.add(LinkUse(nonce=followed.claims.nonce, person_id=saved_id(followed.person),
-                   milestone_id=followed.claims.milestone_id, used_at=web.now()))
+                   milestone_id=milestone_id or followed.claims.milestone_id,
+                   used_at=web.now()))
     try:
         db.commit()
     except IntegrityError:
@@ -90,10 +92,10 @@ def _use(web: Web, db: Session, followed: Followed) -> bool:
 @router.get("/l/{token}", response_class=HTMLResponse)
 def open_link(request: Request, token: str, web: WebDep, db: WriterDep) -> Response:
     """Show what the link would do (decisions 1–3); only its own person's browser goes on."""
-    followed = _followed(web, db, token)
+    followed = followed_link(web, db, token)
     me = web.current(request, db)
     if me is not None and me.id == followed.person.id:
-        _use(web, db, followed)
+        use_up(web, db, followed)
         return RedirectResponse(followed.target, status_code=303)
     if db.get(LinkUse, followed.claims.nonce) is not None:
         raise Refused(403, "链接已使用", LINK_USED, me)
@@ -109,9 +111,9 @@ def open_link(request: Request, token: str, web: WebDep, db: WriterDep) -> Respo
 @router.post("/l/{token}", dependencies=[Depends(FormChecked(STALE_LINK_PAGE))])
 def use_link(request: Request, token: str, web: WebDep, db: WriterDep) -> Response:
     """Use the link up and sign its person in (a new session), then show the item."""
-    followed = _followed(web, db, token)
+    followed = followed_link(web, db, token)
     me = web.current(request, db)
-    if not _use(web, db, followed) and (me is None or me.id != followed.person.id):
+    if not use_up(web, db, followed) and (me is None or me.id != followed.person.id):
         raise Refused(403, "链接已使用", LINK_USED, me)
     web.sign_in(request, followed.person)
     return RedirectResponse(followed.target, status_code=303)

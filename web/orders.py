@@ -20,13 +20,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models.rules.item_links import RECEIPT_SALT, LinkClaims, LinkInvalid, read_link_token
+from models.rules.item_links import RECEIPT_SALT
 from models.rules.permissions import Action
 from models.store.orders import ReceiptRefused, order_rows, receipt_words, sign_receipt
-from models.tables.link_use import LinkUse
 from models.tables.milestone import Milestone
 from models.tables.order import SupervisionOrder
 from models.tables.person import Person
@@ -43,7 +41,7 @@ from web.dependencies import (
     check_token,
     signed_in,
 )
-from web.email_links import LINK_MAX_AGE_SECONDS, LINK_REFUSALS, STALE_LINK_PAGE
+from web.email_links import LINK_REFUSALS, STALE_LINK_PAGE, Followed, followed_link, use_up
 
 router = APIRouter()
 NO_SUCH_ORDER = "没有这份督办单。"
@@ -102,54 +100,34 @@ def _sign(web: Web, db: Session, order: SupervisionOrder, person: Person) -> str
 
 # ── 签收 by link ─────────────────────────────────────────────────────────────────────────────
 
-def _claims(web: Web, db: Session, token: str) -> tuple[LinkClaims, Person, SupervisionOrder]:
-    try:
-        claims = read_link_token(secret=web.secret, token=token, salt=RECEIPT_SALT,
-                                 max_age_seconds=LINK_MAX_AGE_SECONDS, now=web.now().timestamp())
-    except LinkInvalid as invalid:
-        raise Refused(403, "链接无法打开", LINK_REFUSALS[invalid.reason]) from None
-    if len(claims.nonce) > 64:  # LinkUse.nonce
-        raise Refused(403, "链接无法打开", LINK_REFUSALS["tampered"])
-    person = db.get(Person, claims.person_id)
-    if person is None or not person.active:
-        raise Refused(403, "链接无法打开", "此链接对应的账号已停用。")
-    order = db.get(SupervisionOrder, claims.milestone_id)
+def _receipt_link(web: Web, db: Session, token: str) -> tuple[Followed, SupervisionOrder]:
+    followed = followed_link(web, db, token, salt=RECEIPT_SALT)
+    order = db.get(SupervisionOrder, followed.claims.milestone_id)  # an order's id, here
     if order is None:
         raise Refused(403, "链接无法打开", LINK_REFUSALS["tampered"])
-    return claims, person, order
+    return followed, order
 
 
 @router.get("/r/{token}", response_class=HTMLResponse)
 def open_receipt(request: Request, token: str, web: WebDep, db: SessionDep) -> Response:
-    _, person, order = _claims(web, db, token)
+    followed, order = _receipt_link(web, db, token)
     (row,) = order_rows(db, web.rules.zone, order_id=order.id)
-    return web.page(request, "receipt.html", me=web.current(request, db), owner=person,
+    return web.page(request, "receipt.html", me=web.current(request, db), owner=followed.person,
                     order=row, signed=row["received_at"] is not None,
                     words=receipt_words(row))
 
 
 @router.post("/r/{token}", dependencies=[Depends(FormChecked(STALE_LINK_PAGE))])
 def use_receipt(request: Request, token: str, web: WebDep, db: WriterDep) -> Response:
-    claims, person, order = _claims(web, db, token)
-    milestone_id = order.milestone_id
+    followed, order = _receipt_link(web, db, token)
+    person, milestone_id = followed.person, order.milestone_id
     said = _sign(web, db, order, person)
     me = web.current(request, db)
     if me is None or me.id != person.id:
-        if not _first_use(web, db, claims, milestone_id):
+        if not use_up(web, db, followed, milestone_id):
             # Used before: the receipt stands, but the link signs no one in a second time.
             return web.page(request, "receipt.html", me=me, owner=person, order=None,
                             signed=True, words=said)
         web.sign_in(request, person)
     web.flash(request, said)
     return RedirectResponse(f"/milestones/{milestone_id}", status_code=303)
-
-
-def _first_use(web: Web, db: Session, claims: LinkClaims, milestone_id: int) -> bool:
-    db.add(LinkUse(nonce=claims.nonce, person_id=claims.person_id, milestone_id=milestone_id,
-                   used_at=web.now()))
-    try:
-        db.commit()
-    except IntegrityError:
-        db.rollback()
-        return False
-    return True

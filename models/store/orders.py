@@ -108,25 +108,25 @@ class ReceiptRefused(ValueError):
     """Who may not sign for this order, said in Chinese."""
 
 
-def receipt_refusal(person: Person, order: SupervisionOrder) -> str | None:
-    """Why ``person`` may not sign for ``order``, or None: 签收 is by a person of the order's
-    unit (its owners and head) or the office on its behalf."""
+def receipt_refusal(person: Person, unit_id: int, number: str) -> str | None:
+    """Why ``person`` may not sign for the order ``number`` to ``unit_id``, or None: 签收 is by
+    a person of the order's unit (its owners and head) or the office on its behalf."""
     if not person.active:
         return "此账号已停用。"
-    if person.role is not Role.office and person.unit_id != order.unit_id:
-        return f"督办单 {order.number} 下达给其他单位，只能由该单位签收。"
+    if person.role is not Role.office and person.unit_id != unit_id:
+        return f"督办单 {number} 下达给其他单位，只能由该单位签收。"
     return None
 
 
-def may_sign(person: Person, order: SupervisionOrder) -> bool:
-    return receipt_refusal(person, order) is None
+def may_sign(person: Person, unit_id: int) -> bool:
+    return receipt_refusal(person, unit_id, "") is None
 
 
 def sign_receipt(*, session: Session, order: SupervisionOrder, person: Person,
                  now: datetime) -> bool:
     """签收 (see ``receipt_refusal``). True if this call signed it; False if it was signed
     before (nothing changes)."""
-    refusal = receipt_refusal(person, order)
+    refusal = receipt_refusal(person, order.unit_id, order.number)
     if refusal is not None and person.unit_id in co_unit_ids(session, order.milestone_id):
         refusal = (f"督办单 {order.number} 只能由牵头单位签收：您所在单位是该事项的协办单位。")
     if refusal is not None:
@@ -237,7 +237,8 @@ def order_rows(session: Session, zone: tzinfo, *, unsigned: bool = False,
     if unit_ids is not None:
         query = query.where(col(SupervisionOrder.unit_id).in_(sorted(unit_ids)))
     return [{"id": o.id, "number": o.number, "milestone_id": o.milestone_id, "title": title,
-             "unit": unit, "level": o.level, "level_name": o.level_name, "due_on": o.due_on,
+             "unit_id": o.unit_id, "unit": unit, "level": o.level, "level_name": o.level_name,
+             "due_on": o.due_on,
              "issued_on": o.issued_on, "receipt_due_on": o.receipt_due_on,
              "received_at": o.received_at.astimezone(zone) if o.received_at else None,
              "received_by": signer, "receipt_overdue": o.receipt_overdue_at is not None}
