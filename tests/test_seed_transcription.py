@@ -1,10 +1,10 @@
 """The seed plans hold every row of the documents' machine-readable tables, cell for cell.
 
-Each test reads a table straight from the documents (docs/seeds) and compares it with the plan file, so a
-transcription slip (a missed row, a changed number, a lost unit or attribute) fails here. The
-tables of seeds 000 and 001 survive in the text as tab-separated rows; 003's as one tab-indented
-cell a line; 002's and 004's as one cell a line, without the empty cells (the parsers below say
-how each is read back).
+Each test reads a table straight from the documents (docs/seeds) and compares it with the plan
+file, so a transcription slip (a missed row, a changed number, a lost unit or attribute) fails
+here. The tables of seeds 000 and 001 survive in the text as tab-separated rows; 003's as one
+tab-indented cell a line; 002's and 004's as one cell a line, without the empty cells (the
+parsers below say how each is read back).
 """
 
 from __future__ import annotations

@@ -89,7 +89,12 @@ def test_the_openapi_document_lists_every_endpoint_and_its_references_resolve(
     assert listed == ({("GET", p) for p in ("/me", "/plans", "/units", "/milestones", "/todo",
                                                    item)}
                       | {("POST", f"{item}/{change}") for change in CHANGES}
-                      | {("POST", "/milestones/bulk")})
+                      | {("POST", f"{item}/{change}")
+                         for change in ("instruction", "chase", "transfer")}
+                      | {("POST", "/milestones/bulk")}
+                      | {("GET", p) for p in ("/orders", "/orders/{reference}",
+                                               "/orders/{reference}/pdf")}
+                      | {("POST", "/orders/{reference}/receipt")})
     assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
     schemas = document["components"]["schemas"]
     for ref in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', answer.text):

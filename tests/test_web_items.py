@@ -268,7 +268,8 @@ def test_an_owner_attaches_a_pdf_and_a_png_and_the_office_downloads_them(site: S
     assert len(site.stored_files()) == 2
 
     page = office.get(f"/milestones/{item}").text
-    assert forms(page) == {"close", "return", "waive", "major"}  # what a claimed item awaits
+    # what a claimed item awaits (and a 批示, which the office may record for a leader)
+    assert forms(page) == {"close", "return", "waive", "major", "instruction"}
     assert forms(owner.get(f"/milestones/{item}").text) == set()
     assert f'href="/attachments/{rows[0].stored_as}"' in page and "现场照片.png" in page
     pdf, png = (office.get(f"/attachments/{r.stored_as}") for r in rows)
@@ -365,7 +366,8 @@ def test_office_decisions_are_recorded_with_who_and_why(site: Site) -> None:
     office, item = site.desk(OFFICE), site.world.construction
     assert site.milestone(item).level >= 1
     assert forms(office.get(f"/milestones/{item}").text) == {
-        "done", "progress", "extension", "acknowledge", "snooze", "waive", "major"}
+        "done", "progress", "extension", "acknowledge", "snooze", "waive", "major", "chase",
+        "transfer", "instruction"}
     steps = [("acknowledge", {"reason": "已电话督促"}, "milestone.acknowledged",
               "确认督办（三级 领导督办）"),
              ("snooze", {"until": "2026-12-01", "reason": "等待资金下达"}, "milestone.snoozed",

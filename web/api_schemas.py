@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -47,6 +48,23 @@ def _iso_day(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
+
+
+def _not_a_bool(value: Any) -> Any:
+    """JSON's true and false are no numbers, though pydantic's lax mode reads them as 1 and 0."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "Input should be a valid number")
+    return value
+
+
+def _only_a_bool(value: Any) -> Any:
+    """Only true or false (lax mode would read 0, 1, "yes"…): the document says boolean."""
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_only_a_bool)]
 # Ids are PostgreSQL integers: a larger number names no milestone and is refused as input.
 MilestoneId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The milestone's `id`.")]
 Location = Literal["body", "query", "path", "header"]
@@ -191,6 +209,7 @@ class ProgressIn(Body):
         {"required": ["note"], "properties": {"note": {"type": "string"}}}]})
 
     percent: float | None = Field(None, ge=0, le=100)
+    _no_bool = field_validator("percent", mode="before")(_not_a_bool)
     note: Text | None = None
 
     @model_validator(mode="after")
@@ -207,7 +226,7 @@ class ExtensionIn(Body):
 
 
 class DecisionIn(Body):
-    approved: bool
+    approved: Flag
     new_due_on: Day | None = Field(None, description="新截止日期；不填则为申请人建议的日期。")
     reason: Text | None = None
 
@@ -325,4 +344,4 @@ class BulkProblem(Problem):
 
 
 class MajorIn(ReasonIn):
-    major: bool = Field(description="true：列为重大事项；false：取消重大事项。")
+    major: Flag = Field(description="true：列为重大事项；false：取消重大事项。")

@@ -149,9 +149,11 @@ SAYS: dict[EventKind, Callable[[Event], str]] = {
     **dict.fromkeys(IMPORT_KINDS, _imported),
     EventKind.co_units_changed: _co_units,
 }
-# Kinds whose reason column is a person's words worth showing (an import's is not).
+# Kinds whose reason column is a person's words worth showing (an import's is not, nor a
+# receipt's, which restates the sentence).
 SILENT = IMPORT_KINDS | {EventKind.status_changed, EventKind.evaluation_failed,
-                         EventKind.indicator_light_changed}
+                         EventKind.indicator_light_changed, EventKind.order_received,
+                         EventKind.order_receipt_overdue}
 
 
 def what(event: Event) -> str:

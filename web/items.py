@@ -49,7 +49,6 @@ from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.indicator import Indicator
 from models.tables.milestone import Milestone, MilestoneState
-from models.tables.order import SupervisionOrder
 from models.tables.person import Person
 from models.tables.unit import Unit
 from web import attachments
@@ -110,8 +109,9 @@ def offers(can: dict[str, bool], milestone: Milestone, pending: bool,
         "reopen": can["reopen"] and state in REOPENABLE,
         "major": can["mark_major"],
         "instruct": can["instruct"] and state in WAIVABLE,
-        "chase": can["chase"] and is_open,
-        "transfer": can["transfer"] and state in WAIVABLE,
+        # A claim is the office's to judge first: no pressing or handing on while it waits.
+        "chase": can["chase"] and is_open and state != MilestoneState.claimed,
+        "transfer": can["transfer"] and is_open and state != MilestoneState.claimed,
     }
 
 
@@ -158,9 +158,8 @@ def item(request: Request, milestone_id: int, web: WebDep, db: SessionDep,
     co = frozenset(saved_id(u) for u in co_units)
     can = {a.value: web.may(me, a, milestone.unit_id, co) for a in ITEM_ACTIONS}
     shown = offers(can, milestone, facts["pending"] is not None, bool(facts["indicators"]))
-    signable = {o.id for o in db.exec(select(SupervisionOrder).where(
-        SupervisionOrder.milestone_id == milestone_id,
-        col(SupervisionOrder.received_at).is_(None))) if may_sign(me, o)}
+    signable = {o["id"] for o in facts["orders"]
+                if o["received_at"] is None and may_sign(me, o["unit_id"])}
     units = db.exec(select(Unit).where(Unit.id != milestone.unit_id)
                     .order_by(col(Unit.code))).all() if shown["transfer"] else []
     return web.page(request, "item.html", me=me, item=light, milestone=milestone,
