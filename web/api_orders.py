@@ -39,12 +39,13 @@ def router(web: Web, Caller: Any) -> APIRouter:  # noqa: N803 (a type alias)
     def orders(me: Caller,
                unsigned: Annotated[bool, Query(description="只列未签收的")] = False,
                milestone_id: Annotated[int | None, Query(ge=1, description="只列该事项的")] = None,
+               limit: Annotated[int, Query(ge=1, le=1000, description="至多列出几份")] = 200,
                ) -> list[OrderOut]:
-        """调用者可见的督办单，新签发的在前：责任单位的人员只能看到本单位的。"""
+        """调用者可见的督办单，新签发的在前（至多 `limit` 份）：责任单位的人员只能看到本单位的。"""
         with web.reader() as db:
             units, _ = remit(web, db, me)
             rows = order_rows(db, web.rules.zone, unsigned=unsigned, milestone_id=milestone_id,
-                              unit_ids=units)
+                              unit_ids=units, limit=limit)
         return [OrderOut.model_validate(r) for r in rows]
 
     @routes.get("/{reference}", response_model=OrderOut, responses=refusals(404),

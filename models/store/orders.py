@@ -219,7 +219,8 @@ def find_order(session: Session, reference: str) -> SupervisionOrder | None:
 
 def order_rows(session: Session, zone: tzinfo, *, unsigned: bool = False,
                order_id: int | None = None, milestone_id: int | None = None,
-               unit_ids: frozenset[int] | None = None) -> list[dict[str, Any]]:
+               unit_ids: frozenset[int] | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
     """Orders as the CLI, the pages and the API list them, newest first: the order's facts
     with its item's title, its unit's name and who signed (local time); only those of
     ``unit_ids`` when given (a person's remit)."""
@@ -236,6 +237,8 @@ def order_rows(session: Session, zone: tzinfo, *, unsigned: bool = False,
         query = query.where(SupervisionOrder.milestone_id == milestone_id)
     if unit_ids is not None:
         query = query.where(col(SupervisionOrder.unit_id).in_(sorted(unit_ids)))
+    if limit is not None:
+        query = query.limit(limit)
     return [{"id": o.id, "number": o.number, "milestone_id": o.milestone_id, "title": title,
              "unit_id": o.unit_id, "unit": unit, "level": o.level, "level_name": o.level_name,
              "due_on": o.due_on,
