@@ -10,8 +10,11 @@ from collections.abc import Iterator
 from datetime import date
 from email.message import EmailMessage
 from email.policy import default
+from functools import partial
 from pathlib import Path
 
+import anyio
+import httpx
 import pypdfium2 as pdfium
 import pytest
 import sqlalchemy as sa
@@ -25,14 +28,16 @@ from models.tables.event import Event
 from models.tables.message import Message
 from models.tables.milestone import Milestone
 from models.tables.order import SupervisionOrder
-from models.tables.person import Person
+from models.tables.person import NotifyVia, Person
 from notifications.compose import compose_due
-from notifications.work_notices import Card
+from notifications.outbox import deliver_round
 from services.runtime import build
 from tests.conftest import NOW
+from tests.fake_im import serve
 from tests.test_orders import ORDER_RULES, sweep
 from tests.test_web_app import LEADER, OFFICE, OTHER_OWNER, OWNER, SECRET
 from tests.test_web_items import Desk, Site
+from tests.test_work_notices import apps
 from tests.world import build_world, give_passwords
 from web.app import create_app
 
@@ -136,21 +141,29 @@ def test_the_order_email_carries_its_pdf_and_a_receipt_link_a_forgery_cannot_use
 
 
 def test_a_dingtalk_card_carries_a_receipt_button_that_signs(site: Site, tmp_path: Path):
-    """The card's first button is the 签收 link composed with the message; following it
-    (the in-app browser opens it, then its button) signs for the order."""
+    """王芳 reads DingTalk: her work notice (through the local fake of DingTalk's API) has two
+    buttons, 签收督办单 first; following it (the in-app browser opens it, then its button)
+    signs for the order."""
+    with Session(site.engine) as db:
+        wang = db.exec(select(Person).where(Person.email == OWNER)).one()
+        wang.notify_via, wang.dingtalk_userid = NotifyVia.dingtalk, "wangfang"
+        db.add(wang)
+        db.commit()
     settings = Settings(data_dir=tmp_path / "mail", base_url="http://testserver", smtp_host="",
                         secret_key=SECRET)
-    compose_due(engine=site.engine, settings=settings, channels=Channels(), now=NOW)
-    with Session(site.engine) as db:
-        mail = db.exec(select(Message).where(Message.address == OWNER)).one()
-    card = Card(title=mail.subject, text=mail.body_text, url=mail.meta["link"],
-                receipt_url=mail.meta["receipt_link"])
-    path = card.receipt_url.removeprefix("http://testserver") if card.receipt_url else ""
+    with serve() as fake:
+        fake.dingtalk_users.add("wangfang")
+        anyio.run(partial(deliver_round, engine=site.engine, settings=settings,
+                          channels=apps(tmp_path, fake), now=NOW))
+        (card,) = [c for c in fake.cards if c.userid == "wangfang"]
+    assert [title for title, _ in card.buttons] == ["签收督办单", "查看并处理"]
+    path = card.buttons[0][1].removeprefix("http://testserver")
+    assert path.startswith("/r/") and card.buttons[1][1].startswith("http://testserver/l/")
     phone = site.desk()
     pressed = phone.client.post(path, data={"csrf": csrf_on(phone, path)},
                                 follow_redirects=False)
     assert pressed.status_code == 303
-    assert any(signed_by(site.engine, o.id) == OWNER for o in orders(site.engine))
+    assert [o.id for o in orders(site.engine) if signed_by(site.engine, o.id) == OWNER]
 
 
 def test_the_api_lists_signs_and_prints_orders_within_the_callers_remit(
@@ -161,23 +174,23 @@ def test_the_api_lists_signs_and_prints_orders_within_the_callers_remit(
         db.commit()
     client = TestClient(site.app)
 
-    def call(method: str, path: str, who: str) -> object:
+    def call(method: str, path: str, who: str) -> httpx.Response:
         return client.request(method, f"/api{path}",
                               headers={"Authorization": f"Bearer {tokens[who]}"})
 
-    mine = call("GET", "/orders", OWNER).json()  # type: ignore[attr-defined]
+    mine = call("GET", "/orders", OWNER).json()
     assert {o["number"] for o in mine} == {o.number for o in orders(engine)}
-    assert call("GET", "/orders", OTHER_OWNER).json() == []  # type: ignore[attr-defined]
+    assert call("GET", "/orders", OTHER_OWNER).json() == []
     first = orders(engine)[0]
     assert call("POST", f"/orders/{first.id}/receipt",
-                OTHER_OWNER).status_code == 404  # type: ignore[attr-defined]
+                OTHER_OWNER).status_code == 404
     signed = call("POST", f"/orders/{first.id}/receipt", OWNER)
-    assert signed.status_code == 200 and signed.json()["signed_now"] is True  # type: ignore[attr-defined]
-    assert signed.json()["received_by"] == "王芳"  # type: ignore[attr-defined]
-    again = call("POST", f"/orders/{first.id}/receipt", OWNER).json()  # type: ignore[attr-defined]
+    assert signed.status_code == 200 and signed.json()["signed_now"] is True
+    assert signed.json()["received_by"] == "王芳"
+    again = call("POST", f"/orders/{first.id}/receipt", OWNER).json()
     assert again["signed_now"] is False
     pdf = call("GET", f"/orders/{first.id}/pdf", OFFICE)
-    assert pdf.content.startswith(b"%PDF")  # type: ignore[attr-defined]
+    assert pdf.content.startswith(b"%PDF")
     assert len(site.events("order.received")) == 1
 
 
