@@ -301,16 +301,19 @@ def test_the_todo_counts_empty_as_work_is_done(site: Site) -> None:
     assert "「待核实」已全部办完" in site.client.get("/todo?tab=verify").text
 
     site.login(OWNER)
-    assert tab_counts(site, owner) == {"sign": 0, "do": 2, "returned": 1, "extension": 0}
+    assert tab_counts(site, owner) == {"sign": 0, "do": 2, "returned": 1, "extension": 0,
+                                       "feedback": 0}
     assert listed(site.client.get("/todo?tab=returned").text) == ["开工建设"]
     act(site, owner, world.fire_check, "extension", proposed_due_on="2026-12-31",
         reason="消防部门排期")
     act(site, owner, world.construction, "done", evidence="施工许可证已补充")
-    assert tab_counts(site, owner) == {"sign": 0, "do": 1, "returned": 0, "extension": 1}
+    assert tab_counts(site, owner) == {"sign": 0, "do": 1, "returned": 0, "extension": 1,
+                                       "feedback": 0}
     act(site, office, world.fire_check, "extension/decision", approved=False,
         reason="不符合延期条件")
     act(site, owner, world.fire_check, "done", evidence="消防验收合格")
-    assert tab_counts(site, owner) == {"sign": 0, "do": 0, "returned": 0, "extension": 0}
+    assert tab_counts(site, owner) == {"sign": 0, "do": 0, "returned": 0, "extension": 0,
+                                       "feedback": 0}
     assert site.client.get("/todo?tab=nothing").status_code == 404
 
 

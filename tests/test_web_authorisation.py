@@ -30,8 +30,10 @@ from models.rules.bulletin.editions import Edition
 from models.rules.bulletin.periods import PeriodKind, period_ending_before
 from models.rules.permissions import Action
 from models.store.api_tokens import MAX_LIFETIME, issue_token
+from models.store.orders import OrderWanted, issue_orders
 from models.store.people import PersonIn, save_person
 from models.tables.attachment import Attachment
+from models.tables.escalation import EscalationStep
 from models.tables.message import Message
 from models.tables.milestone import Milestone
 from models.tables.person import Person
@@ -46,6 +48,7 @@ from web.app import create_app
 SECRET = "duban-authorisation-test-secret-0123456789"
 SIGNED_IN = "signed in"  # any active person
 ITEM, NO_ITEM = "same unit", "item without unit"  # the scopes of test_web_security.SCOPES
+SIGN = "sign receipt"  # 签收 of an order: a person of the order's unit, or the office for it
 
 # (method, path) → (what it needs, on what); public routes need nothing and are tested elsewhere
 PAGES: dict[tuple[str, str], tuple[str | Action, str] | None] = {
@@ -94,6 +97,12 @@ PAGES: dict[tuple[str, str], tuple[str | Action, str] | None] = {
     ("POST", "/milestones/{milestone_id}/major"): (Action.mark_major, ITEM),
     ("POST", "/milestones/{milestone_id}/close"): (Action.close, ITEM),
     ("POST", "/milestones/{milestone_id}/return"): (Action.return_for_redo, ITEM),
+    ("POST", "/milestones/{milestone_id}/instruction"): (Action.instruct, ITEM),
+    ("POST", "/milestones/{milestone_id}/chase"): (Action.chase, ITEM),
+    ("POST", "/milestones/{milestone_id}/transfer"): (Action.transfer, ITEM),
+    ("GET", "/orders/{order_id}.pdf"): (Action.view_item, ITEM),
+    ("POST", "/orders/{order_id}/receipt"): (SIGN, ITEM),
+    ("GET", "/r/{token}"): None, ("POST", "/r/{token}"): None,
 }
 # Every field any page form reads: each route takes what it needs and ignores the rest.
 FORM = {"evidence": "已开工", "percent": "50", "note": "主体完工", "indicator_id": "1",
@@ -102,7 +111,7 @@ FORM = {"evidence": "已开工", "percent": "50", "note": "主体完工", "indic
         "role": "owner", "unit": "demo-mzj", "phone": "", "password": "Duban-新密码-2026!",
         "password_again": "Duban-新密码-2026!", "confirm": "Duban-新密码-2026!",
         "contact_name": "联络人", "contact_email": "contact@duban.example", "action": "close",
-        "ids": "{milestone_id}:1"}
+        "ids": "{milestone_id}:1", "text": "抓紧推进", "to_unit": "demo-jd"}
 
 ITEM_API = "/milestones/{milestone_id}"
 API: dict[tuple[str, str], tuple[str | Action, str, dict[str, Any] | None]] = {
@@ -128,6 +137,14 @@ API: dict[tuple[str, str], tuple[str | Action, str, dict[str, Any] | None]] = {
     ("POST", f"{ITEM_API}/reopen"): (Action.reopen, ITEM, {"reason": "复查"}),
     ("POST", f"{ITEM_API}/waive"): (Action.waive, ITEM, {"reason": "政策调整"}),
     ("POST", f"{ITEM_API}/major"): (Action.mark_major, ITEM, {"major": True, "reason": "关注"}),
+    ("POST", f"{ITEM_API}/instruction"): (Action.instruct, ITEM, {"text": "抓紧推进"}),
+    ("POST", f"{ITEM_API}/chase"): (Action.chase, ITEM, {}),
+    ("POST", f"{ITEM_API}/transfer"): (Action.transfer, ITEM, {"to_unit": "demo-jd",
+                                                               "reason": "职责调整"}),
+    ("GET", "/orders"): (SIGNED_IN, NO_ITEM, None),
+    ("GET", "/orders/{reference}"): (Action.view_item, ITEM, None),
+    ("GET", "/orders/{reference}/pdf"): (Action.view_item, ITEM, None),
+    ("POST", "/orders/{reference}/receipt"): (SIGN, ITEM, None),
 }
 
 # who: (role for the expectation table, email); the item belongs to demo-mzj
@@ -144,6 +161,8 @@ def may(who: str, needs: str | Action, scope: str) -> bool:
         return False
     if needs == SIGNED_IN:
         return True
+    if needs == SIGN:
+        return role == "office" or who == "owner of the unit"
     if who == "owner of another unit" and scope == ITEM:
         scope = "other unit"
     return expected(role, needs.value if isinstance(needs, Action) else needs, scope)
@@ -157,7 +176,7 @@ def hidden(who: str, needs: str | Action, scope: str, path: str) -> bool:
     signed_in = WHO[who][0] is not None and who != "deactivated office"
     return (signed_in and needs != SIGNED_IN and scope == ITEM
             and not may(who, Action.view_item, scope) and path != "/milestones/bulk"
-            and path.startswith(("/milestones/", "/attachments/")))
+            and path.startswith(("/milestones/", "/attachments/", "/orders/")))
 
 
 @dataclass
@@ -170,13 +189,15 @@ class Ids:
     stored_as: str
     bulletin: int  # an internal edition
     project: int  # the milestone's
+    order: int  # a 督办单 to the milestone's unit
 
     def fill(self, path: str) -> str:
         return path.format(milestone_id=self.milestone, project_id=self.project,
                            person_id=self.person,
                            unit_id=self.unit, unit_code=self.unit_code,
                            message_id=self.message, stored_as=self.stored_as,
-                           bulletin_id=self.bulletin)
+                           bulletin_id=self.bulletin, order_id=self.order,
+                           reference=self.order)
 
 
 
@@ -209,6 +230,16 @@ def app_and_ids(engine: sa.Engine, session: Session, password_hash: str,
                       raw=b"raw", message_id="<m1@duban>", status="dead", attempts=5,
                       next_attempt_at=NOW, created_at=NOW, meta={})
     session.add(message)
+    step = EscalationStep(milestone_id=milestone.id, due_on=milestone.due_on,  # type: ignore[arg-type]
+                          level=2, repeat=0, reason="overdue", as_of=RULES.today(NOW))
+    session.add(step)
+    session.flush()
+    order = issue_orders(session, [OrderWanted(
+        milestone_id=milestone.id, escalation_id=step.id, unit_id=unit.id,  # type: ignore[arg-type]
+        level=2, level_name="督办单", reason="逾期", due_on=milestone.due_on,
+        overdue_workdays=6, issued_on=RULES.today(NOW), receipt_due_on=RULES.today(NOW),
+        office="民政", number_format="{office}督〔{year}〕{n}号", feedback_workdays=5)],
+        NOW)[step.id]  # type: ignore[index]
     settings = Settings(data_dir=data, base_url="http://testserver", smtp_host="")
     bulletin, _ = generate(session=session, rules=RULES, settings=settings, plan=None,
                            period=period_ending_before(PeriodKind.week, RULES.today(NOW)),
@@ -218,7 +249,7 @@ def app_and_ids(engine: sa.Engine, session: Session, password_hash: str,
         Person.email == "bystander@duban.example")).one()
     ids = Ids(milestone=world.construction, person=bystander.id,  # type: ignore[arg-type]
               unit=unit.id, unit_code=unit.code, message=message.id,  # type: ignore[arg-type]
-              stored_as="k3y", bulletin=bulletin.id,  # type: ignore[arg-type]
+              stored_as="k3y", bulletin=bulletin.id, order=order.id,  # type: ignore[arg-type]
               project=session.get(Milestone, world.construction).project_id)  # type: ignore[union-attr]
     yield create_app(build(settings, engine=engine, rules=RULES, secret=SECRET)), ids, tokens
 
