@@ -9,7 +9,7 @@ import typer
 from sqlmodel import Session
 
 from cli import context
-from cli.output import console, emit_json, fail, table
+from cli.output import console, emit_json, errors, fail, shown_of, table
 from models.store.orders import receipt_words
 
 app = typer.Typer(no_args_is_help=True)
@@ -25,17 +25,25 @@ def _orders(db: Session, **only: Any) -> list[dict[str, Any]]:
 @app.command("list")
 def list_(unsigned: Annotated[bool, typer.Option(
               "--unsigned", help="only orders not yet signed for")] = False,
+          limit: Annotated[int, typer.Option(min=1, help="newest first, at most")] = 200,
+          all_: Annotated[bool, typer.Option("--all", help="every order")] = False,
           json: Json = False) -> None:
-    """Every 督办单 issued, newest first, with its 文号, item, unit and 签收."""
+    """督办单 issued, newest first, with its 文号, item, unit and 签收; the line under the
+    table says when there are more than --limit (--json gives the same rows)."""
+    from models.store.orders import count_orders
+
     with context.session() as db:
-        rows = _orders(db, unsigned=unsigned)
+        rows = _orders(db, unsigned=unsigned, limit=None if all_ else limit)
+        total = len(rows) if all_ else count_orders(db, unsigned=unsigned)
     if json:
         emit_json(rows)
+        shown_of(len(rows), total, "份", to=errors)
         return
-    table(f"督办单（{len(rows)} 份）", ["序号", "文号", "节点 ID", "节点", "责任单位", "级别",
-                                     "签发", "签收时限", "签收"],
+    table(f"督办单（{total} 份）", ["序号", "文号", "节点 ID", "节点", "责任单位", "级别",
+                                  "签发", "签收时限", "签收"],
           ([r["id"], r["number"], r["milestone_id"], r["title"], r["unit"], r["level_name"],
             r["issued_on"], r["receipt_due_on"], receipt_words(r)] for r in rows))
+    shown_of(len(rows), total, "份")
 
 
 @app.command()

@@ -178,6 +178,12 @@ def test_orders_from_the_command_line(duban: Duban, engine, session, tmp_path):
     listed = duban("orders", "list", "--json")
     assert listed.exit_code == 0, listed.output
     assert "督办〔2025〕1号" in listed.output
+    issued = len(orders(engine))
+    assert issued > 1
+    cut = duban("orders", "list", "--limit", "1")  # says what it left out
+    assert cut.exit_code == 0 and f"仅列出 1 份，共 {issued} 份" in cut.output, cut.output
+    newest = duban("orders", "list", "--limit", "1", "--json").stdout
+    assert orders(engine)[-1].number in newest and "督办〔2025〕1号" not in newest
     refused = duban("receipt", "督办〔2025〕1号", "--by", "nobody@duban.example")
     assert refused.exit_code == 2 and "nobody@duban.example" in refused.output
     first = orders(engine)[0]

@@ -248,6 +248,13 @@ def order_rows(session: Session, zone: tzinfo, *, unsigned: bool = False,
             for o, title, unit, signer in session.exec(query).all()]
 
 
+def count_orders(session: Session, *, unsigned: bool = False) -> int:
+    query = select(sa.func.count()).select_from(SupervisionOrder)
+    if unsigned:
+        query = query.where(col(SupervisionOrder.received_at).is_(None))
+    return int(session.exec(query).one())
+
+
 def receipt_words(row: dict[str, Any]) -> str:
     """签收 in words: who and when, 逾期未签收, or 待签收."""
     if row["received_at"] is not None:
