@@ -195,6 +195,7 @@ def _raise_order_duties(session: Session, rules: Rules, today: date, now: dateti
         .join(Project, col(Project.id) == Milestone.project_id)
         .join(Plan, col(Plan.id) == Project.plan_id)
         .where(col(Milestone.id).in_([m.id for m, _, _, _ in raised]))).all()}
+    directory.load(session, {m.unit_id for m, _, _, _ in raised})
     notices = []
     for milestone, specific, roles, key in raised:
         project, plan = codes[milestone.id]
@@ -267,6 +268,7 @@ def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: 
     failed |= more
     decisions: list[_Decision] = []
     co_units = co_unit_ids_of(session, list(ladders))  # 协办单位 are told too
+    directory.load(session, {m.unit_id for m in milestones}.union(*co_units.values()))
     for milestone, project_code, plan_code in batch:  # in batch order, as the report lists
         if milestone.id in ladders:
             try:

@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from models.tables.person import Person, Role
 from models.tables.unit import Unit
@@ -22,25 +23,46 @@ class Recipient:
 
 
 class Directory:
-    """A snapshot of people and units, loaded once per sweep.
+    """Who is who, as a sweep needs it: the office and the leaders once, and each unit's people
+    and contact when a batch first names the unit (``load``), as plain rows: a steady sweep
+    that touches ten items reads ten units' people, not the whole directory.
 
     owner: the unit's owners; unit_head: its heads (单位负责人); office: the supervising office;
     leader: the leaders in charge of the unit, else those in charge of everything. When a unit
     has no owner or head on record, its contact stands in, unless it is still a placeholder.
     """
 
+    _EVERYWHERE = (Role.office, Role.leader)
+
     def __init__(self, *, session: Session) -> None:
-        people = session.exec(select(Person).where(Person.active == True)).all()  # noqa: E712
-        self._contacts = {u.id: Recipient(None, u.contact_name, u.contact_email)
-                          for u in session.exec(select(Unit)).all() if not u.contact_placeholder}
         self._by_role_unit: dict[tuple[str, int | None], list[Recipient]] = defaultdict(list)
-        for person in people:
-            recipient = Recipient(person.id, person.name, person.email)
-            self._by_role_unit[(person.role, person.unit_id)].append(recipient)
-            if person.heads_unit:
-                self._by_role_unit[("unit_head", person.unit_id)].append(recipient)
+        self._contacts: dict[int, Recipient] = {}
+        self._loaded: set[int] = set()
+        self._add(session, col(Person.role).in_(self._EVERYWHERE))
         self._office = [r for (role, _), rs in self._by_role_unit.items()
                         if role == Role.office for r in rs]
+
+    def load(self, session: Session, unit_ids: Iterable[int]) -> None:
+        """Read the people and contacts of the units not read yet."""
+        wanted = sorted(set(unit_ids) - self._loaded)
+        for part in (wanted[i:i + 500] for i in range(0, len(wanted), 500)):
+            self._add(session, col(Person.unit_id).in_(part),
+                      col(Person.role).not_in(self._EVERYWHERE))
+            for unit_id, name, email in session.execute(
+                    sa.select(Unit.id, Unit.contact_name, Unit.contact_email)  # type: ignore[call-overload]
+                    .where(col(Unit.id).in_(part), ~col(Unit.contact_placeholder))):
+                self._contacts[unit_id] = Recipient(None, name, email)
+            self._loaded.update(part)
+
+    def _add(self, session: Session, *where: sa.ColumnElement[bool]) -> None:
+        for person_id, name, email, role, unit_id, heads_unit in session.execute(
+                sa.select(Person.id, Person.name, Person.email,  # type: ignore[call-overload]
+                          Person.role, Person.unit_id, Person.heads_unit)
+                .where(col(Person.active), *where)):
+            recipient = Recipient(person_id, name, email)
+            self._by_role_unit[(role, unit_id)].append(recipient)
+            if heads_unit:
+                self._by_role_unit[("unit_head", unit_id)].append(recipient)
 
     def recipients(self, roles: Sequence[str], unit_id: int) -> list[Recipient]:
         found: dict[str, Recipient] = {}
@@ -67,6 +89,8 @@ class Directory:
         if role == "leader":
             return self._by_role_unit[(Role.leader, unit_id)] or \
                 self._by_role_unit[(Role.leader, None)]
+        if unit_id not in self._loaded:  # a sweep that forgot to load would tell no one
+            raise LookupError(f"unit {unit_id} was not loaded into the directory")
         key = (Role.owner if role == "owner" else "unit_head", unit_id)
         people = self._by_role_unit[key]
         contact = self._contacts.get(unit_id)
