@@ -199,10 +199,8 @@ def _raise_order_duties(session: Session, rules: Rules, today: date, now: dateti
     notices = []
     for milestone, specific, roles, key in raised:
         project, plan = codes[milestone.id]
-        context = {"milestone_id": milestone.id, "title": milestone.title, "plan": plan,
-                   "project": project, "unit_id": milestone.unit_id,
-                   "due_on": milestone.due_on.isoformat(), "repeat": 0,
-                   "as_of": today.isoformat(), "commitment": milestone.commitment} | specific
+        context = {"due_on": milestone.due_on.isoformat(), "repeat": 0,
+                   "as_of": today.isoformat()} | specific
         found = directory.recipients(roles, milestone.unit_id)
         notices += [{"key": f"{key}:{r.email}", "kind": "notice" if "office" in roles
                      else "reminder", "person_id": r.person_id, "address": r.email,
@@ -388,12 +386,11 @@ def _notices(d: _Decision, step: Step, found: list[Recipient], level_name: str, 
              today: date, now: datetime, sweep_id: str,
              order_number: str | None) -> list[dict[str, Any]]:
     milestone, status = d.milestone, d.status
-    context = {"milestone_id": milestone.id, "title": milestone.title, "plan": d.plan_code,
-               "project": d.project_code, "unit_id": milestone.unit_id,
-               "due_on": status.due_on.isoformat(), "light": status.light, "level": step.level,
+    # Only what the step says as of today: the item's names are read from its rows when the
+    # digest is composed (notifications.compose._sources), not copied into every notice.
+    context = {"due_on": status.due_on.isoformat(), "light": status.light, "level": step.level,
                "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
-               "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
-               "commitment": milestone.commitment} | (
+               "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat()} | (
                    {"order": order_number} if order_number else {}) | (
                    {"skipped": [d.level_names[n] for n in step.skipped]} if step.skipped else {})
     return [{"key": f"escalation:{step_id}:{r.email}",
