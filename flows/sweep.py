@@ -107,16 +107,16 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
     report = SweepReport(uuid.uuid4().hex, today, dry_run, detail_limit)
     with Session(engine) as session:  # who receives what: one snapshot for the whole sweep
         directory = Directory(session=session)
-        highest = session.exec(select(sa.func.max(Milestone.id))).one() or 0
         every_item = project_id is None and _rules_changed(session, rules.fingerprint)
+        ranges = _ranges(session, today, project_id, every_item, batch_size)
     if not dry_run:
         with Session(writer(engine)) as session:
             session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=clock(),
                                  rules=rules.fingerprint if project_id is None else None))
             session.commit()
-    for low in range(0, highest, batch_size):
+    for low, high in ranges:
         with Session(writer(engine)) as session:
-            batch = _candidates(session, today, low, low + batch_size, project_id, every_item)
+            batch = _candidates(session, today, low, high, project_id, every_item)
             if batch:
                 _evaluate(session, batch, rules, today, now, directory, report)
             session.rollback() if dry_run else session.commit()
@@ -144,23 +144,43 @@ def _rules_changed(session: Session, fingerprint: str) -> bool:
     return last != fingerprint
 
 
-def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
-                project_id: int | None, every_item: bool) -> list[tuple[Milestone, str, str]]:
-    """The open items due for a look among ids (after_id, up_to_id]: every open item when the
-    rules changed. A range of the primary key, not "the next N candidates": the database
-    walks the key in order and filters, so a batch costs the same early and late in a sweep,
-    with or without statistics, instead of sorting every remaining candidate for each batch."""
+def _due(today: date, project_id: int | None, every_item: bool) -> list[Any]:
+    """Which items a sweep looks at: the open ones due for a look (every open one when the
+    rules changed), of one project if given."""
     due = [] if every_item else [or_(col(Milestone.next_check_on).is_(None),
                                      col(Milestone.next_check_on) <= today)]
+    if project_id is not None:
+        due.append(col(Milestone.project_id) == project_id)
+    return [col(Milestone.state).in_(list(OPEN_STATES)), col(Milestone.retired_at).is_(None),
+            *due]
+
+
+def _ranges(session: Session, today: date, project_id: int | None, every_item: bool,
+            batch_size: int) -> list[tuple[int, int]]:
+    """The sweep's batches as ranges (after_id, up_to_id] of the primary key holding at most
+    ``batch_size`` of the items due, from one read of their ids: a steady sweep over a
+    million items with a thousand due visits the ranges that hold them, not a thousand ranges
+    of the whole table. The ids are read once, sorted once; each batch then reads its range
+    again under its locks, so an item another sweep took meanwhile is not swept twice."""
+    ids: list[int] = list(session.execute(
+        sa.select(Milestone.id).where(*_due(today, project_id, every_item))  # type: ignore[call-overload]
+        .order_by(col(Milestone.id))).scalars())
+    return [(ids[i] - 1, ids[min(i + batch_size, len(ids)) - 1])
+            for i in range(0, len(ids), batch_size)]
+
+
+def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
+                project_id: int | None, every_item: bool) -> list[tuple[Milestone, str, str]]:
+    """The items due for a look among ids (after_id, up_to_id] (see ``_due``). A range of the
+    primary key, not "the next N candidates": the database walks the key in order and
+    filters, so a batch costs the same early and late in a sweep, with or without
+    statistics, instead of sorting every remaining candidate for each batch."""
     query = (select(Milestone, Project.code, Plan.code)
              .join(Project, col(Project.id) == Milestone.project_id)
              .join(Plan, col(Plan.id) == Project.plan_id)
              .where(col(Milestone.id) > after_id, col(Milestone.id) <= up_to_id,
-                    col(Milestone.state).in_(list(OPEN_STATES)),
-                    col(Milestone.retired_at).is_(None), *due)
+                    *_due(today, project_id, every_item))
              .order_by(col(Milestone.id)))
-    if project_id is not None:
-        query = query.where(col(Milestone.project_id) == project_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Milestone)
     return [(milestone, project, plan) for milestone, project, plan in session.exec(query).all()]
