@@ -10,7 +10,8 @@ Algorithm, batch by batch (ranges of ``batch_size`` milestone ids, one transacti
    concurrent sweeps share the work.
 2. Load their facts (events, recorded ladder steps) with one query each.
 3. For each: compute status and ladder steps (pure rules), and the next day anything can change.
-4. Write the changed statuses and their events in bulk.
+4. Write the changed statuses in bulk, and what time changed in them as `light_change` rows
+   (one `sweep.lights_changed` event for the whole sweep, at its end).
 5. Insert the new steps with ON CONFLICT DO NOTHING on their unique key; only a step this
    sweep inserted queues notifications, in the same transaction.
 6. Set aside each item that failed in 2–5: its next check goes to the next working day, an
@@ -40,13 +41,15 @@ from models.rules.status import OPEN_STATES, Status, milestone_status, next_chan
 from models.store.co_units import co_unit_ids_of
 from models.store.database import bulk_insert, writer
 from models.store.directory import Directory, Recipient
-from models.store.event_chain import insert_events
+from models.store.events import record
+from models.store.light_changes import change_row
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.orders import OrderWanted, feedback_overdue, issue_orders, receipts_overdue
 from models.store.set_aside import Failure, isolating, set_aside
-from models.store.status_writes import status_event
 from models.tables.columns import table_of
 from models.tables.escalation import EscalationStep, Notification
+from models.tables.event_kinds import EventKind
+from models.tables.light_change import LightChange
 from models.tables.milestone import Milestone
 from models.tables.plan import Plan, Project
 from models.tables.sweep_run import SweepRun
@@ -56,6 +59,7 @@ ACTOR = "system:sweep"
 NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
 NOTICES = table_of(Notification)
 ESCALATIONS = table_of(EscalationStep)
+LIGHT_CHANGES = table_of(LightChange)
 STEPS_IN = sa.table("step_in", *(sa.column(c) for c in ESCALATIONS.c.keys() if c != "id"))
 
 
@@ -127,6 +131,10 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
         if dry_run:
             session.rollback()
             return report
+        if report.changed:  # each change is a light_change row; the sweep, one event
+            record(session, EventKind.lights_changed, at=now, actor=ACTOR,
+                   data={"sweep_id": report.sweep_id, "as_of": today.isoformat(),
+                         "changed": report.changed})
         # Finished: its notices can now be composed into one digest per person.
         session.execute(sa.update(SweepRun).where(col(SweepRun.id) == report.sweep_id).values(
             finished_at=clock(), evaluated=report.evaluated, changed=report.changed,
@@ -247,7 +255,7 @@ class _Decision:
     project_code: str
     status: Status
     update: dict[str, Any] | None        # the milestone's new values, if any changed
-    event: dict[str, Any] | None         # its status_changed event, if state or light changed
+    change: dict[str, Any] | None        # its light_change row, if state or light changed
     steps: list[tuple[Step, list[Recipient], str]]  # each step, its recipients, level name
     orders: Orders                       # how its 督办单 are numbered and signed for
     order_levels: frozenset[int]         # the levels that issue one
@@ -336,9 +344,10 @@ def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Sta
     if any(getattr(milestone, k) != v for k, v in values.items()):
         update = values | {"_id": milestone.id, "version": milestone.version + 1,
                            "updated_at": now}
-    event = None
+    change = None
     if (milestone.state, milestone.light) != (status.state, status.light):
-        event = status_event(milestone, status, now, ACTOR, "sweep")
+        change = change_row(milestone, status.state, status.light, status.due_on,
+                            status.overdue_workdays, now)
     found = []
     for step in steps:
         # A catch-up step tells the people of every level it covers, each once.
@@ -346,7 +355,7 @@ def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Sta
                  for role in policy.level(number).recipients]
         found.append((step, directory.item_recipients(roles, milestone.unit_id, co_unit_ids),
                       policy.level(step.level).name))
-    return _Decision(milestone, plan_code, project_code, status, update, event, found,
+    return _Decision(milestone, plan_code, project_code, status, update, change, found,
                      policy.orders, frozenset(lvl.level for lvl in policy.ladder
                                               if lvl.issues_order),
                      rules.calendar.add_workdays(today, policy.orders.receipt_workdays),
@@ -359,11 +368,11 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
     this sweep inserted (with their ids), by milestone; only those queue notices."""
     table = table_of(Milestone)
     updates = [d.update for d in decisions if d.update is not None]
-    events = [d.event for d in decisions if d.event is not None]
+    changes = [d.change for d in decisions if d.change is not None]
     if updates:
         session.execute(table.update().where(table.c.id == bindparam("_id")), updates)
-    if events:
-        insert_events(session, events)
+    if changes:
+        bulk_insert(session, LIGHT_CHANGES, changes)
     rows = [{"milestone_id": d.milestone.id, "due_on": d.status.due_on, "level": step.level,
              "repeat": step.repeat, "reason": step.reason, "as_of": today,
              "recipients": len(found), "created_at": now}
@@ -429,7 +438,7 @@ def _tally(report: SweepReport, d: _Decision,
     report.evaluated += 1
     report.provisional |= status.provisional
     counter["evaluated"] += 1
-    if d.event is not None:
+    if d.change is not None:
         counter["changed"] += 1
         report.changed += 1
         report.keep(report.changes, {"milestone_id": milestone.id, "plan": d.plan_code,
