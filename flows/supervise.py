@@ -1,14 +1,18 @@
 """Prefect flows around the sweep. Imported only where a flow runs: Prefect is slow to import.
 
 The sweep works on sets in the database (see flows.sweep); the flow adds orchestration, retries,
-and an artifact of per-project outcomes for the Prefect UI, naming the machine that ran it.
-No task per milestone.
+and artifacts for the Prefect UI: the per-project outcomes, naming the machine that ran it, and
+for each project the sweep changed its milestones under the key ``project-<id>``, so that a
+project's versions in Prefect are its history sweep by sweep. No task per milestone, nor per
+project: the project pages are read in a few queries and posted concurrently by one client.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
+from collections.abc import Sequence
 from datetime import date
 from functools import partial
 from typing import Any
@@ -16,9 +20,19 @@ from typing import Any
 import anyio
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate
+from prefect.utilities.context import get_task_and_flow_run_ids
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from flows.sweep import SweepReport, run_sweep
+from models.rules.rulebook import Rules
+from models.store.project_cards import ProjectCard, project_cards
+from notifications.project_card import artifact_key, project_markdown
 from services.runtime import current
+
+POSTS_AT_ONCE = 8  # project artifacts in flight: enough to hide the round trip, not to swamp
 
 # Async flows: a sync flow run waits ~1 s on exit for its heartbeat thread (TECH_NOTES §1.2),
 # which would dwarf a steady-state sweep. The sweep itself runs in a worker thread.
@@ -43,7 +57,56 @@ async def _sweep(as_of: date | None, dry_run: bool, project_id: int | None) -> d
         run_sweep, engine=runtime.engine, rules=runtime.rules, now=runtime.at(as_of),
         clock=runtime.clock, dry_run=dry_run, project_id=project_id))
     await _publish(report)
+    await publish_projects(report, runtime.engine, runtime.rules)
     return report.as_dict()
+
+
+def changed_projects(report: SweepReport) -> list[str]:
+    """The projects ("plan/project") where this sweep changed a light or state or recorded a
+    step; a dry run kept nothing, so it changed none."""
+    return [] if report.dry_run else sorted(
+        code for code, counts in report.projects.items()
+        if counts.get("changed", 0) or counts.get("escalations", 0))
+
+
+async def publish_projects(report: SweepReport, engine: Engine, rules: Rules) -> int:
+    """One markdown artifact per changed project under its key, as the sweep left it; returns
+    how many. Read in the worker thread (the database), posted from the event loop."""
+    started = time.perf_counter()
+    codes = changed_projects(report)
+    if not codes:
+        return 0
+    cards = await anyio.to_thread.run_sync(partial(_read_cards, engine, codes))
+    await post_cards(report, cards, rules)
+    get_run_logger().info("%d project artifacts in %.2f s", len(cards),
+                          time.perf_counter() - started)
+    return len(cards)
+
+
+def _read_cards(engine: Engine, codes: list[str]) -> list[ProjectCard]:
+    with Session(engine) as session:
+        return project_cards(session=session, codes=codes)
+
+
+async def post_cards(report: SweepReport, cards: Sequence[ProjectCard], rules: Rules) -> None:
+    """Prefect has no bulk artifact call: one client, a few posts in flight at a time."""
+    _, flow_run_id = get_task_and_flow_run_ids()
+    limit = anyio.Semaphore(POSTS_AT_ONCE)
+    title = f"督办巡检 {report.as_of.isoformat()}"
+    async with get_client() as client:
+        async def post(card: ProjectCard) -> None:
+            async with limit:
+                levels = {lvl.level: lvl.name for lvl in rules.policy(card.plan_code).ladder}
+                await client.create_artifact(ArtifactCreate(
+                    key=artifact_key(card.id), type="markdown", flow_run_id=flow_run_id,
+                    description=f"{card.plan_code}/{card.code} {card.name} · {title}",
+                    data=project_markdown(
+                        card, as_of=report.as_of, level_names=levels,
+                        counts=report.projects.get(f"{card.plan_code}/{card.code}", {}))))
+
+        async with anyio.create_task_group() as group:
+            for card in cards:
+                group.start_soon(post, card)
 
 
 def where_it_ran() -> str:

@@ -105,3 +105,62 @@ def test_supervise_project_touches_only_that_project(service: None, session: Ses
     project_id = session.get(Milestone, world.neighbourhood).project_id
     report = asyncio.run(supervise_project(project_id=project_id, as_of=date(2026, 1, 9)))
     assert {c["milestone_id"] for c in report["changes"]} == {world.neighbourhood}
+
+
+def test_each_changed_project_keeps_its_milestones_as_a_versioned_artifact(
+        service: None, session: Session) -> None:
+    """The Prefect UI's Artifacts page lists ``project-<id>``; its versions are the project's
+    history, one per sweep that changed something in it."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.supervise import supervise_all
+    from models.tables.milestone import Milestone
+
+    world = build_world(session)
+    welfare = session.get(Milestone, world.construction).project_id
+    neighbourhood = session.get(Milestone, world.neighbourhood).project_id
+    october = asyncio.run(supervise_all(as_of=date(2025, 10, 21), return_state=True))
+    january = asyncio.run(supervise_all(as_of=date(2026, 1, 9), return_state=True))
+
+    ours = {october.state_details.flow_run_id, january.state_details.flow_run_id}
+
+    async def versions(project_id: int) -> list:  # the server outlives this test's database
+        async with get_client() as client:
+            found = await client.read_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[f"project-{project_id}"])))
+            return sorted((a for a in found if a.flow_run_id in ours), key=lambda a: a.created)
+
+    first, second = asyncio.run(versions(welfare))
+    assert [first.flow_run_id, second.flow_run_id] == [
+        october.state_details.flow_run_id, january.state_details.flow_run_id]
+    assert first.type == "markdown" and "区社会福利中心二期工程" in str(first.description)
+    page = str(first.data)
+    for words in ("开工建设", "完成消防验收", "逾期", "红灯", "三级 领导督办", "2025-09-30"):
+        assert words in page
+    assert "2025-10-21 巡检" in page and "2026-01-09 巡检" in str(second.data)
+    # Nothing changed in the neighbourhood centre in October: it first shows in January.
+    [only] = asyncio.run(versions(neighbourhood))
+    assert only.flow_run_id == january.state_details.flow_run_id
+    assert "建成运营" in str(only.data)
+
+
+def test_a_dry_run_leaves_no_project_history(service: None, session: Session) -> None:
+    from prefect import get_client
+
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.supervise import supervise_all
+
+    build_world(session)
+    run = asyncio.run(supervise_all(as_of=date(2025, 10, 21), dry_run=True, return_state=True))
+    assert run.result()["escalated"] > 0
+
+    async def keys() -> set[str | None]:
+        async with get_client() as client:
+            return {a.key for a in await client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run.state_details.flow_run_id])))}
+
+    found = asyncio.run(keys())
+    assert "sweep-outcomes" in found  # what it would do is still said
+    assert not {k for k in found if k and k.startswith("project-")}
