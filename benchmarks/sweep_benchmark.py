@@ -87,6 +87,8 @@ def _run(url: str, backend: str, milestones: int, flow: bool) -> None:
         print(f"  flow run               {overhead['flow']:8.3f} s vs direct "
               f"{overhead['direct']:.3f} s on the same work: +"
               f"{(overhead['flow'] - overhead['direct']) / overhead['direct'] * 100:.0f} %")
+        print(f"  project artifacts      {overhead['pages_s']:8.3f} s for {overhead['pages']:,.0f}"
+              f" changed projects ({overhead['pages_s'] / overhead['pages'] * 1000:.1f} ms each)")
     engine.dispose()
 
 
@@ -147,10 +149,14 @@ def _child(url: str, mode: str) -> None:
     async def warm_up() -> None:
         return None
 
-    @flow  # shaped like flows.supervise: async, the sweep in a worker thread
+    from flows.supervise import publish_outcomes
+
+    @flow  # shaped like flows.supervise: async, the sweep in a worker thread, its artifacts
     async def sweep_flow() -> int:
         report = await anyio.to_thread.run_sync(partial(run_sweep, engine=engine, rules=RULES,
-                                                        now=now, detail_limit=0))
+                                                        clock=system_clock, now=now,
+                                                        detail_limit=0))
+        await publish_outcomes(report, engine, RULES)
         return report.evaluated
 
     asyncio.run(warm_up())
@@ -176,7 +182,37 @@ def _child(url: str, mode: str) -> None:
         started = time.perf_counter()
         asyncio.run(sweep_flow())
         flowed.append(time.perf_counter() - started)
-    print(json.dumps({"direct": statistics.median(direct), "flow": statistics.median(flowed)}))
+    print(json.dumps({"direct": statistics.median(direct), "flow": statistics.median(flowed),
+                      **_project_pages(engine, PROJECT_PAGES)}))
+
+
+PROJECT_PAGES = 1000  # a sweep that changed this many projects: one artifact each
+
+
+def _project_pages(engine: sa.Engine, count: int) -> dict[str, float]:
+    """What the per-project artifacts cost a sweep that changed ``count`` projects."""
+    from collections import Counter
+
+    from prefect import flow
+
+    from flows.supervise import publish_projects
+    from flows.sweep import SweepReport
+    from tests.world import RULES
+
+    with engine.connect() as connection:
+        codes = [f"{plan}/{project}" for plan, project in connection.execute(sa.text(
+            "SELECT plan.code, project.code FROM project JOIN plan ON plan.id = project.plan_id "
+            "ORDER BY project.id LIMIT :n"), {"n": count})]
+
+    @flow
+    async def pages() -> float:
+        report = SweepReport("benchmark", AS_OF, False,
+                             projects={code: Counter(changed=1) for code in codes})
+        started = time.perf_counter()
+        await publish_projects(report, engine, RULES, count)
+        return time.perf_counter() - started
+
+    return {"pages": len(codes), "pages_s": asyncio.run(pages())}
 
 
 class _database:

@@ -32,16 +32,28 @@ from models.store.project_cards import ProjectCard, project_cards
 from notifications.project_card import artifact_key, project_markdown
 from services.runtime import current
 
-POSTS_AT_ONCE = 8  # project artifacts in flight: enough to hide the round trip, not to swamp
+POSTS_AT_ONCE = 4  # project artifacts in flight: the server writes them one at a time anyway
+# Each artifact costs the Prefect server 20–30 ms here (2 cores, SQLite; no bulk call exists):
+# past this many changed projects in one sweep (a plan import, a policy change), the ones with
+# the most steps and changes get their page and the rest are counted in the log and in the
+# outcomes table, which lists every project.
+PROJECT_PAGES = 200
 
 # Async flows: a sync flow run waits ~1 s on exit for its heartbeat thread (TECH_NOTES §1.2),
 # which would dwarf a steady-state sweep. The sweep itself runs in a worker thread.
 
 
 @flow(name="supervise_all", retries=1, retry_delay_seconds=60)
-async def supervise_all(as_of: date | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Sweep every plan: lights, state changes, escalation steps and their notices."""
-    return await _sweep(as_of, dry_run, None)
+async def supervise_all(as_of: date | None = None, dry_run: bool = False,
+                        batch_size: int = 1000,
+                        project_pages: int = PROJECT_PAGES) -> dict[str, Any]:
+    """Sweep every plan: lights, state changes, escalation steps and their notices.
+
+    Several runs at once share the work (on PostgreSQL): each takes the batches of ids no other
+    run holds (FOR UPDATE SKIP LOCKED) and skips the items another already moved past today,
+    so two workers on one large sweep each do part and every item is swept once. Smaller
+    batches share more finely."""
+    return await _sweep(as_of, dry_run, None, batch_size, project_pages)
 
 
 @flow(name="supervise_project")
@@ -51,35 +63,47 @@ async def supervise_project(project_id: int, as_of: date | None = None,
     return await _sweep(as_of, dry_run, project_id)
 
 
-async def _sweep(as_of: date | None, dry_run: bool, project_id: int | None) -> dict[str, Any]:
+async def _sweep(as_of: date | None, dry_run: bool, project_id: int | None,
+                 batch_size: int = 1000, project_pages: int = PROJECT_PAGES) -> dict[str, Any]:
     runtime = current()
     report = await anyio.to_thread.run_sync(partial(
         run_sweep, engine=runtime.engine, rules=runtime.rules, now=runtime.at(as_of),
-        clock=runtime.clock, dry_run=dry_run, project_id=project_id))
-    await _publish(report)
-    await publish_projects(report, runtime.engine, runtime.rules)
+        clock=runtime.clock, dry_run=dry_run, project_id=project_id, batch_size=batch_size))
+    await publish_outcomes(report, runtime.engine, runtime.rules, project_pages)
     return report.as_dict()
+
+
+async def publish_outcomes(report: SweepReport, engine: Engine, rules: Rules,
+                           project_pages: int = PROJECT_PAGES) -> None:
+    """Everything a sweep leaves in Prefect: its totals, and each changed project's page."""
+    await _publish_totals(report)
+    await publish_projects(report, engine, rules, project_pages)
 
 
 def changed_projects(report: SweepReport) -> list[str]:
     """The projects ("plan/project") where this sweep changed a light or state or recorded a
-    step; a dry run kept nothing, so it changed none."""
+    step, most steps and changes first; a dry run kept nothing, so it changed none."""
     return [] if report.dry_run else sorted(
-        code for code, counts in report.projects.items()
-        if counts.get("changed", 0) or counts.get("escalations", 0))
+        (code for code, counts in report.projects.items()
+         if counts.get("changed", 0) or counts.get("escalations", 0)),
+        key=lambda code: (-report.projects[code].get("escalations", 0),
+                          -report.projects[code].get("changed", 0), code))
 
 
-async def publish_projects(report: SweepReport, engine: Engine, rules: Rules) -> int:
-    """One markdown artifact per changed project under its key, as the sweep left it; returns
-    how many. Read in the worker thread (the database), posted from the event loop."""
+async def publish_projects(report: SweepReport, engine: Engine, rules: Rules,
+                           limit: int = PROJECT_PAGES) -> int:
+    """One markdown artifact per changed project (at most ``limit``) under its key, as the
+    sweep left it; returns how many. Read in the worker thread, posted from the event loop."""
     started = time.perf_counter()
     codes = changed_projects(report)
     if not codes:
         return 0
-    cards = await anyio.to_thread.run_sync(partial(_read_cards, engine, codes))
+    cards = await anyio.to_thread.run_sync(partial(_read_cards, engine, codes[:limit]))
     await post_cards(report, cards, rules)
-    get_run_logger().info("%d project artifacts in %.2f s", len(cards),
-                          time.perf_counter() - started)
+    get_run_logger().info("%d project artifacts in %.2f s%s", len(cards),
+                          time.perf_counter() - started,
+                          f"; {len(codes) - limit} more changed projects left without one"
+                          if len(codes) > limit else "")
     return len(cards)
 
 
@@ -118,7 +142,7 @@ def where_it_ran() -> str:
     return f"{place}，worker {worker}" if worker else place
 
 
-async def _publish(report: SweepReport) -> None:
+async def _publish_totals(report: SweepReport) -> None:
     """Log the sweep's totals and leave an artifact on its run.
 
     A sweep that touched some project publishes the per-project table under the key

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from config.policy import POLICY_FILE
 from models.tables.escalation import EscalationStep
+from models.tables.milestone import Milestone
 from tests.conftest import POSTGRES_URL
 from tests.world import build_world
 
@@ -137,6 +138,7 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
                            ("weekly_bulletins/weekly-bulletins", "0 9 * * mon")):
         assert f"已部署 {name}（" in deployed.stdout
         assert f"计划 {schedule}（Asia/Shanghai）" in deployed.stdout
+    assert "已部署 supervise_project/supervise-project（" in deployed.stdout
 
     run = subprocess.run(
         [str(BIN / "prefect"), "deployment", "run", "supervise_all/supervise-all",
@@ -152,6 +154,27 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
         assert {(world.construction, 3), (world.fire_check, 3)} <= {
             (s.milestone_id, s.level) for s in steps}
         assert {s.as_of for s in steps} == {date(2025, 10, 21)}
+
+    # The office sweeps one project from the UI: the one-project deployment, by its id.
+    neighbourhood = session.get(Milestone, world.neighbourhood)
+    assert neighbourhood is not None
+    run = subprocess.run(
+        [str(BIN / "prefect"), "deployment", "run", "supervise_project/supervise-project",
+         "--param", f"project_id={neighbourhood.project_id}", "--param", "as_of=2026-01-09"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    worker = subprocess.run(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "duban-test", "--run-once"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    with Session(engine) as fresh:
+        later = {s.milestone_id for s in fresh.exec(select(EscalationStep).where(
+            EscalationStep.as_of == date(2026, 1, 9)))}
+        assert later == {world.neighbourhood}  # the other project was left alone
+    page = httpx.post(f"{prefect_server.api}/artifacts/filter", timeout=10, json={
+        "artifacts": {"key": {"any_": [f"project-{neighbourhood.project_id}"]}}})
+    [project_page] = page.json()
+    assert "建成运营" in project_page["data"] and "逾期" in project_page["data"]
     outcomes = httpx.post(f"{prefect_server.api}/artifacts/filter", timeout=10, json={
         "artifacts": {"key": {"any_": ["sweep-outcomes"]}}})
     [artifact] = outcomes.json()

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -147,7 +148,6 @@ def test_each_changed_project_keeps_its_milestones_as_a_versioned_artifact(
 
 def test_a_dry_run_leaves_no_project_history(service: None, session: Session) -> None:
     from prefect import get_client
-
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     from flows.supervise import supervise_all
@@ -164,3 +164,65 @@ def test_a_dry_run_leaves_no_project_history(service: None, session: Session) ->
     found = asyncio.run(keys())
     assert "sweep-outcomes" in found  # what it would do is still said
     assert not {k for k in found if k and k.startswith("project-")}
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_workers_share_one_large_sweep_and_sweep_each_item_once(
+        service: None, database_url: str, tmp_path: Path) -> None:
+    """Two processes run `supervise_all` as flow runs at once on a plan just imported (every
+    item never looked at): each takes the batches the other does not hold, so both do part of
+    the work, no item is evaluated twice, and every step and event is recorded once."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import sqlalchemy as sa
+    from prefect.settings import PREFECT_API_URL
+
+    from benchmarks.synthetic import populate
+    from flows.sweep import run_sweep
+    from models.tables.sweep_run import SweepRun
+
+    engine = runtime.current().engine
+    rules = runtime.current().rules
+    populate(engine, units=10, projects_per_unit=10, milestones_per_project=20,
+             first_due=date(2025, 9, 1), last_due=date(2025, 10, 20))
+    now = runtime.current().at(date(2025, 10, 21))
+    expected = run_sweep(engine=engine, rules=rules, now=now, clock=runtime.current().clock,
+                         dry_run=True, detail_limit=None)
+    assert expected.evaluated == 2000 and expected.escalated >= 2000
+    with Session(engine) as fresh:  # the policy in force was swept under before the import
+        fresh.add(SweepRun(id="before-the-import", as_of=date(2025, 10, 20),
+                           started_at=now, finished_at=now, rules=rules.fingerprint))
+        fresh.commit()
+
+    start = tmp_path / "go"
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    workers = [subprocess.Popen(
+        [sys.executable, "-m", "tests.flow_worker", str(start), "2025-10-21", "100"], env=env,
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(0.5)
+    start.touch()
+    reports = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-3000:]
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+
+    evaluated = [r["evaluated"] for r in reports]
+    assert sum(evaluated) == expected.evaluated and min(evaluated) > 0, evaluated
+    with engine.connect() as connection:
+        def one(sql: str) -> Any:
+            return connection.execute(sa.text(sql)).scalar_one()
+
+        assert one("SELECT count(*) FROM escalation") == expected.escalated
+        assert one("SELECT count(*) FROM (SELECT 1 FROM escalation GROUP BY milestone_id, "
+                   'level, "repeat" HAVING count(*) > 1) AS twice') == 0
+        assert one("SELECT count(*) FROM event WHERE kind = 'milestone.status_changed'") == sum(
+            r["changed"] for r in reports) == expected.changed
+        assert one("SELECT count(DISTINCT milestone_id) FROM event "
+                   "WHERE kind = 'milestone.status_changed'") == expected.changed
+        assert one("SELECT count(*) FROM notification") == sum(
+            r["notifications"] for r in reports)
