@@ -149,7 +149,7 @@ def _child(url: str, mode: str) -> None:
     async def warm_up() -> None:
         return None
 
-    from flows.supervise import publish_outcomes
+    from flows.supervise import PROJECT_PAGES, publish_outcomes
 
     @flow  # shaped like flows.supervise: async, the sweep in a worker thread, its artifacts
     async def sweep_flow() -> int:
@@ -184,9 +184,6 @@ def _child(url: str, mode: str) -> None:
         flowed.append(time.perf_counter() - started)
     print(json.dumps({"direct": statistics.median(direct), "flow": statistics.median(flowed),
                       **_project_pages(engine, PROJECT_PAGES)}))
-
-
-PROJECT_PAGES = 1000  # a sweep that changed this many projects: one artifact each
 
 
 def _project_pages(engine: sa.Engine, count: int) -> dict[str, float]:
