@@ -33,10 +33,10 @@ from notifications.project_card import artifact_key, project_markdown
 from services.runtime import current
 
 POSTS_AT_ONCE = 4  # project artifacts in flight: the server writes them one at a time anyway
-# Each artifact costs the Prefect server 20–30 ms here (2 cores, SQLite; no bulk call exists):
+# Each artifact costs the Prefect server 20–50 ms here (2 cores, SQLite; no bulk call exists):
 # past this many changed projects in one sweep (a plan import, a policy change), the ones with
-# the most steps and changes get their page and the rest are counted in the log and in the
-# outcomes table, which lists every project.
+# the most steps and changes get their page, the log counts the rest, and the outcomes table
+# still lists every project.
 PROJECT_PAGES = 200
 
 # Async flows: a sync flow run waits ~1 s on exit for its heartbeat thread (TECH_NOTES §1.2),
