@@ -108,7 +108,9 @@ def prefect_server(tmp_path: Path, postgres_url: str) -> Iterator[PrefectServer]
 
 def duban_env(server: PrefectServer, database_url: str, tmp_path: Path) -> dict[str, str]:
     (tmp_path / "data").mkdir(exist_ok=True)
-    return {**server.env, "DUBAN_DATABASE_URL": database_url,
+    # PYTHONPATH: the commands and flow runs import this checkout, even where the virtual
+    # environment's editable install points at another (a git worktree sharing its .venv).
+    return {**server.env, "PYTHONPATH": str(REPO), "DUBAN_DATABASE_URL": database_url,
             "DUBAN_DATA_DIR": str(tmp_path / "data"), "DUBAN_CONFIG": str(tmp_path / "none.toml")}
 
 
@@ -155,6 +157,13 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
             (s.milestone_id, s.level) for s in steps}
         assert {s.as_of for s in steps} == {date(2025, 10, 21)}
 
+    outcomes = httpx.post(f"{prefect_server.api}/artifacts/filter", timeout=10, json={
+        "artifacts": {"key": {"any_": ["sweep-outcomes"]}}})
+    [artifact] = outcomes.json()
+    # Which machine and worker swept, outside the logs.
+    assert socket.gethostname() in artifact["description"]
+    assert "worker ProcessWorker" in artifact["description"]
+
     # The office sweeps one project from the UI: the one-project deployment, by its id.
     neighbourhood = session.get(Milestone, world.neighbourhood)
     assert neighbourhood is not None
@@ -175,12 +184,6 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
         "artifacts": {"key": {"any_": [f"project-{neighbourhood.project_id}"]}}})
     [project_page] = page.json()
     assert "建成运营" in project_page["data"] and "逾期" in project_page["data"]
-    outcomes = httpx.post(f"{prefect_server.api}/artifacts/filter", timeout=10, json={
-        "artifacts": {"key": {"any_": ["sweep-outcomes"]}}})
-    [artifact] = outcomes.json()
-    # Which machine and worker swept, outside the logs.
-    assert socket.gethostname() in artifact["description"]
-    assert "worker ProcessWorker" in artifact["description"]
     assert not prefect_server.tracebacks()
 
 
