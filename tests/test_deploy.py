@@ -126,6 +126,20 @@ def flow_runs(server: PrefectServer, deployment: str) -> list[dict[str, Any]]:
     return result
 
 
+def run_on_a_worker(env: dict[str, str], tmp_path: Path, deployment: str, *params: str) -> None:
+    """A run of ``deployment`` asked for by hand (as the UI's Run button does), then a process
+    worker that picks it up, runs it and exits."""
+    run = subprocess.run(
+        [str(BIN / "prefect"), "deployment", "run", deployment,
+         *(arg for param in params for arg in ("--param", param))],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    worker = subprocess.run(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "duban-test", "--run-once"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+
+
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, database_url: str,
                                            engine: sa.Engine, session: Session,
@@ -142,14 +156,7 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
         assert f"计划 {schedule}（Asia/Shanghai）" in deployed.stdout
     assert "已部署 supervise_project/supervise-project（" in deployed.stdout
 
-    run = subprocess.run(
-        [str(BIN / "prefect"), "deployment", "run", "supervise_all/supervise-all",
-         "--param", "as_of=2025-10-21"], env=env, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    worker = subprocess.run(
-        [str(BIN / "prefect"), "worker", "start", "--pool", "duban-test", "--run-once"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
-    assert worker.returncode == 0, worker.stderr[-2000:]
+    run_on_a_worker(env, tmp_path, "supervise_all/supervise-all", "as_of=2025-10-21")
 
     with Session(engine) as fresh:
         steps = fresh.exec(select(EscalationStep)).all()
@@ -167,15 +174,8 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
     # The office sweeps one project from the UI: the one-project deployment, by its id.
     neighbourhood = session.get(Milestone, world.neighbourhood)
     assert neighbourhood is not None
-    run = subprocess.run(
-        [str(BIN / "prefect"), "deployment", "run", "supervise_project/supervise-project",
-         "--param", f"project_id={neighbourhood.project_id}", "--param", "as_of=2026-01-09"],
-        env=env, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    worker = subprocess.run(
-        [str(BIN / "prefect"), "worker", "start", "--pool", "duban-test", "--run-once"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
-    assert worker.returncode == 0, worker.stderr[-2000:]
+    run_on_a_worker(env, tmp_path, "supervise_project/supervise-project",
+                    f"project_id={neighbourhood.project_id}", "as_of=2026-01-09")
     with Session(engine) as fresh:
         later = {s.milestone_id for s in fresh.exec(select(EscalationStep).where(
             EscalationStep.as_of == date(2026, 1, 9)))}
