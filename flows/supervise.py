@@ -69,15 +69,18 @@ async def _sweep(as_of: date | None, dry_run: bool, project_id: int | None,
     report = await anyio.to_thread.run_sync(partial(
         run_sweep, engine=runtime.engine, rules=runtime.rules, now=runtime.at(as_of),
         clock=runtime.clock, dry_run=dry_run, project_id=project_id, batch_size=batch_size))
-    await publish_outcomes(report, runtime.engine, runtime.rules, project_pages)
+    await publish_outcomes(report, runtime.engine, runtime.rules, project_pages, project_id)
     return report.as_dict()
 
 
 async def publish_outcomes(report: SweepReport, engine: Engine, rules: Rules,
-                           project_pages: int = PROJECT_PAGES) -> None:
-    """Everything a sweep leaves in Prefect: its totals, and each changed project's page."""
+                           project_pages: int = PROJECT_PAGES,
+                           asked_for: int | None = None) -> None:
+    """Everything a sweep leaves in Prefect: its totals, and each changed project's page; a
+    project swept by hand (``asked_for``) gets its page even if nothing changed in it, since
+    that page is what the person who asked will look at."""
     await _publish_totals(report)
-    await publish_projects(report, engine, rules, project_pages)
+    await publish_projects(report, engine, rules, project_pages, asked_for)
 
 
 def changed_projects(report: SweepReport) -> list[str]:
@@ -91,14 +94,16 @@ def changed_projects(report: SweepReport) -> list[str]:
 
 
 async def publish_projects(report: SweepReport, engine: Engine, rules: Rules,
-                           limit: int = PROJECT_PAGES) -> int:
+                           limit: int = PROJECT_PAGES, asked_for: int | None = None) -> int:
     """One markdown artifact per changed project (at most ``limit``) under its key, as the
-    sweep left it; returns how many. Read in the worker thread, posted from the event loop."""
+    sweep left it, and the ``asked_for`` project's; returns how many. Read in the worker
+    thread, posted from the event loop."""
     started = time.perf_counter()
     codes = changed_projects(report)
-    if not codes:
+    ids = [asked_for] if asked_for is not None and not report.dry_run else []
+    if not codes and not ids:
         return 0
-    cards = await anyio.to_thread.run_sync(partial(_read_cards, engine, codes[:limit]))
+    cards = await anyio.to_thread.run_sync(partial(_read_cards, engine, codes[:limit], ids))
     await post_cards(report, cards, rules)
     get_run_logger().info("%d project artifacts in %.2f s%s", len(cards),
                           time.perf_counter() - started,
@@ -107,9 +112,9 @@ async def publish_projects(report: SweepReport, engine: Engine, rules: Rules,
     return len(cards)
 
 
-def _read_cards(engine: Engine, codes: list[str]) -> list[ProjectCard]:
+def _read_cards(engine: Engine, codes: list[str], ids: list[int]) -> list[ProjectCard]:
     with Session(engine) as session:
-        return project_cards(session=session, codes=codes)
+        return project_cards(session=session, codes=codes, ids=ids)
 
 
 async def post_cards(report: SweepReport, cards: Sequence[ProjectCard], rules: Rules) -> None:

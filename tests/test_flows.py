@@ -226,3 +226,32 @@ def test_two_workers_share_one_large_sweep_and_sweep_each_item_once(
                    "WHERE kind = 'milestone.status_changed'") == expected.changed
         assert one("SELECT count(*) FROM notification") == sum(
             r["notifications"] for r in reports)
+
+
+def test_a_project_swept_by_hand_gets_its_page_even_when_nothing_changed(
+        service: None, session: Session) -> None:
+    """The office runs supervise-project from the UI and opens the project's artifact: there
+    is a new version for that run, saying what it found, though the run changed nothing."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.supervise import supervise_project
+    from models.tables.milestone import Milestone
+
+    world = build_world(session)
+    welfare = session.get(Milestone, world.construction).project_id
+    runs = [asyncio.run(supervise_project(project_id=welfare, as_of=date(2025, 10, 21),
+                                          return_state=True)) for _ in range(2)]
+    assert runs[1].result()["evaluated"] == 0  # the same day again: nothing due for a look
+
+    async def pages() -> list:
+        async with get_client() as client:
+            found = await client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(
+                    any_=[r.state_details.flow_run_id for r in runs])))
+            return sorted((a for a in found if a.key == f"project-{welfare}"),
+                          key=lambda a: a.created)
+
+    first, second = asyncio.run(pages())
+    assert "状态变化 2 个" in str(first.data)
+    assert "检查 0 个节点" in str(second.data) and "红灯 2" in str(second.data)

@@ -41,20 +41,24 @@ class ProjectCard:
     milestones: list[MilestoneLine]
 
 
-def project_cards(*, session: Session, codes: Iterable[str]) -> list[ProjectCard]:
-    """The projects named "plan/project" (as ``SweepReport.projects`` names them), each with
-    its current milestones in plan order; names that match no project are left out."""
-    wanted = set(codes)
+def project_cards(*, session: Session, codes: Iterable[str] = (),
+                  ids: Iterable[int] = ()) -> list[ProjectCard]:
+    """The projects named "plan/project" (as ``SweepReport.projects`` names them) or by id,
+    each with its current milestones in plan order; names and ids that match no project are
+    left out."""
+    wanted, chosen = set(codes), set(ids)
     plans = sorted({code.split("/", 1)[0] for code in wanted})
-    projects = {} if not plans else {
-        saved_id(project): (plan, project) for project, plan in session.exec(
-            select(Project, Plan).join(Plan, col(Plan.id) == Project.plan_id)
-            .where(col(Plan.code).in_(plans)))
-        if f"{plan.code}/{project.code}" in wanted}
+    query = select(Project, Plan).join(Plan, col(Plan.id) == Project.plan_id)
+    found = [] if not plans else [
+        (project, plan) for project, plan in session.exec(query.where(col(Plan.code).in_(plans)))
+        if f"{plan.code}/{project.code}" in wanted]
+    if chosen:
+        found += session.exec(query.where(col(Project.id).in_(sorted(chosen)))).all()
+    projects = {saved_id(project): (plan, project) for project, plan in found}
     lines: dict[int, list[MilestoneLine]] = {i: [] for i in projects}
-    ids = sorted(projects)
-    for start in range(0, len(ids), CHUNK):
-        for project_id, line in _lines(session, ids[start:start + CHUNK]):
+    in_order = sorted(projects)
+    for start in range(0, len(in_order), CHUNK):
+        for project_id, line in _lines(session, in_order[start:start + CHUNK]):
             lines[project_id].append(line)
     return [ProjectCard(saved_id(project), plan.code, plan.name, project.code, project.name,
                         lines[saved_id(project)])
