@@ -8,8 +8,9 @@ first full sweep: every item's next check goes past the day and a finished sweep
 current rules is recorded (so the next sweep reads only what is due), and 0.1 % of the items
 are marked changed. Then, in one process whose Prefect server is already up, it times the same
 steady sweep called directly and as a flow run (median of three each, alternated), as
-``sweep_benchmark --flow`` does, and 200 project pages. The lights of the untouched items stay
-as loaded: the steady sweep reads only the 0.1 %, so this does not change what it does.
+``sweep_benchmark --flow`` does, and 200 project pages; last, an empty flow run. The lights
+of the untouched items stay as loaded: the steady sweep reads only the 0.1 %, so this does not
+change what it does.
 """
 
 from __future__ import annotations
@@ -59,6 +60,34 @@ def main() -> None:
           f"+{added:.3f} s = +{added / result['direct'] * 100:.0f} %")
     print(f"project artifacts {result['pages_s']:.3f} s for {result['pages']:,.0f} projects "
           f"({result['pages_s'] / result['pages'] * 1000:.1f} ms each)")
+    print(f"an empty flow run {_empty_flow_run():.3f} s (the fixed part; median of five, warm)")
+
+
+def _empty_flow_run() -> float:
+    """A flow run that does nothing, timed in a process whose Prefect server is up: what
+    any flow run costs, whatever its sweep."""
+    import asyncio
+    import statistics
+    import tempfile
+
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-bench-prefect-"))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    from prefect import flow
+
+    @flow
+    async def nothing() -> None:
+        return None
+
+    asyncio.run(nothing())
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        asyncio.run(nothing())
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":
