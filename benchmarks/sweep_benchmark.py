@@ -149,6 +149,7 @@ def _child(url: str, mode: str) -> None:
     async def warm_up() -> None:
         return None
 
+    from benchmarks.project_pages import project_pages
     from flows.supervise import PROJECT_PAGES, publish_outcomes
 
     @flow  # shaped like flows.supervise: async, the sweep in a worker thread, its artifacts
@@ -183,33 +184,7 @@ def _child(url: str, mode: str) -> None:
         asyncio.run(sweep_flow())
         flowed.append(time.perf_counter() - started)
     print(json.dumps({"direct": statistics.median(direct), "flow": statistics.median(flowed),
-                      **_project_pages(engine, PROJECT_PAGES)}))
-
-
-def _project_pages(engine: sa.Engine, count: int) -> dict[str, float]:
-    """What the per-project artifacts cost a sweep that changed ``count`` projects."""
-    from collections import Counter
-
-    from prefect import flow
-
-    from flows.supervise import publish_projects
-    from flows.sweep import SweepReport
-    from tests.world import RULES
-
-    with engine.connect() as connection:
-        codes = [f"{plan}/{project}" for plan, project in connection.execute(sa.text(
-            "SELECT plan.code, project.code FROM project JOIN plan ON plan.id = project.plan_id "
-            "ORDER BY project.id LIMIT :n"), {"n": count})]
-
-    @flow
-    async def pages() -> float:
-        report = SweepReport("benchmark", AS_OF, False,
-                             projects={code: Counter(changed=1) for code in codes})
-        started = time.perf_counter()
-        await publish_projects(report, engine, RULES, count)
-        return time.perf_counter() - started
-
-    return {"pages": len(codes), "pages_s": asyncio.run(pages())}
+                      **project_pages(engine, PROJECT_PAGES, AS_OF)}))
 
 
 class _database:
