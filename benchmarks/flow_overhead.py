@@ -60,34 +60,7 @@ def main() -> None:
           f"+{added:.3f} s = +{added / result['direct'] * 100:.0f} %")
     print(f"project artifacts {result['pages_s']:.3f} s for {result['pages']:,.0f} projects "
           f"({result['pages_s'] / result['pages'] * 1000:.1f} ms each)")
-    print(f"an empty flow run {_empty_flow_run():.3f} s (the fixed part; median of five, warm)")
-
-
-def _empty_flow_run() -> float:
-    """A flow run that does nothing, timed in a process whose Prefect server is up: what
-    any flow run costs, whatever its sweep."""
-    import asyncio
-    import statistics
-    import tempfile
-
-    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="duban-bench-prefect-"))
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-    from prefect import flow
-
-    @flow
-    async def nothing() -> None:
-        return None
-
-    asyncio.run(nothing())
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        asyncio.run(nothing())
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    print(f"an empty flow run {result['empty_s']:.3f} s (the fixed part; median of five, warm)")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,8 @@ def _run(url: str, backend: str, milestones: int, flow: bool) -> None:
               f"{overhead['direct']:.3f} s on the same work: +"
               f"{(overhead['flow'] - overhead['direct']) / overhead['direct'] * 100:.0f} %")
         print(f"  project artifacts      {overhead['pages_s']:8.3f} s for {overhead['pages']:,.0f}"
-              f" changed projects ({overhead['pages_s'] / overhead['pages'] * 1000:.1f} ms each)")
+              f" changed projects ({overhead['pages_s'] / overhead['pages'] * 1000:.1f} ms each);"
+              f" an empty flow run {overhead['empty_s']:.3f} s")
     engine.dispose()
 
 
@@ -149,7 +150,7 @@ def _child(url: str, mode: str) -> None:
     async def warm_up() -> None:
         return None
 
-    from benchmarks.project_pages import project_pages
+    from benchmarks.flow_costs import flow_costs
     from flows.supervise import PROJECT_PAGES, publish_outcomes
 
     @flow  # shaped like flows.supervise: async, the sweep in a worker thread, its artifacts
@@ -184,7 +185,7 @@ def _child(url: str, mode: str) -> None:
         asyncio.run(sweep_flow())
         flowed.append(time.perf_counter() - started)
     print(json.dumps({"direct": statistics.median(direct), "flow": statistics.median(flowed),
-                      **project_pages(engine, PROJECT_PAGES, AS_OF)}))
+                      **flow_costs(engine, PROJECT_PAGES, AS_OF)}))
 
 
 class _database:

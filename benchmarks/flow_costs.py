@@ -1,18 +1,21 @@
-"""What the per-project artifacts cost: pages for the first ``count`` projects of a loaded
-database, posted from one flow run as a sweep that changed them would post them. Run inside
+"""What flow runs cost besides the sweep: an empty flow run (the fixed part of any), and the
+per-project artifacts (pages for the first ``count`` projects of a loaded database, posted
+from one flow run as a sweep that changed them would post them). Run inside
 benchmarks.sweep_benchmark's flow child, whose Prefect server is already up."""
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from datetime import date
 
 import sqlalchemy as sa
 
 
-def project_pages(engine: sa.Engine, count: int, as_of: date) -> dict[str, float]:
-    """What the per-project artifacts cost a sweep that changed ``count`` projects."""
+def flow_costs(engine: sa.Engine, count: int, as_of: date) -> dict[str, float]:
+    """An empty flow run's time (median of five), and what the per-project artifacts cost a
+    sweep that changed ``count`` projects."""
     from collections import Counter
 
     from prefect import flow
@@ -34,5 +37,15 @@ def project_pages(engine: sa.Engine, count: int, as_of: date) -> dict[str, float
         await publish_projects(report, engine, RULES, count)
         return time.perf_counter() - started
 
-    return {"pages": len(codes), "pages_s": asyncio.run(pages())}
+    @flow
+    async def nothing() -> None:
+        return None
+
+    empty = []
+    for _ in range(5):
+        started = time.perf_counter()
+        asyncio.run(nothing())
+        empty.append(time.perf_counter() - started)
+    return {"empty_s": statistics.median(empty), "pages": len(codes),
+            "pages_s": asyncio.run(pages())}
 
