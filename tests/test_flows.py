@@ -220,10 +220,11 @@ def test_two_workers_share_one_large_sweep_and_sweep_each_item_once(
         assert one("SELECT count(*) FROM escalation") == expected.escalated
         assert one("SELECT count(*) FROM (SELECT 1 FROM escalation GROUP BY milestone_id, "
                    'level, "repeat" HAVING count(*) > 1) AS twice') == 0
-        assert one("SELECT count(*) FROM event WHERE kind = 'milestone.status_changed'") == sum(
+        assert one("SELECT count(*) FROM light_change") == sum(
             r["changed"] for r in reports) == expected.changed
-        assert one("SELECT count(DISTINCT milestone_id) FROM event "
-                   "WHERE kind = 'milestone.status_changed'") == expected.changed
+        assert one("SELECT count(DISTINCT milestone_id) FROM light_change") == expected.changed
+        assert one("SELECT sum(CAST(data->>'changed' AS INTEGER)) FROM event "
+                   "WHERE kind = 'sweep.lights_changed'") == expected.changed  # one per sweep
         assert one("SELECT count(*) FROM notification") == sum(
             r["notifications"] for r in reports)
 
