@@ -8,7 +8,8 @@ Algorithm, for the emails one delivery round claimed:
    others are on the wire: that, not batching outcomes, is what keeps the loop at the wire's
    pace. A kill leaves at most one accepted but unrecorded message per connection.
 3. A connection the server drops (aiosmtplib's SMTPServerDisconnected, a timeout, a 421) is
-   opened again, a few times a round. One that cannot be opened, or is dropped too often,
+   opened again, a few times a round. One that cannot be opened or greeted (a server's limit
+   of connections per client), or is dropped too often,
    leaves the queue to the others; the last connection to give up fails what is left, with
    its reason. A bad certificate or login fails everything at once: no connection can help.
 4. A message whose sending raises anything else is its own fault (an address the client
@@ -62,6 +63,7 @@ async def _connection(shared: _Connections, settings: Settings, done: Done) -> N
                 return
             try:
                 async with _smtp(settings) as smtp:
+                    await _greet(smtp)
                     await _send_over(smtp, shared.pending, settings, done)
             except (ssl.SSLCertVerificationError, aiosmtplib.SMTPAuthenticationError) as exc:
                 # Retrying cannot help, on this connection or another.
@@ -74,6 +76,19 @@ async def _connection(shared: _Connections, settings: Settings, done: Done) -> N
         shared.open -= 1
     if shared.open == 0:  # the last connection: nobody is left to send the rest this round
         await _all(shared.pending, failure, done)
+
+
+async def _greet(smtp: aiosmtplib.SMTP) -> None:
+    """EHLO, or HELO for a server without it, before the first message (aiosmtplib would send
+    it with the first message): a server that refuses one more connection from this client
+    says so here, where it is no message's failure."""
+    if smtp.is_ehlo_or_helo_needed:
+        try:
+            await smtp.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not smtp.is_connected:
+                raise
+            await smtp.helo()
 
 
 async def _all(pending: deque[Message], failure: Failed, done: Done) -> None:
