@@ -9,7 +9,7 @@ Semantics (at least once, with a narrow window):
    server configured, emails are written as .eml files and count as sent. The bytes were
    built when the message was composed: sending builds nothing.
 3. Record each outcome as soon as the far end answers, committed before the connection that
-   sent it sends another (see ``_Recorder``): ``sent``;
+   sent it sends another (notifications/outcome_record.py): ``sent``;
    ``failed`` with exponential backoff and jitter for a temporary failure; ``dead`` for a
    permanent one or after ``delivery_max_attempts``, logged as an error and recorded as an
    event so it shows in the office's lists. An outcome is written only while this loop still
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import time
 from dataclasses import dataclass
@@ -36,19 +35,18 @@ from pathlib import Path
 import anyio
 import httpx
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from config.channels import Channels
 from config.settings import Settings
 from models.store.database import writer
-from models.store.events import record
-from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
-from notifications.outcome import Delivered, Done, Failed, Outcome, Postponed, never_composed
+from notifications.outcome import Delivered, Done, Failed, never_composed
+from notifications.outcome_record import Recorder
 from notifications.smtp_sending import send_smtp
-from notifications.webhooks import next_send_time, post
-from notifications.work_notice_round import PERSONAL, check_results, fall_back_to_email, send_cards
+from notifications.webhooks import post
+from notifications.work_notice_round import PERSONAL, check_results, send_cards
 
 log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -77,12 +75,15 @@ async def deliver_due(*, engine: Engine, settings: Settings, channels: Channels,
     claimed = await anyio.to_thread.run_sync(
         lambda: _claim(engine, now, me, settings.delivery_batch))
     report.claimed = len(claimed)
-    recorder = _Recorder(engine, settings, channels, now, me, report)
+    counts: dict[MessageStatus, int] = {}
+    recorder = Recorder(engine, settings, channels, now, me, counts)
     try:
         await _send(claimed, engine=engine, settings=settings, channels=channels, now=now,
                     done=recorder.add)
     finally:
         await recorder.close()
+        for status, count in counts.items():
+            setattr(report, status.value, count)
     return report
 
 
@@ -99,52 +100,6 @@ async def _send(claimed: list[Message], *, engine: Engine, settings: Settings,
     if cards:
         await send_cards(cards, engine=engine, channels=channels, settings=settings, now=now,
                          done=done)
-
-
-class _Recorder:
-    """Commits each outcome as soon as the far end has answered, before the connection that
-    sent it sends another: a kill then leaves at most one message per connection unrecorded.
-
-    On PostgreSQL a commit waits for the server's flush to disk: it runs in a worker thread,
-    one per SMTP connection at once (the server flushes them together), and the other
-    connections stay on the wire meanwhile. SQLite has one writer and waits for no disk at a
-    commit (WAL, synchronous=NORMAL): the loop's own thread writes, in turn, as fast as a
-    handoff to a thread would be, and without two threads taking the interpreter's lock from
-    each other. The database connections are kept for the round: checking one out of the pool
-    for every message would cost a ping and a reset each time.
-    """
-
-    def __init__(self, engine: Engine, settings: Settings, channels: Channels, now: datetime,
-                 worker: str, report: DeliveryReport) -> None:
-        self.engine, self.settings, self.channels, self.now = engine, settings, channels, now
-        self.worker, self.report = worker, report
-        self.in_threads = engine.dialect.name == "postgresql"
-        self.writers = anyio.CapacityLimiter(settings.delivery_connections)
-        self.idle: list[Connection] = []  # at most one per writer: none waits for another
-
-    async def add(self, message: Message, outcome: Outcome) -> None:
-        if self.in_threads:
-            status = await anyio.to_thread.run_sync(partial(self._record, message, outcome),
-                                                    limiter=self.writers)
-        else:
-            status = self._record(message, outcome)
-        if status is not None:
-            setattr(self.report, status.value, getattr(self.report, status.value) + 1)
-
-    def _record(self, message: Message, outcome: Outcome) -> MessageStatus | None:
-        connection = self.idle.pop() if self.idle else writer(self.engine).connect()
-        try:
-            status = _record(connection, self.settings, self.channels, message, outcome,
-                             self.now, self.worker)
-        except BaseException:
-            connection.close()  # back to the pool, which rolls it back or discards it
-            raise
-        self.idle.append(connection)
-        return status
-
-    async def close(self) -> None:
-        while self.idle:
-            await anyio.to_thread.run_sync(self.idle.pop().close)
 
 
 def _claim(engine: Engine, now: datetime, worker: str, limit: int) -> list[Message]:
@@ -168,73 +123,6 @@ def _claim(engine: Engine, now: datetime, worker: str, limit: int) -> list[Messa
                                      .order_by(col(Message.id))).all())
         session.commit()
         return messages
-
-
-# Built once: constructing an UPDATE costs more than running it, and this runs per message.
-# The SET clause comes from the parameters each outcome brings (see `_next_state`).
-_OUTCOME = sa.update(Message).where(
-    col(Message.id) == sa.bindparam("claimed_id"),
-    col(Message.status) == MessageStatus.sending,
-    col(Message.claimed_by) == sa.bindparam("claimed_by_worker"),
-    col(Message.attempts) == sa.bindparam("claimed_attempt"))
-
-
-def _record(connection: Connection, settings: Settings, channels: Channels, message: Message,
-            outcome: Outcome, now: datetime, worker: str) -> MessageStatus | None:
-    """One transaction: a single-row UPDATE conditional on the claim still being this loop's
-    (``sending``, claimed by it, at the attempt it claimed), plus an event for a dead letter.
-    Answers the status written, or None when the claim was lost and nothing was written."""
-    status, values = _next_state(settings, channels, message, outcome, now)
-    # A plain connection, not a Session: this runs once per message sent, and the ORM's
-    # bookkeeping would cost more than the UPDATE.
-    changed = connection.execute(_OUTCOME, {
-        "claimed_id": message.id, "claimed_by_worker": worker,
-        "claimed_attempt": message.attempts, "status": status, "claimed_by": None,
-        "sent_at": None, "detail": None, "last_error": None} | values).rowcount
-    if changed != 1:
-        connection.rollback()
-        log.warning("message %s: outcome %s not recorded, the claim of %s (attempt %d) "
-                    "was lost to another delivery loop", message.id,
-                    type(outcome).__name__, worker, message.attempts)
-        return None
-    if status is MessageStatus.dead and message.channel in PERSONAL:
-        fall_back_to_email(connection, message, now)
-    if status is MessageStatus.dead:
-        log.error("message %s to %s given up after %d attempt(s): %s", message.id,
-                  message.address, message.attempts, values["last_error"])
-        with Session(connection) as session:
-            record(session, EventKind.message_dead, at=now, actor="system:delivery",
-                   reason=str(values["last_error"]), person_id=message.person_id,
-                   data={"message_id": message.id, "address": message.address,
-                         "attempts": message.attempts})
-            session.flush()
-    connection.commit()
-    return status
-
-
-def _next_state(settings: Settings, channels: Channels, message: Message, outcome: Outcome,
-                now: datetime) -> tuple[MessageStatus, dict[str, object]]:
-    if isinstance(outcome, Delivered):
-        return MessageStatus.sent, {"sent_at": now, "detail": outcome.detail[:500],
-                                    "last_error": None, "remote_id": outcome.remote_id}
-    if isinstance(outcome, Postponed):  # not an attempt: the claim's count is given back
-        return MessageStatus.queued, {"next_attempt_at": outcome.until,
-                                      "attempts": message.attempts - 1,
-                                      "detail": outcome.reason[:500]}
-    if outcome.permanent or message.attempts >= settings.delivery_max_attempts:
-        instead = "；已改发电子邮件" if message.channel in PERSONAL and message.person_id else ""
-        return MessageStatus.dead, {"last_error": (outcome.reason[:1900] + instead)}
-    retry_at = now + _backoff(message.attempts, settings.delivery_retry_base_seconds)
-    if message.channel is Channel.webhook:  # a retry must not land in the quiet hours
-        retry_at = next_send_time(retry_at, channels.quiet_hours, settings.zone)
-    return MessageStatus.failed, {"last_error": outcome.reason[:2000], "next_attempt_at": retry_at}
-
-
-def _backoff(attempts: int, base: float) -> timedelta:
-    """Exponential from ``base`` seconds, capped at an hour, with ±20 % jitter so that many
-    failed messages do not all come back at the same second."""
-    seconds = min(base * 2 ** max(attempts - 1, 0), 3600.0)
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
 async def _write_eml(messages: list[Message], settings: Settings,
