@@ -103,26 +103,24 @@ async def _send(claimed: list[Message], *, engine: Engine, settings: Settings,
 
 
 def _claim(engine: Engine, now: datetime, worker: str, limit: int) -> list[Message]:
+    """One statement: an UPDATE of the first ``limit`` due rows, conditional on their still
+    being due, answering the rows it claimed."""
     due = sa.or_(sa.and_(col(Message.status).in_(DUE), col(Message.next_attempt_at) <= now),
                  sa.and_(col(Message.status) == MessageStatus.sending,
                          col(Message.claimed_at) < now - CLAIM_TIMEOUT))
     with Session(writer(engine), expire_on_commit=False) as session:
-        query = select(Message.id).where(due).order_by(col(Message.next_attempt_at),
+        first = select(Message.id).where(due).order_by(col(Message.next_attempt_at),
                                                         col(Message.id)).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(session.exec(query).all())
-        if not ids:
-            return []
+            first = first.with_for_update(skip_locked=True)
         claimed = session.execute(
-            sa.update(Message).where(col(Message.id).in_(ids), due)
+            sa.update(Message).where(col(Message.id).in_(first.scalar_subquery()), due)
             .values(status=MessageStatus.sending, claimed_by=worker, claimed_at=now,
                     attempts=Message.attempts + 1)
-            .returning(col(Message.id))).scalars().all()
-        messages = list(session.exec(select(Message).where(col(Message.id).in_(claimed))
-                                     .order_by(col(Message.id))).all())
+            .returning(Message)
+            .execution_options(synchronize_session=False)).scalars().all()
         session.commit()
-        return messages
+        return sorted(claimed, key=lambda m: m.id or 0)
 
 
 async def _write_eml(messages: list[Message], settings: Settings,
