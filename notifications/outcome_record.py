@@ -11,7 +11,8 @@ lost the message to another writes nothing for it.
 
 This runs once per message, at the wire's pace, so it is kept cheap: database connections held
 for the round, statements compiled once, and ``sent`` (nearly every outcome) written by the
-driver as one autocommitted statement, one round trip to the database.
+driver as one autocommitted statement, one round trip to the database (on PostgreSQL over
+psycopg's asynchronous connection, so no thread hands it over).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from functools import partial
 from typing import Any
 
 import anyio
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Connection, Dialect, Engine
 from sqlmodel import Session, col
@@ -56,13 +58,15 @@ class Recorder:
     connection that sent it sends another: a kill then leaves at most one message per
     connection unrecorded.
 
-    On PostgreSQL a commit waits for the server's flush to disk: it runs in a worker thread,
-    one per SMTP connection at once (the server flushes them together), and the other
-    connections stay on the wire meanwhile. SQLite has one writer and waits for no disk at a
-    commit (WAL, synchronous=NORMAL): the loop's own thread writes, in turn, as fast as a
-    handoff to a thread would be, and without two threads taking the interpreter's lock from
-    each other. The database connections are kept for the round (``close``): checking one out
-    of the pool for every message would cost a ping and a reset each time.
+    On PostgreSQL a commit waits for the server's flush to disk: ``sent`` goes over an
+    asynchronous connection of psycopg's, one per SMTP connection at once (the server flushes
+    them together), and the other connections stay on the wire meanwhile; the rarer outcomes
+    run in a worker thread, one per SMTP connection at once. SQLite has one writer and waits
+    for no disk at a commit (WAL, synchronous=NORMAL): the loop's own thread writes, in turn,
+    as fast as a handoff to a thread would be, and without two threads taking the
+    interpreter's lock from each other. The database connections are kept for the round
+    (``close``): checking one out of the pool for every message would cost a ping and a reset
+    each time.
     """
 
     def __init__(self, engine: Engine, settings: Settings, channels: Channels, now: datetime,
@@ -73,9 +77,14 @@ class Recorder:
         self.writers = anyio.CapacityLimiter(settings.delivery_connections)
         self.idle: list[Connection] = []  # at most one per writer: none waits for another
         self.sent = _SentStatement(engine.dialect)
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self.idle_async: list[psycopg.AsyncConnection[Any]] = []
 
     async def add(self, message: Message, outcome: Outcome) -> None:
-        if self.in_threads:
+        if self.in_threads and isinstance(outcome, Delivered):
+            status = await self._sent(message, outcome)
+        elif self.in_threads:
             status = await anyio.to_thread.run_sync(partial(self._record, message, outcome),
                                                     limiter=self.writers)
         else:
@@ -98,9 +107,23 @@ class Recorder:
         self.idle.append(connection)
         return status
 
+    async def _sent(self, message: Message, outcome: Delivered) -> MessageStatus | None:
+        connection = self.idle_async.pop() if self.idle_async else \
+            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        try:
+            cursor = await connection.execute(
+                self.sent.sql, self.sent.parameters(message, outcome, self.now, self.worker))
+        except BaseException:
+            await connection.close()
+            raise
+        self.idle_async.append(connection)
+        return self.sent.status(cursor.rowcount, message, outcome, self.worker)
+
     async def close(self) -> None:
         while self.idle:
             await anyio.to_thread.run_sync(self.idle.pop().close)
+        while self.idle_async:
+            await self.idle_async.pop().close()
 
 
 class _SentStatement:
@@ -115,8 +138,8 @@ class _SentStatement:
                            for bind, name in compiled.bind_names.items()}
         self.psycopg = dialect.name == "postgresql"
 
-    def write(self, connection: Connection, message: Message, outcome: Delivered,
-              now: datetime, worker: str) -> MessageStatus | None:
+    def parameters(self, message: Message, outcome: Delivered, now: datetime,
+                   worker: str) -> Any:
         values = self.compiled.construct_params({
             "claimed_id": message.id, "claimed_by_worker": worker,
             "claimed_attempt": message.attempts, "sent_at": now,
@@ -124,16 +147,25 @@ class _SentStatement:
         for name, process in self.processors.items():
             if process is not None:
                 values[name] = process(values[name])
-        parameters: Any = values if self.order is None else [values[n] for n in self.order]
+        return values if self.order is None else [values[n] for n in self.order]
+
+    def write(self, connection: Connection, message: Message, outcome: Delivered,
+              now: datetime, worker: str) -> MessageStatus | None:
         # sqlite3's or psycopg's connection; the pool's DBAPI type does not say which.
         driver: Any = connection.connection.driver_connection
         if self.psycopg:  # sqlite3 is in autocommit already (models/store/database.py)
             driver.autocommit = True
         try:
-            changed = driver.execute(self.sql, parameters).rowcount
+            changed = driver.execute(self.sql, self.parameters(message, outcome, now,
+                                                               worker)).rowcount
         finally:
             if self.psycopg:
                 driver.autocommit = False
+        return self.status(changed, message, outcome, worker)
+
+    @staticmethod
+    def status(changed: int, message: Message, outcome: Delivered,
+               worker: str) -> MessageStatus | None:
         if changed != 1:
             _claim_lost(message, outcome, worker)
             return None

@@ -53,15 +53,21 @@ async def test_four_connections_deliver_every_message_exactly_once(engine, smtp,
     assert len(smtp.mailbox.peers) == 4 * QUEUED // 50
 
 
-async def test_a_server_that_greets_two_connections_gets_everything_over_those(engine,
-                                                                              tmp_path):
-    server = SmtpServer(FewConnections(limit=2))
+async def deliver_to_few(engine: sa.Engine, tmp_path: Path, limit: int,
+                         batch: int) -> tuple[dict[str, int], SmtpServer]:
+    """Queue and deliver over four connections to a server that greets ``limit`` at once."""
+    server = SmtpServer(FewConnections(limit=limit))
     server.start()
     try:
         queue(engine)
-        totals = await deliver(engine, server, tmp_path, connections=4)
+        return await deliver(engine, server, tmp_path, connections=4, batch=batch), server
     finally:
         server.stop()
+
+
+async def test_a_server_that_greets_two_connections_gets_everything_over_those(engine,
+                                                                              tmp_path):
+    totals, server = await deliver_to_few(engine, tmp_path, limit=2, batch=50)
     # In each of the four rounds, the two refused connections leave the queue to the two
     # greeted: nothing waits for a retry, nothing is sent twice.
     assert (totals["sent"], totals["failed"], totals["dead"]) == (QUEUED, 0, 0)
@@ -72,13 +78,7 @@ async def test_a_server_that_greets_two_connections_gets_everything_over_those(e
 
 async def test_a_server_that_greets_no_connection_leaves_every_message_to_retry(engine,
                                                                                tmp_path):
-    server = SmtpServer(FewConnections(limit=0))
-    server.start()
-    try:
-        queue(engine)
-        totals = await deliver(engine, server, tmp_path, connections=4, batch=QUEUED)
-    finally:
-        server.stop()
+    totals, server = await deliver_to_few(engine, tmp_path, limit=0, batch=QUEUED)
     # The last connection to give up fails what is left, as a temporary failure.
     assert (totals["sent"], totals["failed"], totals["dead"]) == (0, QUEUED, 0)
     assert server.mailbox.received == []
