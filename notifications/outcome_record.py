@@ -134,7 +134,8 @@ class _SentStatement:
         compiled = _SENT.compile(dialect=dialect)
         self.compiled, self.sql = compiled, compiled.string
         self.order = compiled.positiontup if dialect.positional else None
-        self.processors = {name: bind.type.bind_processor(dialect)
+        # As SQLAlchemy would convert them: a datetime in SQLite's stored form, an enum's value.
+        self.processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                            for bind, name in compiled.bind_names.items()}
         self.psycopg = dialect.name == "postgresql"
 

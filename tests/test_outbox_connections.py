@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from benchmarks.delivery_benchmark import rows
 from config.channels import Channels
 from config.settings import Settings
-from models.tables.message import Message
+from models.tables.message import Message, MessageStatus
 from notifications.outbox import deliver_round
 from tests.smtp_server import FewConnections, SmtpServer
 
@@ -28,12 +29,12 @@ def queue(engine: sa.Engine) -> None:
 
 
 async def deliver(engine: sa.Engine, server: SmtpServer, tmp_path: Path, connections: int,
-                  batch: int = 50) -> dict[str, int]:
+                  batch: int = 50, now: datetime | None = None) -> dict[str, int]:
     settings = Settings(data_dir=tmp_path / "data", smtp_host="127.0.0.1",
                         smtp_port=server.port, smtp_security="none", smtp_timeout_seconds=5,
                         delivery_connections=connections, delivery_batch=batch)
     return await deliver_round(engine=engine, settings=settings, channels=Channels(),
-                               now=datetime.now(UTC))
+                               now=now or datetime.now(UTC))
 
 
 def statuses(engine: sa.Engine) -> dict[str, int]:
@@ -44,13 +45,18 @@ def statuses(engine: sa.Engine) -> dict[str, int]:
 
 async def test_four_connections_deliver_every_message_exactly_once(engine, smtp, tmp_path):
     queue(engine)
-    totals = await deliver(engine, smtp, tmp_path, connections=4)
+    now = datetime.now(UTC)
+    totals = await deliver(engine, smtp, tmp_path, connections=4, now=now)
     assert (totals["sent"], totals["failed"], totals["dead"]) == (QUEUED, 0, 0)
     counts = Counter(smtp.mailbox.ids())
     assert len(counts) == QUEUED and set(counts.values()) == {1}
     assert statuses(engine) == {"sent": QUEUED}
     # Four rounds of 50, each over four connections of its own.
     assert len(smtp.mailbox.peers) == 4 * QUEUED // 50
+    # Recorded as the rest of Duban reads it: the time of sending, comparable in a query.
+    with Session(engine) as session:
+        assert session.exec(select(sa.func.count()).select_from(Message).where(
+            Message.status == MessageStatus.sent, Message.sent_at == now)).one() == QUEUED
 
 
 async def deliver_to_few(engine: sa.Engine, tmp_path: Path, limit: int,
