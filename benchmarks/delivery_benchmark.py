@@ -1,24 +1,31 @@
 """Delivery benchmark: the outbox against a bare aiosmtplib loop, to a local aiosmtpd.
 
     .venv/bin/python -m benchmarks.delivery_benchmark [--messages 2000] [--backend sqlite]
+        [--repeat 3]
 
-The server is aiosmtpd's Sink in a process of its own. The lower bound is the bare loop: the
+The server is aiosmtpd's Sink in a process of its own. The yardstick is the bare loop: the
 same messages, prebuilt, sent over one connection with nothing recorded. The outbox does what
-production does: claim in batches, build each email from its stored row, send over one reused
-connection, and commit each outcome. The figure that matters is the ratio of throughputs
-(target ≥ 0.8), measured in the same run.
+production does, with the default settings: claim in batches, send the bytes stored when the
+message was composed over ``delivery_connections`` connections, and commit each outcome before
+that connection sends another. The figure that matters is the ratio of throughputs (target ≥
+0.9), measured in the same run: the two alternate ``--repeat`` times, a fresh database for each
+outbox run, and the fastest run of each counts (on a shared machine, the run least slowed by
+others). The last line is JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,6 +77,7 @@ async def bare(port: int, messages: list[dict]) -> float:
 
 
 async def outbox(url: str, port: int, messages: list[dict], data: Path) -> float:
+    """The outbox's delivery of ``messages`` into a fresh database at ``url``."""
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as connection:
@@ -89,6 +97,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     # The server runs in a process of its own, as a real one would: in this process it would
     # compete with the client for the interpreter and slow both loops unevenly.
@@ -96,31 +105,50 @@ async def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l",
                                f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"])
     _wait_for(port)
+    messages = rows(args.messages)
+    floors, ours = [], []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            if args.backend == "sqlite":
-                url = f"sqlite:///{tmp}/bench.db"
-            else:
-                name = f"duban_bench_{secrets.token_hex(4)}"
-                admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-                url = sa.make_url(POSTGRES).set(database=name).render_as_string(
-                    hide_password=False)
-            messages = rows(args.messages)
-            floor = await bare(port, messages)
-            ours = await outbox(url, port, messages, Path(tmp))
-            if args.backend == "postgres":
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        for _ in range(args.repeat):
+            floors.append(await bare(port, messages))
+            with tempfile.TemporaryDirectory() as tmp, _database(args.backend, tmp) as url:
+                ours.append(await outbox(url, port, messages, Path(tmp)))
     finally:
         server.terminate()
         server.wait(timeout=30)
     n = args.messages
-    print(f"Delivery benchmark ({args.backend}, {n} messages to a local aiosmtpd)")
-    print(f"  bare aiosmtplib loop  {floor:7.2f} s  {n / floor:7.0f} msg/s")
-    print(f"  Duban outbox          {ours:7.2f} s  {n / ours:7.0f} msg/s")
-    print(f"  ratio                 {floor / ours:7.2f}  (target ≥ 0.80)")
+    floor, best = min(floors), min(ours)
+    connections = Settings.model_fields["delivery_connections"].default
+    print(f"Delivery benchmark ({args.backend}, {n} messages to a local aiosmtpd, "
+          f"fastest of {args.repeat})")
+    lines = [("bare aiosmtplib loop, 1 connection", floor, floors),
+             (f"Duban outbox, {connections} connections", best, ours)]
+    for label, seconds, runs in lines:
+        print(f"  {label:<36} {seconds:6.2f} s {n / seconds:7.0f} msg/s  (runs: {_runs(runs)})")
+    print(f"  {'ratio':<36} {floor / best:6.2f}    (target ≥ 0.90)")
+    print(json.dumps({"backend": args.backend, "messages": n, "bare_msg_s": round(n / floor),
+                      "outbox_msg_s": round(n / best), "ratio": round(floor / best, 2)}))
+
+
+def _runs(seconds: list[float]) -> str:
+    return ", ".join(f"{s:.2f} s" for s in seconds)
+
+
+@contextmanager
+def _database(backend: str, tmp: str) -> Iterator[str]:
+    """The URL of a new, empty database, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp}/bench.db"
+        return
+    name = f"duban_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def _wait_for(port: int) -> None:

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, ge=1, le=50)
     delivery_retry_base_seconds: float = Field(30.0, ge=0, le=3600)
     delivery_batch: int = Field(500, ge=1, le=10000)
+    delivery_connections: int = Field(4, ge=1, le=10, description="SMTP connections one "
+                                      "delivery loop sends over at once; a kill may send the "
+                                      "message in flight on each a second time")
     web_host: str = Field("127.0.0.1", description="where `duban run` and `duban web` serve the "
                           "web app; 127.0.0.1: behind a reverse proxy on this machine")
     web_port: int = Field(8000, ge=1, le=65535)

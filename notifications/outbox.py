@@ -16,7 +16,8 @@ from models.store.events import record
 from models.tables.event_kinds import EventKind
 from models.tables.message import Message, MessageStatus
 from notifications.compose import compose_due
-from notifications.delivery import deliver_due, never_composed
+from notifications.delivery import deliver_due
+from notifications.outcome import never_composed
 
 MAX_ROUNDS = 50  # one call never loops for ever, whatever keeps arriving
 FAILED = (MessageStatus.failed, MessageStatus.dead)  # what `--failed` and the office's filter show

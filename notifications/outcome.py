@@ -5,8 +5,11 @@ Retrying lives in one place (the outbox): a channel only says whether it is wort
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from models.tables.message import Channel, Message
 
 
 @dataclass(frozen=True)
@@ -31,3 +34,9 @@ class Postponed:
 
 
 Outcome = Delivered | Failed | Postponed
+Done = Callable[[Message, Outcome], Awaitable[None]]  # records an outcome before the next send
+
+
+def never_composed(message: Message) -> bool:
+    """A dead letter from composition (notifications.compose): stored with nothing to send."""
+    return not (message.body_text if message.channel is Channel.webhook else message.raw)

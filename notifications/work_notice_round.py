@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -36,7 +35,7 @@ from models.tables.columns import table_of
 from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from models.tables.person import NotifyVia, Person
-from notifications.outcome import Failed, Outcome, Postponed
+from notifications.outcome import Done, Failed, Outcome, Postponed
 from notifications.webhooks import next_send_time
 from notifications.work_notices import Card, DingTalkWorkNotice, Refused, deliver, member_wait
 
@@ -44,7 +43,6 @@ log = logging.getLogger(__name__)
 PERSONAL = (Channel.dingtalk, Channel.wecom)
 NAMES = {Channel.dingtalk: "钉钉", Channel.wecom: "企业微信"}
 RESULTS_PER_ROUND = 100
-Done = Callable[[Message, Outcome], Awaitable[None]]
 
 
 def routed(session: Session, row: dict[str, Any]) -> dict[str, Any]:

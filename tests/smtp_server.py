@@ -19,10 +19,12 @@ class Mailbox:
     received: list[EmailMessage] = field(default_factory=list)
     scripted: dict[str, list[str]] = field(default_factory=dict)
     rcpt_seen: Counter[str] = field(default_factory=Counter)
+    peers: set[tuple[str, int]] = field(default_factory=set)  # a client's connections
     arrival: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         self.rcpt_seen[address] += 1
+        self.peers.add(session.peer)
         replies = self.scripted.get(address)
         if replies:
             reply = replies.pop(0) if len(replies) > 1 else replies[0]
@@ -52,9 +54,34 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass
+class FewConnections(Mailbox):
+    """A server that greets at most ``limit`` connections at once and answers the EHLO (and
+    HELO) of any more with a 421, as a submission server with a per-client connection limit
+    does."""
+
+    limit: int = 2
+    greeted: int = 0  # connections greeted and not yet gone (QUIT)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        if self.greeted >= self.limit:
+            return ["421 4.7.0 Too many connections from your host"]
+        self.greeted += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):  # noqa: N802
+        return "421 4.7.0 Too many connections from your host"
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802
+        if session.host_name:
+            self.greeted -= 1
+        return "221 Bye"
+
+
 class SmtpServer:
-    def __init__(self) -> None:
-        self.mailbox = Mailbox()
+    def __init__(self, mailbox: Mailbox | None = None) -> None:
+        self.mailbox = mailbox or Mailbox()
         self.port = free_port()
         self.controller: Controller | None = None
 
