@@ -1,0 +1,250 @@
+"""Lights in SQL: state, light, overdue working days, ladder level and next check for the items
+that have no facts beyond their due date, computed by one statement per id range.
+
+The rules are models.rules.status (``milestone_status``, ``next_change_on``) and
+models.rules.escalation (``reached_level``, ``next_step_on``); this module says the same in SQL
+for the one case that needs no event log: an open item with no claim, decision or extension,
+no ladder step recorded and no snooze in force. The working-day table
+(models.store.working_days) makes each working-day sum a join:
+- ``workday_number`` W(d) counts the working days up to and including d, so the working days
+  after ``due`` up to ``today`` are W(today) − W(due);
+- the n-th working day after d (n > 0) is the working day numbered W(d) + n; the n-th before it
+  (n ≤ 0, 0 meaning "d, or the next working day") is numbered W(d) − [d is one] + n + 1;
+- a working day numbered X lies after today exactly when X > W(today).
+Items whose dates fall outside the table are not returned: the Python rules take them. The
+property test (tests/test_sql_lights.py) holds the two equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from config.plan_file import Commitment
+from config.policy import Policy
+from models.rules.rulebook import Rules
+from models.rules.status import OPEN_STATES, Status
+from models.store.working_days import DAYS, Today, ensure_working_days, today_row
+from models.tables.columns import table_of
+from models.tables.escalation import EscalationStep
+from models.tables.event import Event
+from models.tables.event_kinds import FACT_KINDS
+from models.tables.milestone import Light, Milestone, MilestoneState
+from models.tables.plan import Plan, Project
+
+MILESTONES, PROJECTS, PLANS = table_of(Milestone), table_of(Project), table_of(Plan)
+EVENTS, STEPS = table_of(Event), table_of(EscalationStep)
+_FAR = date(9999, 12, 31)
+_YEARS = 30  # the table spans at most this many years either side of today
+
+
+@dataclass(frozen=True)
+class LitItem:
+    """A milestone as stored (the columns a sweep compares and writes) and what SQL computed
+    for it today."""
+
+    id: int
+    project_id: int
+    unit_id: int
+    title: str
+    commitment: Commitment | None
+    major: bool
+    acknowledged_level: int
+    version: int
+    state: MilestoneState
+    light: Light
+    due_on: date
+    late: bool
+    provisional: bool
+    claimed_on: date | None
+    level: int
+    next_check_on: date | None
+    project_code: str
+    plan_code: str
+    status: Status            # as milestone_status would have it today
+    reached: int              # as reached_level
+    next_check: date | None   # as the sweep's next check after today's steps
+
+
+def lit_items(connection: sa.Connection, *, policy: Policy, plan_ids: list[int], today: Today,
+              after_id: int, up_to_id: int, project_id: int | None, every_item: bool
+              ) -> list[LitItem]:
+    """The fact-free open items among ids (after_id, up_to_id] of the given plans (which share
+    ``policy``) that are due for a look (all of them when ``every_item``), lit. On PostgreSQL
+    their rows are locked (SKIP LOCKED), as the Python path's candidates are."""
+    postgres = connection.dialect.name == "postgresql"
+    query = _statement(policy, plan_ids, today, after_id, up_to_id, project_id, every_item,
+                       postgres)
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=MILESTONES)
+    return [_item(row) for row in connection.execute(query)]
+
+
+def _statement(policy: Policy, plan_ids: list[int], today: Today, after_id: int,
+               up_to_id: int, project_id: int | None, every_item: bool,
+               postgres: bool) -> sa.Select[Any]:
+    m, on = MILESTONES, sa.literal(today.day, sa.Date)
+    due, soon, after_due = DAYS.alias("due_day"), DAYS.alias("soon_day"), DAYS.alias("next_day")
+    climb, repeat = DAYS.alias("climb_day"), DAYS.alias("repeat_day")
+    due_before = due.c.workday_number - sa.case((due.c.workday, 1), else_=0)  # W(due) − [due]
+    n = policy.due_soon_workdays
+    soon_on = soon.c.day if n else due.c.day
+    overdue = m.c.planned_due_on < on
+    due_soon = sa.and_(sa.not_(overdue), soon_on <= on)
+    state = sa.case((overdue, MilestoneState.overdue.value),
+                    (due_soon, MilestoneState.due_soon.value), else_=MilestoneState.pending.value)
+    light = sa.case((overdue, Light.red.value), (due_soon, Light.yellow.value),
+                    else_=Light.green.value)
+    overdue_workdays = sa.case((overdue, today.workday_number - due.c.workday_number), else_=0)
+    binding = m.c.commitment == Commitment.binding.value
+    rungs = policy.ladder[1:]
+    plain = [(rung.level, rung.after_overdue_workdays) for rung in rungs]
+    sooner = [(rung.level, 1 if rung.level == 2 else policy.level(rung.level - 1)
+               .after_overdue_workdays) for rung in rungs]
+    by_commitment = policy.binding_climbs_sooner and sooner != plain
+
+    def climbed(thresholds: list[tuple[int, int]]) -> ColumnElement[int]:
+        # reached_level keeps the last rung in ladder order whose threshold is met.
+        whens = [(overdue_workdays >= t, level) for level, t in reversed(thresholds)]
+        return sa.case(*whens, else_=1) if whens else sa.literal(1)
+
+    def first_climb(thresholds: list[tuple[int, int]]) -> ColumnElement[Any]:
+        # The earliest threshold day after today, as a working-day number (targets grow with
+        # the threshold, so the first one past today in ascending order is the least).
+        ordered = sorted({t for _, t in thresholds})
+        targets = [due.c.workday_number + t if t > 0 else due_before + 1 for t in ordered]
+        whens = [(target > today.workday_number, target) for target in targets]
+        return sa.case(*whens, else_=None) if whens else sa.null()
+
+    level_when_late = sa.case((binding, climbed(sooner)), else_=climbed(plain)) \
+        if by_commitment else climbed(plain)
+    base_level = sa.case((overdue, level_when_late), (due_soon, 1), else_=0)
+    start = policy.major_start_level
+    level = sa.case((sa.and_(m.c.major, base_level > 0, base_level < start), start),
+                    else_=base_level)
+    climb_target = sa.case((sa.or_(overdue, due_soon), sa.case(
+        (binding, first_climb(sooner)), else_=first_climb(plain)) if by_commitment
+        else first_climb(plain)), else_=None)
+    # Today's step, if any, is the one sent at the reached level: its repeat comes
+    # repeat_workdays later, or on the due date for a first reminder sent before it.
+    repeat_target = sa.case(
+        (sa.or_(level == 0, level <= m.c.acknowledged_level), None),
+        (sa.and_(level == 1, m.c.planned_due_on > on), None),
+        *((level == rung.level, today.workday_number + rung.repeat_workdays)
+          for rung in policy.ladder), else_=None)
+    repeat_on = sa.case((sa.and_(level == 1, level > m.c.acknowledged_level,
+                                 m.c.planned_due_on > on), m.c.planned_due_on),
+                        else_=repeat.c.day)
+    change_on = sa.case((on < soon_on, soon_on), (m.c.planned_due_on >= on, after_due.c.day),
+                        else_=None)
+    provisional = sa.or_(due.c.provisional, soon.c.provisional if n else sa.false(),
+                         sa.literal(today.provisional))
+    joined = m.join(PROJECTS, PROJECTS.c.id == m.c.project_id).join(
+        PLANS, PLANS.c.id == PROJECTS.c.plan_id).join(
+        due, due.c.day == m.c.planned_due_on).join(
+        after_due, after_due.c.day_number == due.c.day_number + 1)
+    if n:
+        joined = joined.join(soon, sa.and_(soon.c.workday, soon.c.workday_number ==
+                                           due_before - n + 1))
+    joined = joined.outerjoin(climb, sa.and_(climb.c.workday,
+                                             climb.c.workday_number == climb_target)).outerjoin(
+        repeat, sa.and_(repeat.c.workday, repeat.c.workday_number == repeat_target))
+    no_facts = [
+        ~sa.exists().where(EVENTS.c.milestone_id == m.c.id, EVENTS.c.kind.in_(
+            [k.value for k in FACT_KINDS])),
+        ~sa.exists().where(STEPS.c.milestone_id == m.c.id),
+        sa.or_(m.c.snoozed_until.is_(None), m.c.snoozed_until < on),
+        m.c.due_on == m.c.planned_due_on]
+    query = sa.select(
+        m.c.id, m.c.project_id, m.c.unit_id, m.c.title, m.c.commitment, m.c.major,
+        m.c.acknowledged_level, m.c.version, m.c.state, m.c.light, m.c.due_on, m.c.late,
+        m.c.provisional, m.c.claimed_on, m.c.level, m.c.next_check_on,
+        PROJECTS.c.code.label("project_code"), PLANS.c.code.label("plan_code"),
+        m.c.planned_due_on.label("new_due_on"), soon_on.label("soon_on"),
+        state.label("new_state"), light.label("new_light"), overdue.label("new_late"),
+        overdue_workdays.label("overdue_workdays"),
+        provisional.label("new_provisional"), level.label("new_level"),
+        _earliest(postgres, change_on, climb.c.day, repeat_on).label("new_next_check"),
+    ).select_from(joined).where(
+        m.c.id > after_id, m.c.id <= up_to_id, m.c.retired_at.is_(None),
+        m.c.state.in_([s.value for s in OPEN_STATES]), PROJECTS.c.plan_id.in_(plan_ids),
+        *no_facts,
+        # A target past the table's end has no row: leave the item to the Python rules.
+        sa.or_(climb_target.is_(None), climb.c.day.is_not(None)),
+        sa.or_(repeat_target.is_(None), repeat.c.day.is_not(None)),
+    ).order_by(m.c.id)
+    if not every_item:
+        query = query.where(sa.or_(m.c.next_check_on.is_(None), m.c.next_check_on <= on))
+    if project_id is not None:
+        query = query.where(m.c.project_id == project_id)
+    return query
+
+
+def _earliest(postgres: bool, *days: ColumnElement[date]) -> ColumnElement[date]:
+    """The earliest of some days, ignoring NULLs (NULL when all are): LEAST on PostgreSQL;
+    SQLite's many-argument MIN returns NULL when any argument is, so NULL stands as 9999-12-31
+    there for the comparison."""
+    if postgres:
+        return sa.func.least(*days, type_=sa.Date)
+    far = sa.literal(_FAR, sa.Date)
+    return sa.func.nullif(sa.func.min(*(sa.func.coalesce(d, far) for d in days)), far,
+                          type_=sa.Date)
+
+
+def _item(row: sa.Row[Any]) -> LitItem:
+    status = Status(state=MilestoneState(row.new_state), light=Light(row.new_light),
+                    due_on=row.new_due_on, due_soon_from=row.soon_on,
+                    overdue_workdays=row.overdue_workdays, late=bool(row.new_late),
+                    claimed_on=None, provisional=bool(row.new_provisional))
+    return LitItem(
+        id=row.id, project_id=row.project_id, unit_id=row.unit_id, title=row.title,
+        commitment=row.commitment, major=row.major, acknowledged_level=row.acknowledged_level,
+        version=row.version, state=row.state, light=row.light, due_on=row.due_on, late=row.late,
+        provisional=row.provisional, claimed_on=row.claimed_on, level=row.level,
+        next_check_on=row.next_check_on, project_code=row.project_code,
+        plan_code=row.plan_code, status=status, reached=row.new_level,
+        next_check=row.new_next_check)
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """What a sweep's statements share: today's working-day row and the plans by policy."""
+
+    today: Today
+    groups: tuple[tuple[Policy, tuple[int, ...]], ...]
+
+    def batch(self, connection: sa.Connection, *, after_id: int, up_to_id: int,
+              project_id: int | None, every_item: bool) -> list[LitItem]:
+        return [item for policy, plan_ids in self.groups for item in lit_items(
+            connection, policy=policy, plan_ids=list(plan_ids), today=self.today,
+            after_id=after_id, up_to_id=up_to_id, project_id=project_id,
+            every_item=every_item)]
+
+
+def prepare_lighting(connection: sa.Connection, rules: Rules, today: date, *,
+                     rebuild: bool = True) -> Lighting | None:
+    """Bring the working-day table up to the calendar and the due dates in use (in
+    ``connection``'s transaction: commit it before the batches). None when there is nothing
+    to light, or today lies outside the table, or the table is stale and ``rebuild`` is off:
+    then the Python rules do it all."""
+    low, high = connection.execute(sa.select(sa.func.min(MILESTONES.c.due_on),
+                                             sa.func.max(MILESTONES.c.due_on))).one()
+    if low is None:
+        return None
+    # A year of margin for windows and ladders; a date decades away is left to Python.
+    first = max(min(low, today) - timedelta(days=366), date(today.year - _YEARS, 1, 1))
+    last = min(max(high, today) + timedelta(days=366), date(today.year + _YEARS, 12, 31))
+    if not ensure_working_days(connection, rules.calendar, first, last, rebuild=rebuild):
+        return None
+    found = today_row(connection, today)
+    if found is None:
+        return None
+    by_policy: dict[str, tuple[Policy, list[int]]] = {}
+    for plan_id, code in connection.execute(sa.select(PLANS.c.id, PLANS.c.code)):
+        policy = rules.policy(code)
+        by_policy.setdefault(policy.model_dump_json(), (policy, []))[1].append(plan_id)
+    return Lighting(found, tuple((policy, tuple(ids)) for policy, ids in by_policy.values()))
