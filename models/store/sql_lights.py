@@ -39,6 +39,7 @@ from models.tables.plan import Plan, Project
 MILESTONES, PROJECTS, PLANS = table_of(Milestone), table_of(Project), table_of(Plan)
 EVENTS, STEPS = table_of(Event), table_of(EscalationStep)
 _FAR = date(9999, 12, 31)
+_NO_NUMBER = sa.cast(sa.null(), sa.Integer)  # no working day: typed, for PostgreSQL
 _YEARS = 30  # the table spans at most this many years either side of today
 
 
@@ -77,72 +78,37 @@ def lit_items(connection: sa.Connection, *, policy: Policy, plan_ids: list[int],
     ``policy``) that are due for a look (all of them when ``every_item``), lit. On PostgreSQL
     their rows are locked (SKIP LOCKED), as the Python path's candidates are."""
     postgres = connection.dialect.name == "postgresql"
-    query = _statement(policy, plan_ids, today, after_id, up_to_id, project_id, every_item,
-                       postgres)
+    items = _items(policy, plan_ids, today, after_id, up_to_id, project_id, every_item)
     if postgres:
-        query = query.with_for_update(skip_locked=True, of=MILESTONES)
+        items = items.with_for_update(skip_locked=True, of=MILESTONES)
+    query = _next_checks(items.subquery("item"), policy, today, postgres)
     return [_item(row) for row in connection.execute(query)]
 
 
-def _statement(policy: Policy, plan_ids: list[int], today: Today, after_id: int,
-               up_to_id: int, project_id: int | None, every_item: bool,
-               postgres: bool) -> sa.Select[Any]:
+def _items(policy: Policy, plan_ids: list[int], today: Today, after_id: int, up_to_id: int,
+           project_id: int | None, every_item: bool) -> sa.Select[Any]:
+    """The candidates with their status and level: everything but the next check."""
     m, on = MILESTONES, sa.literal(today.day, sa.Date)
     due, soon, after_due = DAYS.alias("due_day"), DAYS.alias("soon_day"), DAYS.alias("next_day")
-    climb, repeat = DAYS.alias("climb_day"), DAYS.alias("repeat_day")
     due_before = due.c.workday_number - sa.case((due.c.workday, 1), else_=0)  # W(due) − [due]
     n = policy.due_soon_workdays
     soon_on = soon.c.day if n else due.c.day
     overdue = m.c.planned_due_on < on
     due_soon = sa.and_(sa.not_(overdue), soon_on <= on)
-    state = sa.case((overdue, MilestoneState.overdue.value),
-                    (due_soon, MilestoneState.due_soon.value), else_=MilestoneState.pending.value)
-    light = sa.case((overdue, Light.red.value), (due_soon, Light.yellow.value),
-                    else_=Light.green.value)
     overdue_workdays = sa.case((overdue, today.workday_number - due.c.workday_number), else_=0)
-    binding = m.c.commitment == Commitment.binding.value
-    rungs = policy.ladder[1:]
-    plain = [(rung.level, rung.after_overdue_workdays) for rung in rungs]
-    sooner = [(rung.level, 1 if rung.level == 2 else policy.level(rung.level - 1)
-               .after_overdue_workdays) for rung in rungs]
-    by_commitment = policy.binding_climbs_sooner and sooner != plain
+    plain, sooner = _thresholds(policy)
 
-    def climbed(thresholds: list[tuple[int, int]]) -> ColumnElement[int]:
+    def climbed(thresholds: list[tuple[int, int]]) -> ColumnElement[Any]:
         # reached_level keeps the last rung in ladder order whose threshold is met.
         whens = [(overdue_workdays >= t, level) for level, t in reversed(thresholds)]
         return sa.case(*whens, else_=1) if whens else sa.literal(1)
 
-    def first_climb(thresholds: list[tuple[int, int]]) -> ColumnElement[Any]:
-        # The earliest threshold day after today, as a working-day number (targets grow with
-        # the threshold, so the first one past today in ascending order is the least).
-        ordered = sorted({t for _, t in thresholds})
-        targets = [due.c.workday_number + t if t > 0 else due_before + 1 for t in ordered]
-        whens = [(target > today.workday_number, target) for target in targets]
-        return sa.case(*whens, else_=None) if whens else sa.null()
-
-    level_when_late = sa.case((binding, climbed(sooner)), else_=climbed(plain)) \
-        if by_commitment else climbed(plain)
-    base_level = sa.case((overdue, level_when_late), (due_soon, 1), else_=0)
+    late_level = sa.case((m.c.commitment == Commitment.binding.value, climbed(sooner)),
+                         else_=climbed(plain)) if sooner != plain else climbed(plain)
+    level = sa.case((overdue, late_level), (due_soon, 1), else_=0)
     start = policy.major_start_level
-    level = sa.case((sa.and_(m.c.major, base_level > 0, base_level < start), start),
-                    else_=base_level)
-    climb_target = sa.case((sa.or_(overdue, due_soon), sa.case(
-        (binding, first_climb(sooner)), else_=first_climb(plain)) if by_commitment
-        else first_climb(plain)), else_=None)
-    # Today's step, if any, is the one sent at the reached level: its repeat comes
-    # repeat_workdays later, or on the due date for a first reminder sent before it.
-    repeat_target = sa.case(
-        (sa.or_(level == 0, level <= m.c.acknowledged_level), None),
-        (sa.and_(level == 1, m.c.planned_due_on > on), None),
-        *((level == rung.level, today.workday_number + rung.repeat_workdays)
-          for rung in policy.ladder), else_=None)
-    repeat_on = sa.case((sa.and_(level == 1, level > m.c.acknowledged_level,
-                                 m.c.planned_due_on > on), m.c.planned_due_on),
-                        else_=repeat.c.day)
-    change_on = sa.case((on < soon_on, soon_on), (m.c.planned_due_on >= on, after_due.c.day),
-                        else_=None)
-    provisional = sa.or_(due.c.provisional, soon.c.provisional if n else sa.false(),
-                         sa.literal(today.provisional))
+    if start > 1:  # a major item starts higher, once it is on the ladder at all
+        level = sa.case((sa.and_(m.c.major, level > 0, level < start), start), else_=level)
     joined = m.join(PROJECTS, PROJECTS.c.id == m.c.project_id).join(
         PLANS, PLANS.c.id == PROJECTS.c.plan_id).join(
         due, due.c.day == m.c.planned_due_on).join(
@@ -150,38 +116,91 @@ def _statement(policy: Policy, plan_ids: list[int], today: Today, after_id: int,
     if n:
         joined = joined.join(soon, sa.and_(soon.c.workday, soon.c.workday_number ==
                                            due_before - n + 1))
-    joined = joined.outerjoin(climb, sa.and_(climb.c.workday,
-                                             climb.c.workday_number == climb_target)).outerjoin(
-        repeat, sa.and_(repeat.c.workday, repeat.c.workday_number == repeat_target))
-    no_facts = [
-        ~sa.exists().where(EVENTS.c.milestone_id == m.c.id, EVENTS.c.kind.in_(
-            [k.value for k in FACT_KINDS])),
-        ~sa.exists().where(STEPS.c.milestone_id == m.c.id),
-        sa.or_(m.c.snoozed_until.is_(None), m.c.snoozed_until < on),
-        m.c.due_on == m.c.planned_due_on]
     query = sa.select(
         m.c.id, m.c.project_id, m.c.unit_id, m.c.title, m.c.commitment, m.c.major,
         m.c.acknowledged_level, m.c.version, m.c.state, m.c.light, m.c.due_on, m.c.late,
         m.c.provisional, m.c.claimed_on, m.c.level, m.c.next_check_on,
         PROJECTS.c.code.label("project_code"), PLANS.c.code.label("plan_code"),
         m.c.planned_due_on.label("new_due_on"), soon_on.label("soon_on"),
-        state.label("new_state"), light.label("new_light"), overdue.label("new_late"),
-        overdue_workdays.label("overdue_workdays"),
-        provisional.label("new_provisional"), level.label("new_level"),
-        _earliest(postgres, change_on, climb.c.day, repeat_on).label("new_next_check"),
+        after_due.c.day.label("after_due_on"), due.c.workday_number.label("due_number"),
+        due_before.label("due_before"),
+        sa.case((overdue, MilestoneState.overdue.value), (due_soon, MilestoneState.due_soon.value),
+                else_=MilestoneState.pending.value).label("new_state"),
+        sa.case((overdue, Light.red.value), (due_soon, Light.yellow.value),
+                else_=Light.green.value).label("new_light"),
+        overdue.label("new_late"), overdue_workdays.label("overdue_workdays"),
+        sa.or_(due.c.provisional, soon.c.provisional if n else sa.false(),
+               sa.literal(today.provisional)).label("new_provisional"),
+        level.label("new_level"),
     ).select_from(joined).where(
         m.c.id > after_id, m.c.id <= up_to_id, m.c.retired_at.is_(None),
         m.c.state.in_([s.value for s in OPEN_STATES]), PROJECTS.c.plan_id.in_(plan_ids),
-        *no_facts,
-        # A target past the table's end has no row: leave the item to the Python rules.
-        sa.or_(climb_target.is_(None), climb.c.day.is_not(None)),
-        sa.or_(repeat_target.is_(None), repeat.c.day.is_not(None)),
-    ).order_by(m.c.id)
+        # No facts: no claim, decision or extension, no step recorded, no snooze in force.
+        ~sa.exists().where(EVENTS.c.milestone_id == m.c.id, EVENTS.c.kind.in_(
+            [k.value for k in FACT_KINDS])),
+        ~sa.exists().where(STEPS.c.milestone_id == m.c.id),
+        sa.or_(m.c.snoozed_until.is_(None), m.c.snoozed_until < on),
+        m.c.due_on == m.c.planned_due_on)
     if not every_item:
         query = query.where(sa.or_(m.c.next_check_on.is_(None), m.c.next_check_on <= on))
     if project_id is not None:
         query = query.where(m.c.project_id == project_id)
     return query
+
+
+def _thresholds(policy: Policy) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(level, working days overdue) of the rungs above 1: as written, and for a binding item
+    (one level sooner) — the same list when binding items do not climb sooner."""
+    rungs = policy.ladder[1:]
+    plain = [(rung.level, rung.after_overdue_workdays) for rung in rungs]
+    if not policy.binding_climbs_sooner:
+        return plain, plain
+    return plain, [(rung.level, 1 if rung.level == 2 else
+                    policy.level(rung.level - 1).after_overdue_workdays) for rung in rungs]
+
+
+def _next_checks(item: sa.Subquery, policy: Policy, today: Today,
+                 postgres: bool) -> sa.Select[Any]:
+    """The items with the day of their next check: the earliest of the next change of status
+    (``next_change_on``) and the next ladder date after today's step (``next_step_on``)."""
+    i, on = item.c, sa.literal(today.day, sa.Date)
+    climb, repeat = DAYS.alias("climb_day"), DAYS.alias("repeat_day")
+    plain, sooner = _thresholds(policy)
+
+    def first_climb(thresholds: list[tuple[int, int]]) -> ColumnElement[Any]:
+        # The first threshold day after today, as a working-day number: the targets grow
+        # with the threshold, so the first past today in ascending order is the least.
+        targets = [i.due_number + t if t > 0 else i.due_before + 1
+                   for t in sorted({t for _, t in thresholds})]
+        return sa.case(*((target > today.workday_number, target) for target in targets),
+                       else_=_NO_NUMBER) if targets else _NO_NUMBER
+
+    climbing = sa.case((i.commitment == Commitment.binding.value, first_climb(sooner)),
+                       else_=first_climb(plain)) if sooner != plain else first_climb(plain)
+    climb_target = sa.case((i.new_state == MilestoneState.pending.value, _NO_NUMBER),
+                           else_=climbing)
+    # Today's step, if one is owed, is sent at the reached level: its repeat comes
+    # repeat_workdays later, or on the due date for a first reminder sent before it.
+    repeats = i.new_level > i.acknowledged_level
+    first_reminder = sa.and_(i.new_level == 1, i.new_due_on > on)
+    repeat_target = sa.case(
+        (sa.or_(i.new_level == 0, ~repeats, first_reminder), _NO_NUMBER),
+        *((i.new_level == rung.level, today.workday_number + rung.repeat_workdays)
+          for rung in policy.ladder), else_=_NO_NUMBER)
+    repeat_on = sa.case((sa.and_(repeats, first_reminder), i.new_due_on), else_=repeat.c.day)
+    change_on = sa.case((on < i.soon_on, i.soon_on), (i.new_due_on >= on, i.after_due_on),
+                        else_=sa.null())
+    joined = item.outerjoin(climb, sa.and_(climb.c.workday,
+                                           climb.c.workday_number == climb_target)).outerjoin(
+        repeat, sa.and_(repeat.c.workday, repeat.c.workday_number == repeat_target))
+    return sa.select(
+        *(c for c in item.c if c.name not in ("after_due_on", "due_number", "due_before")),
+        _earliest(postgres, change_on, climb.c.day, repeat_on).label("new_next_check"),
+    ).select_from(joined).where(
+        # A target past the table's end has no row: leave the item to the Python rules.
+        sa.or_(climb_target.is_(None), climb.c.day.is_not(None)),
+        sa.or_(repeat_target.is_(None), repeat.c.day.is_not(None)),
+    ).order_by(i.id)
 
 
 def _earliest(postgres: bool, *days: ColumnElement[date]) -> ColumnElement[date]:
