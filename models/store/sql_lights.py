@@ -43,10 +43,10 @@ _NO_NUMBER = sa.cast(sa.null(), sa.Integer)  # no working day: typed, for Postgr
 _YEARS = 30  # the table spans at most this many years either side of today
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LitItem:
     """A milestone as stored (the columns a sweep compares and writes) and what SQL computed
-    for it today."""
+    for it today. Slots, not frozen: a first sweep makes a million of them."""
 
     id: int
     project_id: int
@@ -214,19 +214,23 @@ def _earliest(postgres: bool, *days: ColumnElement[date]) -> ColumnElement[date]
                           type_=sa.Date)
 
 
+_STATES = {s.value: s for s in MilestoneState}
+_LIGHTS = {light.value: light for light in Light}
+_STORED = 18  # the first columns are the stored ones, in LitItem's order
+
+
 def _item(row: sa.Row[Any]) -> LitItem:
-    status = Status(state=MilestoneState(row.new_state), light=Light(row.new_light),
-                    due_on=row.new_due_on, due_soon_from=row.soon_on,
-                    overdue_workdays=row.overdue_workdays, late=bool(row.new_late),
-                    claimed_on=None, provisional=bool(row.new_provisional))
-    return LitItem(
-        id=row.id, project_id=row.project_id, unit_id=row.unit_id, title=row.title,
-        commitment=row.commitment, major=row.major, acknowledged_level=row.acknowledged_level,
-        version=row.version, state=row.state, light=row.light, due_on=row.due_on, late=row.late,
-        provisional=row.provisional, claimed_on=row.claimed_on, level=row.level,
-        next_check_on=row.next_check_on, project_code=row.project_code,
-        plan_code=row.plan_code, status=status, reached=row.new_level,
-        next_check=row.new_next_check)
+    (due_on, soon_on, state, light, late, overdue_workdays, provisional, level,
+     next_check) = row[_STORED:]
+    status = Status(_STATES[state], _LIGHTS[light], due_on, soon_on, overdue_workdays,
+                    bool(late), None, bool(provisional))
+    (id_, project_id, unit_id, title, commitment, major, acknowledged_level, version,
+     stored_state, stored_light, stored_due_on, stored_late, stored_provisional, claimed_on,
+     stored_level, next_check_on, project_code, plan_code) = row[:_STORED]
+    return LitItem(id_, project_id, unit_id, title, commitment, major, acknowledged_level,
+                   version, stored_state, stored_light, stored_due_on, stored_late,
+                   stored_provisional, claimed_on, stored_level, next_check_on, project_code,
+                   plan_code, status, level, next_check)
 
 
 @dataclass(frozen=True)
