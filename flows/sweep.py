@@ -125,12 +125,12 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
     lighting: Lighting | None = None
     if sql_lights:  # a dry run uses the working-day table only if it is current already
         with writer(engine).begin() as connection:
-            lighting = prepare_lighting(connection, rules, today, rebuild=not dry_run)
+            lighting = prepare_lighting(connection, rules, today, project_id=project_id,
+                                        every_item=every_item, rebuild=not dry_run)
     for low in range(0, highest, batch_size):
         with Session(writer(engine)) as session:
-            lit = lighting.batch(session.connection(), after_id=low, up_to_id=low + batch_size,
-                                 project_id=project_id, every_item=every_item
-                                 ) if lighting else []
+            lit = lighting.batch(session.connection(), after_id=low,
+                                 up_to_id=low + batch_size) if lighting else []
             batch = _candidates(session, today, low, low + batch_size, project_id, every_item,
                                 [item.id for item in lit])
             if batch or lit:

@@ -57,10 +57,10 @@ def policies(draw: st.DrawFn) -> Policy:
                     after_overdue_workdays=second, repeat_workdays=draw(st.integers(1, 6))),
               Level(level=3, name="领导督办", recipients=["leader"],
                     after_overdue_workdays=third, repeat_workdays=draw(st.integers(1, 6)))]
+    ladder = ladder[:draw(st.integers(1, 3))]
     return Policy(due_soon_workdays=draw(st.integers(0, 15)),
-                  major_start_level=draw(st.integers(1, 3)),
-                  binding_climbs_sooner=draw(st.booleans()),
-                  ladder=ladder[:draw(st.integers(1, 3))] if draw(st.booleans()) else ladder)
+                  major_start_level=draw(st.integers(1, len(ladder))),
+                  binding_climbs_sooner=draw(st.booleans()), ladder=ladder)
 
 
 ITEMS = st.lists(st.fixed_dictionaries({
@@ -91,11 +91,11 @@ def test_sql_lights_agree_with_the_python_rules(engine: sa.Engine) -> None:
             connection.execute(STEPS.delete())
             connection.execute(MILESTONES.delete())
             ids = _insert(connection, project_id, unit_id, today, items)
-            lighting = prepare_lighting(connection, rules, today)
+            lighting = prepare_lighting(connection, rules, today, every_item=True)
         assert lighting is not None
         with engine.begin() as connection:
-            lit = {item.id: item for item in lighting.batch(
-                connection, after_id=0, up_to_id=max(ids), project_id=None, every_item=True)}
+            lit = {item.id: item for item in lighting.batch(connection, after_id=0,
+                                                            up_to_id=max(ids))}
         expected = {i: _python(item, today, calendar, policy) for i, item in zip(
             ids, items, strict=True) if not item["stepped"]
             and (item["snoozed"] is None or item["snoozed"] < 0)}
@@ -151,11 +151,10 @@ def test_a_sweep_reports_the_same_with_sql_lights_as_without(engine: sa.Engine) 
              first_due=date(2025, 3, 1), last_due=date(2025, 12, 31))
     now = RULES.as_of(date(2025, 10, 21))
     with engine.begin() as connection:  # a dry run lights in SQL only from a current table
-        lighting = prepare_lighting(connection, RULES, RULES.today(now))
+        lighting = prepare_lighting(connection, RULES, RULES.today(now), every_item=True)
     assert lighting is not None
     with engine.begin() as connection:
-        assert len(lighting.batch(connection, after_id=0, up_to_id=10**6, project_id=None,
-                                  every_item=True)) == 60
+        assert len(lighting.batch(connection, after_id=0, up_to_id=10**6)) == 60
     reports = [run_sweep(engine=engine, rules=RULES, now=now, clock=lambda: now, dry_run=True,
                          detail_limit=None, sql_lights=lit).as_dict() for lit in (True, False)]
     for report in reports:

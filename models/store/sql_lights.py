@@ -71,22 +71,26 @@ class LitItem:
     next_check: date | None   # as the sweep's next check after today's steps
 
 
-def lit_items(connection: sa.Connection, *, policy: Policy, plan_ids: list[int], today: Today,
-              after_id: int, up_to_id: int, project_id: int | None, every_item: bool
-              ) -> list[LitItem]:
-    """The fact-free open items among ids (after_id, up_to_id] of the given plans (which share
-    ``policy``) that are due for a look (all of them when ``every_item``), lit. On PostgreSQL
-    their rows are locked (SKIP LOCKED), as the Python path's candidates are."""
-    postgres = connection.dialect.name == "postgresql"
-    items = _items(policy, plan_ids, today, after_id, up_to_id, project_id, every_item)
+def lit_statement(*, policy: Policy, plan_ids: list[int], today: Today, project_id: int | None,
+                  every_item: bool, postgres: bool) -> sa.Select[Any]:
+    """The statement that lights the fact-free open items among ids (:after_id, :up_to_id] of
+    the given plans (which share ``policy``) that are due for a look (all of them when
+    ``every_item``). Built once per sweep, run per batch. On PostgreSQL it locks their rows
+    (SKIP LOCKED), as the Python path's candidates are locked."""
+    items = _items(policy, plan_ids, today, project_id, every_item)
     if postgres:
         items = items.with_for_update(skip_locked=True, of=MILESTONES)
-    query = _next_checks(items.subquery("item"), policy, today, postgres)
-    return [_item(row) for row in connection.execute(query)]
+    return _next_checks(items.subquery("item"), policy, today, postgres)
 
 
-def _items(policy: Policy, plan_ids: list[int], today: Today, after_id: int, up_to_id: int,
-           project_id: int | None, every_item: bool) -> sa.Select[Any]:
+def lit_items(connection: sa.Connection, statement: sa.Select[Any], *, after_id: int,
+              up_to_id: int) -> list[LitItem]:
+    return [_item(row) for row in connection.execute(
+        statement, {"after_id": after_id, "up_to_id": up_to_id})]
+
+
+def _items(policy: Policy, plan_ids: list[int], today: Today, project_id: int | None,
+           every_item: bool) -> sa.Select[Any]:
     """The candidates with their status and level: everything but the next check."""
     m, on = MILESTONES, sa.literal(today.day, sa.Date)
     due, soon, after_due = DAYS.alias("due_day"), DAYS.alias("soon_day"), DAYS.alias("next_day")
@@ -133,7 +137,8 @@ def _items(policy: Policy, plan_ids: list[int], today: Today, after_id: int, up_
                sa.literal(today.provisional)).label("new_provisional"),
         level.label("new_level"),
     ).select_from(joined).where(
-        m.c.id > after_id, m.c.id <= up_to_id, m.c.retired_at.is_(None),
+        m.c.id > sa.bindparam("after_id"), m.c.id <= sa.bindparam("up_to_id"),
+        m.c.retired_at.is_(None),
         m.c.state.in_([s.value for s in OPEN_STATES]), PROJECTS.c.plan_id.in_(plan_ids),
         # No facts: no claim, decision or extension, no step recorded, no snooze in force.
         ~sa.exists().where(EVENTS.c.milestone_id == m.c.id, EVENTS.c.kind.in_(
@@ -235,25 +240,23 @@ def _item(row: sa.Row[Any]) -> LitItem:
 
 @dataclass(frozen=True)
 class Lighting:
-    """What a sweep's statements share: today's working-day row and the plans by policy."""
+    """A sweep's statements, one per policy in use (by the plans that share it)."""
 
-    today: Today
-    groups: tuple[tuple[Policy, tuple[int, ...]], ...]
+    statements: tuple[sa.Select[Any], ...]
 
-    def batch(self, connection: sa.Connection, *, after_id: int, up_to_id: int,
-              project_id: int | None, every_item: bool) -> list[LitItem]:
-        return [item for policy, plan_ids in self.groups for item in lit_items(
-            connection, policy=policy, plan_ids=list(plan_ids), today=self.today,
-            after_id=after_id, up_to_id=up_to_id, project_id=project_id,
-            every_item=every_item)]
+    def batch(self, connection: sa.Connection, *, after_id: int, up_to_id: int
+              ) -> list[LitItem]:
+        return [item for statement in self.statements for item in lit_items(
+            connection, statement, after_id=after_id, up_to_id=up_to_id)]
 
 
 def prepare_lighting(connection: sa.Connection, rules: Rules, today: date, *,
+                     project_id: int | None = None, every_item: bool = False,
                      rebuild: bool = True) -> Lighting | None:
     """Bring the working-day table up to the calendar and the due dates in use (in
-    ``connection``'s transaction: commit it before the batches). None when there is nothing
-    to light, or today lies outside the table, or the table is stale and ``rebuild`` is off:
-    then the Python rules do it all."""
+    ``connection``'s transaction: commit it before the batches), and build the statements.
+    None when there is nothing to light, or today lies outside the table, or the table is stale
+    and ``rebuild`` is off: then the Python rules do it all."""
     low, high = connection.execute(sa.select(sa.func.min(MILESTONES.c.due_on),
                                              sa.func.max(MILESTONES.c.due_on))).one()
     if low is None:
@@ -270,4 +273,8 @@ def prepare_lighting(connection: sa.Connection, rules: Rules, today: date, *,
     for plan_id, code in connection.execute(sa.select(PLANS.c.id, PLANS.c.code)):
         policy = rules.policy(code)
         by_policy.setdefault(policy.model_dump_json(), (policy, []))[1].append(plan_id)
-    return Lighting(found, tuple((policy, tuple(ids)) for policy, ids in by_policy.values()))
+    postgres = connection.dialect.name == "postgresql"
+    return Lighting(tuple(lit_statement(policy=policy, plan_ids=ids, today=found,
+                                        project_id=project_id, every_item=every_item,
+                                        postgres=postgres)
+                          for policy, ids in by_policy.values()))
