@@ -198,7 +198,8 @@ def _child(url: str, mode_and_lights: str) -> None:
     @flow  # shaped like flows.supervise: async, the sweep in a worker thread
     async def sweep_flow() -> int:
         report = await anyio.to_thread.run_sync(partial(run_sweep, engine=engine, rules=RULES,
-                                                        now=now, detail_limit=0))
+                                                        clock=system_clock, now=now,
+                                                        detail_limit=0))
         return report.evaluated
 
     asyncio.run(warm_up())
