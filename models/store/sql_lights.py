@@ -140,17 +140,22 @@ def _items(policy: Policy, plan_ids: list[int], today: Today, project_id: int | 
         m.c.id > sa.bindparam("after_id"), m.c.id <= sa.bindparam("up_to_id"),
         m.c.retired_at.is_(None),
         m.c.state.in_([s.value for s in OPEN_STATES]), PROJECTS.c.plan_id.in_(plan_ids),
-        # No facts: no claim, decision or extension, no step recorded, no snooze in force.
-        ~sa.exists().where(EVENTS.c.milestone_id == m.c.id, EVENTS.c.kind.in_(
-            [k.value for k in FACT_KINDS])),
-        ~sa.exists().where(STEPS.c.milestone_id == m.c.id),
-        sa.or_(m.c.snoozed_until.is_(None), m.c.snoozed_until < on),
-        m.c.due_on == m.c.planned_due_on)
+        *_no_facts(on))
     if not every_item:
         query = query.where(sa.or_(m.c.next_check_on.is_(None), m.c.next_check_on <= on))
     if project_id is not None:
         query = query.where(m.c.project_id == project_id)
     return query
+
+
+def _no_facts(on: ColumnElement[date]) -> list[ColumnElement[bool]]:
+    """No claim, decision or extension, no step recorded, no snooze in force."""
+    m = MILESTONES
+    return [~sa.exists().where(EVENTS.c.milestone_id == m.c.id, EVENTS.c.kind.in_(
+                [k.value for k in FACT_KINDS])),
+            ~sa.exists().where(STEPS.c.milestone_id == m.c.id),
+            sa.or_(m.c.snoozed_until.is_(None), m.c.snoozed_until < on),
+            m.c.due_on == m.c.planned_due_on]
 
 
 def _thresholds(policy: Policy) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -249,8 +254,9 @@ class Lighting:
     def batch(self, connection: sa.Connection, *, after_id: int, up_to_id: int
               ) -> list[LitItem]:
         ids = {"after_id": after_id, "up_to_id": up_to_id}
-        # A steady sweep finds most ranges with nothing due: the probe's one index read costs
-        # far less than PostgreSQL's planning of the lighting statement.
+        # A steady sweep finds most ranges with no fact-free item due (the few due have steps
+        # recorded): the probe's index reads cost far less than PostgreSQL's planning of the
+        # lighting statement (about 8 ms).
         if self.probe is not None and connection.execute(self.probe, ids).first() is None:
             return []
         return [item for statement in self.statements for item in lit_items(
@@ -293,5 +299,6 @@ def _probe(today: date, project_id: int | None) -> sa.Select[Any]:
     query = sa.select(m.c.id).where(
         m.c.id > sa.bindparam("after_id"), m.c.id <= sa.bindparam("up_to_id"),
         m.c.retired_at.is_(None), m.c.state.in_([s.value for s in OPEN_STATES]),
-        sa.or_(m.c.next_check_on.is_(None), m.c.next_check_on <= today)).limit(1)
+        sa.or_(m.c.next_check_on.is_(None), m.c.next_check_on <= today),
+        *_no_facts(sa.literal(today, sa.Date))).limit(1)
     return query if project_id is None else query.where(m.c.project_id == project_id)
