@@ -115,6 +115,9 @@ def _run(url: str, backend: str, milestones: int, flow: bool, lights: str) -> di
         flow_overhead = (overhead["flow"] - overhead["direct"]) / overhead["direct"]
         print(f"  flow run               {overhead['flow']:8.3f} s vs direct "
               f"{overhead['direct']:.3f} s on the same work: +{flow_overhead * 100:.0f} %")
+        print(f"  project artifacts      {overhead['pages_s']:8.3f} s for {overhead['pages']:,.0f}"
+              f" changed projects ({overhead['pages_s'] / overhead['pages'] * 1000:.1f} ms each);"
+              f" an empty flow run {overhead['empty_s']:.3f} s")
     engine.dispose()
     return {"backend": backend, "milestones": count, "raw_s": round(raw, 4),
             "first_s": round(first["seconds"], 3),
@@ -195,11 +198,15 @@ def _child(url: str, mode_and_lights: str) -> None:
     async def warm_up() -> None:
         return None
 
-    @flow  # shaped like flows.supervise: async, the sweep in a worker thread
+    from benchmarks.flow_costs import flow_costs
+    from flows.supervise import PROJECT_PAGES, publish_outcomes
+
+    @flow  # shaped like flows.supervise: async, the sweep in a worker thread, its artifacts
     async def sweep_flow() -> int:
         report = await anyio.to_thread.run_sync(partial(run_sweep, engine=engine, rules=RULES,
                                                         clock=system_clock, now=now,
                                                         detail_limit=0))
+        await publish_outcomes(report, engine, RULES)
         return report.evaluated
 
     asyncio.run(warm_up())
@@ -225,7 +232,8 @@ def _child(url: str, mode_and_lights: str) -> None:
         started = time.perf_counter()
         asyncio.run(sweep_flow())
         flowed.append(time.perf_counter() - started)
-    print(json.dumps({"direct": statistics.median(direct), "flow": statistics.median(flowed)}))
+    print(json.dumps({"direct": statistics.median(direct), "flow": statistics.median(flowed),
+                      **flow_costs(engine, PROJECT_PAGES, AS_OF)}))
 
 
 class _database:

@@ -147,8 +147,8 @@ def sweep(as_of: AsOf = None, dry_run: Annotated[bool, typer.Option(
 
 def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (type process)")] = "duban",
            ) -> None:
-    """Register the sweep, outbox delivery and weekly bulletin as Prefect deployments on
-    PREFECT_API_URL's server (scale-out)."""
+    """Register the sweep, the one-project sweep, outbox delivery and weekly bulletin as
+    Prefect deployments on PREFECT_API_URL's server (scale-out)."""
     import os
 
     if not os.environ.get("PREFECT_API_URL"):
@@ -160,5 +160,7 @@ def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (type proce
     schedule = context.rules().policies.default.schedule
     for deployed in register(pool=pool, cron=schedule.sweep, timezone=timezone,
                              bulletin_cron=schedule.bulletin):
-        console.print(f"已部署 {deployed.name}（{deployed.id}）到工作池 {pool}，"
-                      f"计划 {deployed.schedule}（{timezone}）", highlight=False)
+        when = (f"计划 {deployed.schedule}（{timezone}）" if deployed.schedule
+                else "无计划，在 Prefect 界面或 prefect deployment run 中按需运行")
+        console.print(f"已部署 {deployed.name}（{deployed.id}）到工作池 {pool}，{when}",
+                      highlight=False)

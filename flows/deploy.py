@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SWEEP_DEPLOYMENT = "supervise-all"
+PROJECT_DEPLOYMENT = "supervise-project"
 DELIVERY_DEPLOYMENT = "deliver-outbox"
 BULLETIN_DEPLOYMENT = "weekly-bulletins"
 EVERY_MINUTE = "* * * * *"  # the outbox delivery
@@ -29,7 +30,7 @@ EVERY_MINUTE = "* * * * *"  # the outbox delivery
 class Deployed:
     name: str      # flow/deployment, as `prefect deployment run` takes it
     id: UUID
-    schedule: str  # standard cron, in the deployment's time zone
+    schedule: str | None  # standard cron, in the deployment's time zone; None: run by hand
 
 
 def cron_expression(cron: Cron) -> str:
@@ -39,8 +40,8 @@ def cron_expression(cron: Cron) -> str:
 
 def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY,
            bulletin_cron: Cron | None = None) -> list[Deployed]:
-    """Create the process work pool if needed and (re)register the sweep, delivery and weekly
-    bulletin deployments; returns them, the sweep first.
+    """Create the process work pool if needed and (re)register the sweep, one-project sweep,
+    delivery and weekly bulletin deployments; returns them, the sweep first.
 
     ``source`` is where workers find the code: the same path on every worker machine (a
     checkout of this repository with its .venv), or a git URL.
@@ -65,6 +66,15 @@ def deploy(*, pool: str, cron: Cron, timezone: str, source: Path = REPOSITORY,
         ignore_warnings=True,
         description="督办巡检：更新红黄绿灯、逐级升级督办并排队发送通知。"))
     deployed = [Deployed(f"supervise_all/{SWEEP_DEPLOYMENT}", sweep_id, cron_expression(cron))]
+    # No schedule: the office runs it from the UI (Deployments → supervise-project → Run,
+    # with the project's id) after changing one project, and reads the project's page after.
+    one_project = _synchronously(flow.from_source(
+        source=str(source), entrypoint="flows/supervise.py:supervise_project"))
+    project_id = _synchronously(one_project.deploy(
+        name=PROJECT_DEPLOYMENT, work_pool_name=pool, concurrency_limit=4, build=False,
+        push=False, print_next_steps=False, ignore_warnings=True,
+        description="单个项目巡检：填写项目编号（project_id），只更新该项目的节点并排队通知。"))
+    deployed.append(Deployed(f"supervise_project/{PROJECT_DEPLOYMENT}", project_id, None))
     # Several delivery runs at once are safe (rows are claimed with SKIP LOCKED); two at most.
     deliver = _synchronously(flow.from_source(source=str(source),
                                               entrypoint="flows/deliver.py:deliver_outbox"))

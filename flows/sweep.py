@@ -14,7 +14,8 @@ Algorithm, batch by batch (ranges of ``batch_size`` milestone ids, one transacti
 2. Load their facts (events, recorded ladder steps) with one query each.
 3. For each: compute status and ladder steps (pure rules), and the next day anything can change;
    a lit item only its steps, from the status SQL gave.
-4. Write the changed statuses and their events in bulk.
+4. Write the changed statuses in bulk, and what time changed in them as `light_change` rows
+   (one `sweep.lights_changed` event for the whole sweep, at its end).
 5. Insert the new steps with ON CONFLICT DO NOTHING on their unique key; only a step this
    sweep inserted queues notifications, in the same transaction.
 6. Set aside each item that failed in 2–5: its next check goes to the next working day, an
@@ -44,14 +45,16 @@ from models.rules.status import OPEN_STATES, Status, milestone_status, next_chan
 from models.store.co_units import co_unit_ids_of
 from models.store.database import bulk_insert, writer
 from models.store.directory import Directory, Recipient
-from models.store.event_chain import insert_events
+from models.store.events import record
+from models.store.light_changes import change_row
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.orders import OrderWanted, feedback_overdue, issue_orders, receipts_overdue
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.sql_lights import Lighting, LitItem, prepare_lighting
-from models.store.status_writes import status_event
 from models.tables.columns import table_of
 from models.tables.escalation import EscalationStep, Notification
+from models.tables.event_kinds import EventKind
+from models.tables.light_change import LightChange
 from models.tables.milestone import Milestone
 from models.tables.plan import Plan, Project
 from models.tables.sweep_run import SweepRun
@@ -61,6 +64,7 @@ ACTOR = "system:sweep"
 NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
 NOTICES = table_of(Notification)
 ESCALATIONS = table_of(EscalationStep)
+LIGHT_CHANGES = table_of(LightChange)
 STEPS_IN = sa.table("step_in", *(sa.column(c) for c in ESCALATIONS.c.keys() if c != "id"))
 
 
@@ -115,8 +119,8 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
     report = SweepReport(uuid.uuid4().hex, today, dry_run, detail_limit)
     with Session(engine) as session:  # who receives what: one snapshot for the whole sweep
         directory = Directory(session=session)
-        highest = session.exec(select(sa.func.max(Milestone.id))).one() or 0
         every_item = project_id is None and _rules_changed(session, rules.fingerprint)
+        ranges = _ranges(session, today, project_id, every_item, batch_size)
     if not dry_run:
         with Session(writer(engine)) as session:
             session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=clock(),
@@ -127,11 +131,11 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
         with writer(engine).begin() as connection:
             lighting = prepare_lighting(connection, rules, today, project_id=project_id,
                                         every_item=every_item, rebuild=not dry_run)
-    for low in range(0, highest, batch_size):
+    for low, high in ranges:
         with Session(writer(engine)) as session:
             lit = lighting.batch(session.connection(), after_id=low,
-                                 up_to_id=low + batch_size) if lighting else []
-            batch = _candidates(session, today, low, low + batch_size, project_id, every_item,
+                                 up_to_id=high) if lighting else []
+            batch = _candidates(session, today, low, high, project_id, every_item,
                                 [item.id for item in lit])
             if batch or lit:
                 _evaluate(session, batch, rules, today, now, directory, report, lit)
@@ -143,6 +147,10 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
         if dry_run:
             session.rollback()
             return report
+        if report.changed:  # each change is a light_change row; the sweep, one event
+            record(session, EventKind.lights_changed, at=now, actor=ACTOR,
+                   data={"sweep_id": report.sweep_id, "as_of": today.isoformat(),
+                         "changed": report.changed})
         # Finished: its notices can now be composed into one digest per person.
         session.execute(sa.update(SweepRun).where(col(SweepRun.id) == report.sweep_id).values(
             finished_at=clock(), evaluated=report.evaluated, changed=report.changed,
@@ -160,25 +168,45 @@ def _rules_changed(session: Session, fingerprint: str) -> bool:
     return last != fingerprint
 
 
+def _due(today: date, project_id: int | None, every_item: bool) -> list[Any]:
+    """Which items a sweep looks at: the open ones due for a look (every open one when the
+    rules changed), of one project if given."""
+    due = [] if every_item else [or_(col(Milestone.next_check_on).is_(None),
+                                     col(Milestone.next_check_on) <= today)]
+    if project_id is not None:
+        due.append(col(Milestone.project_id) == project_id)
+    return [col(Milestone.state).in_(list(OPEN_STATES)), col(Milestone.retired_at).is_(None),
+            *due]
+
+
+def _ranges(session: Session, today: date, project_id: int | None, every_item: bool,
+            batch_size: int) -> list[tuple[int, int]]:
+    """The sweep's batches as ranges (after_id, up_to_id] of the primary key holding at most
+    ``batch_size`` of the items due, from one read of their ids: a steady sweep over a
+    million items with a thousand due visits the ranges that hold them, not a thousand ranges
+    of the whole table. The ids are read once, sorted once; each batch then reads its range
+    again under its locks, so an item another sweep took meanwhile is not swept twice."""
+    ids: list[int] = list(session.execute(
+        sa.select(Milestone.id).where(*_due(today, project_id, every_item))  # type: ignore[call-overload]
+        .order_by(col(Milestone.id))).scalars())
+    return [(ids[i] - 1, ids[min(i + batch_size, len(ids)) - 1])
+            for i in range(0, len(ids), batch_size)]
+
+
 def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
                 project_id: int | None, every_item: bool, lit: list[int]
                 ) -> list[tuple[Milestone, str, str]]:
-    """The open items due for a look among ids (after_id, up_to_id]: every open item when the
-    rules changed; not those ``lit`` in SQL. A range of the primary key, not "the next N
-    candidates": the database walks the key in order and filters, so a batch costs the same
-    early and late in a sweep, with or without statistics, instead of sorting every remaining
-    candidate for each batch."""
-    due = [] if every_item else [or_(col(Milestone.next_check_on).is_(None),
-                                     col(Milestone.next_check_on) <= today)]
+    """The items due for a look among ids (after_id, up_to_id] (see ``_due``), but those
+    ``lit`` in SQL. A range of the
+    primary key, not "the next N candidates": the database walks the key in order and
+    filters, so a batch costs the same early and late in a sweep, with or without
+    statistics, instead of sorting every remaining candidate for each batch."""
     query = (select(Milestone, Project.code, Plan.code)
              .join(Project, col(Project.id) == Milestone.project_id)
              .join(Plan, col(Plan.id) == Project.plan_id)
              .where(col(Milestone.id) > after_id, col(Milestone.id) <= up_to_id,
-                    col(Milestone.state).in_(list(OPEN_STATES)),
-                    col(Milestone.retired_at).is_(None), *due)
+                    *_due(today, project_id, every_item))
              .order_by(col(Milestone.id)))
-    if project_id is not None:
-        query = query.where(col(Milestone.project_id) == project_id)
     if lit:
         query = query.where(col(Milestone.id).not_in(lit))
     if session.get_bind().dialect.name == "postgresql":
@@ -219,10 +247,8 @@ def _raise_order_duties(session: Session, rules: Rules, today: date, now: dateti
     notices = []
     for milestone, specific, roles, key in raised:
         project, plan = codes[milestone.id]
-        context = {"milestone_id": milestone.id, "title": milestone.title, "plan": plan,
-                   "project": project, "unit_id": milestone.unit_id,
-                   "due_on": milestone.due_on.isoformat(), "repeat": 0,
-                   "as_of": today.isoformat(), "commitment": milestone.commitment} | specific
+        context = {"due_on": milestone.due_on.isoformat(), "repeat": 0,
+                   "as_of": today.isoformat()} | specific
         found = directory.recipients(roles, milestone.unit_id)
         notices += [{"key": f"{key}:{r.email}", "kind": "notice" if "office" in roles
                      else "reminder", "person_id": r.person_id, "address": r.email,
@@ -249,7 +275,7 @@ class _Decision:
     project_code: str
     status: Status
     update: dict[str, Any] | None        # the milestone's new values, if any changed
-    event: dict[str, Any] | None         # its status_changed event, if state or light changed
+    change: dict[str, Any] | None        # its light_change row, if state or light changed
     steps: list[tuple[Step, list[Recipient], str]]  # each step, its recipients, level name
     orders: Orders                       # how its 督办单 are numbered and signed for
     order_levels: frozenset[int]         # the levels that issue one
@@ -359,9 +385,10 @@ def _decide(milestone: Milestone | LitItem, plan_code: str, project_code: str, s
     if any(getattr(milestone, k) != v for k, v in values.items()):
         update = values | {"_id": milestone.id, "version": milestone.version + 1,
                            "updated_at": now}
-    event = None
+    change = None
     if (milestone.state, milestone.light) != (status.state, status.light):
-        event = status_event(milestone, status, now, ACTOR, "sweep")
+        change = change_row(milestone, status.state, status.light, status.due_on,
+                            status.overdue_workdays, now)
     found = []
     for step in steps:
         # A catch-up step tells the people of every level it covers, each once.
@@ -369,7 +396,7 @@ def _decide(milestone: Milestone | LitItem, plan_code: str, project_code: str, s
                  for role in policy.level(number).recipients]
         found.append((step, directory.item_recipients(roles, milestone.unit_id, co_unit_ids),
                       policy.level(step.level).name))
-    return _Decision(milestone, plan_code, project_code, status, update, event, found,
+    return _Decision(milestone, plan_code, project_code, status, update, change, found,
                      policy.orders, frozenset(lvl.level for lvl in policy.ladder
                                               if lvl.issues_order),
                      rules.calendar.add_workdays(today, policy.orders.receipt_workdays),
@@ -382,11 +409,11 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
     this sweep inserted (with their ids), by milestone; only those queue notices."""
     table = table_of(Milestone)
     updates = [d.update for d in decisions if d.update is not None]
-    events = [d.event for d in decisions if d.event is not None]
+    changes = [d.change for d in decisions if d.change is not None]
     if updates:
         session.execute(table.update().where(table.c.id == bindparam("_id")), updates)
-    if events:
-        insert_events(session, events)
+    if changes:
+        bulk_insert(session, LIGHT_CHANGES, changes)
     rows = [{"milestone_id": d.milestone.id, "due_on": d.status.due_on, "level": step.level,
              "repeat": step.repeat, "reason": step.reason, "as_of": today,
              "recipients": len(found), "created_at": now}
@@ -429,12 +456,11 @@ def _notices(d: _Decision, step: Step, found: list[Recipient], level_name: str, 
              today: date, now: datetime, sweep_id: str,
              order_number: str | None) -> list[dict[str, Any]]:
     milestone, status = d.milestone, d.status
-    context = {"milestone_id": milestone.id, "title": milestone.title, "plan": d.plan_code,
-               "project": d.project_code, "unit_id": milestone.unit_id,
-               "due_on": status.due_on.isoformat(), "light": status.light, "level": step.level,
+    # Only what the step says as of today: the item's names are read from its rows when the
+    # digest is composed (notifications.compose._sources), not copied into every notice.
+    context = {"due_on": status.due_on.isoformat(), "light": status.light, "level": step.level,
                "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
-               "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat(),
-               "commitment": milestone.commitment} | (
+               "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat()} | (
                    {"order": order_number} if order_number else {}) | (
                    {"skipped": [d.level_names[n] for n in step.skipped]} if step.skipped else {})
     return [{"key": f"escalation:{step_id}:{r.email}",
@@ -453,7 +479,7 @@ def _tally(report: SweepReport, d: _Decision,
     report.evaluated += 1
     report.provisional |= status.provisional
     counter["evaluated"] += 1
-    if d.event is not None:
+    if d.change is not None:
         counter["changed"] += 1
         report.changed += 1
         report.keep(report.changes, {"milestone_id": milestone.id, "plan": d.plan_code,

@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -40,6 +40,7 @@ from config.settings import Settings
 from models.rules.digest import digest_of, shared_filters
 from models.store.database import is_item_fault, writer
 from models.store.events import record
+from models.store.light_changes import changes_as_events, merged
 from models.store.orders import may_sign
 from models.tables.columns import saved_id, table_of
 from models.tables.escalation import Notification
@@ -265,11 +266,23 @@ def _compose_post(session: Session, sweep_id: str, target: str, units: Sequence[
                        not_before)
 
 
+class _Names(NamedTuple):
+    """An item as its rows name it now."""
+
+    title: str
+    commitment: str
+    project: str
+    plan: str
+    plan_code: str
+    unit: str
+    unit_code: str
+
+
 @dataclass
 class _Sources:
     """What the items of a set of notices are made from, loaded in two queries."""
 
-    names: dict[int | None, tuple[str, str, str, str]]  # milestone: project, plan, unit, code
+    names: dict[int | None, _Names]
     history: dict[int | None, list[dict[str, str]]]  # by the notices' milestone_id
     order_pdfs: dict[int, bytes] = field(default_factory=dict)  # rendered once, by order id
 
@@ -281,19 +294,21 @@ def _sources(session: Session, notices: Sequence[Notification],
     ids = {n.milestone_id for n in notices}
     # What select() builds for more than the four entities it is typed for.
     rows: Sequence[Any] = session.exec(
-        Select(Milestone, col(Project.name), col(Plan.name), col(Unit.name), col(Unit.code))
+        Select(col(Milestone.id), col(Milestone.title), col(Milestone.commitment),
+               col(Project.name), col(Plan.name), col(Plan.code), col(Unit.name),
+               col(Unit.code))
         .join(Project, col(Project.id) == Milestone.project_id)
         .join(Plan, col(Plan.id) == Project.plan_id)
         .join(Unit, col(Unit.id) == Milestone.unit_id)
         .where(col(Milestone.id).in_(ids))).all()
-    names = {m.id: (project, plan, unit, code) for m, project, plan, unit, code in rows}
+    names = {m_id: _Names(*named) for m_id, *named in rows}
     history: dict[int | None, list[dict[str, str]]] = defaultdict(list)
     escalated = {n.milestone_id for n in notices if isinstance(n.context, dict)
                  and isinstance(n.context.get("level"), int) and n.context["level"] >= 2}
     if escalated:
-        for event in session.exec(select(Event).where(
-                col(Event.milestone_id).in_(escalated), col(Event.kind).in_(HISTORY_KINDS))
-                .order_by(col(Event.at), col(Event.id))).all():
+        for event in merged(session.exec(select(Event).where(
+                col(Event.milestone_id).in_(escalated), col(Event.kind).in_(HISTORY_KINDS)))
+                .all(), changes_as_events(session, escalated)):  # type: ignore[arg-type]
             history[event.milestone_id].append({
                 "on": event.at.astimezone(ZoneInfo(settings.timezone)).date().isoformat(),
                 "what": HISTORY_WORDS.get(event.kind, event.kind) +
@@ -306,14 +321,15 @@ def _item(notice: Notification, sources: _Sources) -> dict[str, Any]:
     """The template's item for a notice (the link depends on who receives it, so the email
     adds it)."""
     c = notice.context
-    project, plan, unit, code = sources.names[notice.milestone_id]
-    return {"milestone_id": notice.milestone_id, "plan_code": c["plan"],
+    named = sources.names[notice.milestone_id]
+    return {"milestone_id": notice.milestone_id, "plan_code": named.plan_code,
             "light": c.get("light"),  # not in notices queued before it was recorded
             "kind": notice.kind, "level": c["level"], "level_name": c["level_name"],
-            "reason": c["reason"], "repeat": c["repeat"], "title": c["title"],
-            "project": project, "plan": plan, "unit": unit, "unit_code": code,
+            "reason": c["reason"], "repeat": c["repeat"], "title": named.title,
+            "project": named.project, "plan": named.plan, "unit": named.unit,
+            "unit_code": named.unit_code,
             "due_on": c["due_on"], "overdue_workdays": c["overdue_workdays"],
-            "commitment": c["commitment"],
+            "commitment": named.commitment,
             "order": c.get("order"),            # the 督办单's 文号, when the step issued one
             "skipped": c.get("skipped", []),    # a catch-up step's levels, by name
             "history": sources.history[notice.milestone_id][-10:]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from icalendar import Calendar
 from sqlmodel import Session, select
 
 from cli.actions import _check_allowed
@@ -17,6 +18,7 @@ from models.store.milestone_list import ListQuery, list_page
 from models.store.plan_export import plan_file_of
 from models.store.plan_import import import_plan
 from models.store.plan_preview import preview_imports
+from models.store.status_view import milestone_lights
 from models.store.todo import counted, tabs_for
 from models.tables.escalation import Notification
 from models.tables.event import Event
@@ -26,6 +28,7 @@ from models.tables.person import Person
 from models.tables.unit import Unit
 from tests.conftest import NOW
 from tests.world import PLAN, POLICY, RULES, build_world, sweep_world
+from web.feeds import unit_calendar
 from web.history import what
 
 # 开工建设 (led by the bureau) is co-handled by the subdistrict.
@@ -140,3 +143,21 @@ def test_a_co_unit_person_gets_the_items_notices_once(engine: sa.Engine,
     other = session.exec(select(Milestone).where(Milestone.title == "完成消防验收")).one()
     assert "li.na@duban.example" not in {n.address for n in session.exec(
         select(Notification).where(Notification.milestone_id == other.id))}
+
+
+def test_a_co_units_calendar_holds_the_items_it_co_handles_marked_so(
+        session: Session) -> None:
+    construction, _ = co_world(session)
+    rows = milestone_lights(session=session, rules=RULES, now=NOW, unit="demo-jd",
+                            with_co_units=True)
+    ics = Calendar.from_ical(unit_calendar(unit_name="示例区示例街道", unit_code="demo-jd",
+                                           rows=rows, rules=RULES,
+                                           base_url="https://duban.example", stamp=NOW))
+    shown = {str(e["uid"]): e for e in ics.walk("VEVENT")}
+    co_item = shown[f"milestone-{construction}@duban.example"]
+    assert str(co_item["summary"]).startswith("【协办】")
+    assert "牵头单位：示例区民政局（本单位协办）" in str(co_item["description"])
+    own = [e for uid, e in shown.items() if uid != f"milestone-{construction}@duban.example"]
+    assert own and all(str(e["summary"]).startswith("【督办】") for e in own)
+    lead = milestone_lights(session=session, rules=RULES, now=NOW, unit="demo-jd")
+    assert construction not in {r["milestone_id"] for r in lead}  # lists count the lead only

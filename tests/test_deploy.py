@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from config.policy import POLICY_FILE
 from models.tables.escalation import EscalationStep
+from models.tables.milestone import Milestone
 from tests.conftest import POSTGRES_URL
 from tests.world import build_world
 
@@ -107,7 +108,9 @@ def prefect_server(tmp_path: Path, postgres_url: str) -> Iterator[PrefectServer]
 
 def duban_env(server: PrefectServer, database_url: str, tmp_path: Path) -> dict[str, str]:
     (tmp_path / "data").mkdir(exist_ok=True)
-    return {**server.env, "DUBAN_DATABASE_URL": database_url,
+    # PYTHONPATH: the commands and flow runs import this checkout, even where the virtual
+    # environment's editable install points at another (a git worktree sharing its .venv).
+    return {**server.env, "PYTHONPATH": str(REPO), "DUBAN_DATABASE_URL": database_url,
             "DUBAN_DATA_DIR": str(tmp_path / "data"), "DUBAN_CONFIG": str(tmp_path / "none.toml")}
 
 
@@ -121,6 +124,20 @@ def flow_runs(server: PrefectServer, deployment: str) -> list[dict[str, Any]]:
     runs.raise_for_status()
     result: list[dict[str, Any]] = runs.json()
     return result
+
+
+def run_on_a_worker(env: dict[str, str], tmp_path: Path, deployment: str, *params: str) -> None:
+    """A run of ``deployment`` asked for by hand (as the UI's Run button does), then a process
+    worker that picks it up, runs it and exits."""
+    run = subprocess.run(
+        [str(BIN / "prefect"), "deployment", "run", deployment,
+         *(arg for param in params for arg in ("--param", param))],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    worker = subprocess.run(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "duban-test", "--run-once"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert worker.returncode == 0, worker.stderr[-2000:]
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -137,27 +154,36 @@ def test_a_deployed_sweep_runs_on_a_worker(prefect_server: PrefectServer, databa
                            ("weekly_bulletins/weekly-bulletins", "0 9 * * mon")):
         assert f"已部署 {name}（" in deployed.stdout
         assert f"计划 {schedule}（Asia/Shanghai）" in deployed.stdout
+    assert "已部署 supervise_project/supervise-project（" in deployed.stdout
 
-    run = subprocess.run(
-        [str(BIN / "prefect"), "deployment", "run", "supervise_all/supervise-all",
-         "--param", "as_of=2025-10-21"], env=env, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    worker = subprocess.run(
-        [str(BIN / "prefect"), "worker", "start", "--pool", "duban-test", "--run-once"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
-    assert worker.returncode == 0, worker.stderr[-2000:]
+    run_on_a_worker(env, tmp_path, "supervise_all/supervise-all", "as_of=2025-10-21")
 
     with Session(engine) as fresh:
         steps = fresh.exec(select(EscalationStep)).all()
         assert {(world.construction, 3), (world.fire_check, 3)} <= {
             (s.milestone_id, s.level) for s in steps}
         assert {s.as_of for s in steps} == {date(2025, 10, 21)}
+
     outcomes = httpx.post(f"{prefect_server.api}/artifacts/filter", timeout=10, json={
         "artifacts": {"key": {"any_": ["sweep-outcomes"]}}})
     [artifact] = outcomes.json()
     # Which machine and worker swept, outside the logs.
     assert socket.gethostname() in artifact["description"]
     assert "worker ProcessWorker" in artifact["description"]
+
+    # The office sweeps one project from the UI: the one-project deployment, by its id.
+    neighbourhood = session.get(Milestone, world.neighbourhood)
+    assert neighbourhood is not None
+    run_on_a_worker(env, tmp_path, "supervise_project/supervise-project",
+                    f"project_id={neighbourhood.project_id}", "as_of=2026-01-09")
+    with Session(engine) as fresh:
+        later = {s.milestone_id for s in fresh.exec(select(EscalationStep).where(
+            EscalationStep.as_of == date(2026, 1, 9)))}
+        assert later == {world.neighbourhood}  # the other project was left alone
+    page = httpx.post(f"{prefect_server.api}/artifacts/filter", timeout=10, json={
+        "artifacts": {"key": {"any_": [f"project-{neighbourhood.project_id}"]}}})
+    [project_page] = page.json()
+    assert "建成运营" in project_page["data"] and "逾期" in project_page["data"]
     assert not prefect_server.tracebacks()
 
 

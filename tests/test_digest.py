@@ -114,6 +114,29 @@ def test_a_first_sweep_long_after_the_due_dates_lists_each_overdue_item_once(
     assert "以及另外" not in sent[OFFICE].body_text
 
 
+def test_a_digest_names_an_item_as_it_is_named_when_the_digest_is_written(
+        engine: sa.Engine, session: Session, tmp_path: Path, channels: Channels) -> None:
+    """A notice keeps what its step said (level, light, days overdue), not a copy of the item's
+    names: an item renamed by a re-import before the digest goes out is mailed as renamed."""
+    settings = Settings(data_dir=tmp_path / "data", base_url=BASE, smtp_host="")
+    xihu(session)
+    now = RULES.as_of(DAY)
+    run_sweep(engine=engine, rules=RULES, clock=system_clock, now=now)
+    with Session(engine) as db:
+        notice = db.exec(select(Notification).order_by(col(Notification.id))).first()
+        assert notice is not None and notice.milestone_id is not None
+        assert "title" not in notice.context and notice.context["level"] >= 1
+        address = notice.address
+        db.execute(sa.update(Milestone).where(col(Milestone.id) == notice.milestone_id)
+                   .values(title="更名后的节点"))
+        db.commit()
+    compose_due(engine=engine, settings=settings, channels=channels, now=now)
+    with Session(engine) as db:
+        message = db.exec(select(Message).where(Message.address == address,
+                                                Message.template == "escalation_digest")).one()
+    assert "更名后的节点" in message.body_text and "更名后的节点" in message.body_html
+
+
 def test_sweeps_three_weeks_apart_through_2016_never_list_an_item_twice(
         engine: sa.Engine, session: Session, tmp_path: Path, channels: Channels) -> None:
     """Swept every third Monday from the plan's issue to 2017-01-16 (a scheduler down for a

@@ -33,6 +33,7 @@ SAMPLES: dict[EventKind, dict[str, Any]] = {
     EventKind.acknowledged: {"level": 2},
     EventKind.snoozed: {"until": "2025-12-20"},
     EventKind.progress_reported: {"percent": 62.5},
+    EventKind.lights_changed: {"sweep_id": "5f0c", "as_of": "2025-12-01", "changed": 12},
     EventKind.status_changed: {"state": ["due_soon", "overdue"], "light": ["yellow", "red"],
                                "due_on": "2025-12-31", "overdue_workdays": 3},
     EventKind.evaluation_failed: {"error": "ValueError: bad date"},

@@ -134,17 +134,19 @@ def test_an_item_whose_rows_the_database_refuses_is_set_aside_alone(
     import flows.sweep
 
     world = build_world(session)
-    real = flows.sweep.insert_events
+    real = flows.sweep.bulk_insert
 
-    def refusing(session: Session, rows: list[dict]) -> None:
-        real(session, [r | {"kind": None} if r["milestone_id"] == world.fire_check else r
-                       for r in rows])
+    def refusing(session: Session, table: sa.TableClause, rows: list[dict]) -> None:
+        if table.name == "light_change":  # the item's light change, written with a hole
+            rows = [r | {"state_to": None} if r["milestone_id"] == world.fire_check else r
+                    for r in rows]
+        real(session, table, rows)
 
-    monkeypatch.setattr(flows.sweep, "insert_events", refusing)
+    monkeypatch.setattr(flows.sweep, "bulk_insert", refusing)
     report = sweep(engine, DAY)
     assert [(s["milestone_id"], s["stage"]) for s in report.set_aside] == [
         (world.fire_check, "write")]
-    assert "kind" in report.set_aside[0]["error"]  # NOT NULL, as each backend says it
+    assert "state_to" in report.set_aside[0]["error"]  # NOT NULL, as each backend says it
     assert milestone(engine, world.construction).state == "overdue"
     assert report.evaluated == 2
     assert milestone(engine, world.fire_check).state == "pending"  # its update undone too

@@ -15,6 +15,7 @@ from models.store import actions
 from models.store.database import writer
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
+from models.tables.light_change import LightChange
 from models.tables.milestone import Milestone
 from services.runtime import system_clock
 from tests.conftest import snapshot
@@ -78,11 +79,18 @@ def test_a_year_of_sweeps_lights_and_escalates_as_the_policy_says(engine: sa.Eng
                                                           "zhou.min@duban.example"}
     construction = milestone(engine, world.construction)
     assert (construction.state, construction.light, construction.level) == ("overdue", "red", 3)
-    with Session(engine) as fresh:
-        changes = fresh.exec(select(Event.data).where(
-            Event.kind == "milestone.status_changed",
-            Event.milestone_id == world.construction).order_by(Event.id)).all()
-    assert [c["state"] for c in changes] == [["pending", "due_soon"], ["due_soon", "overdue"]]
+    with Session(engine) as fresh:  # what time changed: narrow rows, one event per sweep
+        changes = fresh.exec(select(LightChange).where(
+            LightChange.milestone_id == world.construction).order_by(LightChange.id)).all()
+        told = fresh.exec(select(Event).where(Event.kind == "sweep.lights_changed")).all()
+        sealed = fresh.exec(select(Event).where(Event.kind == "milestone.status_changed")).all()
+        every_change = fresh.exec(select(LightChange)).all()
+    assert [(c.state_from, c.state_to) for c in changes] == [("pending", "due_soon"),
+                                                            ("due_soon", "overdue")]
+    assert [c.at.astimezone(RULES.zone).date() for c in changes] == [
+        date(2025, 9, 17), date(2025, 10, 9)]  # the first sweep after the National Day days
+    assert sealed == [] and told  # no event per item for what time alone did
+    assert sum(e.data["changed"] for e in told) == len(every_change)
     assert milestone(engine, world.neighbourhood).light == "green"
 
 

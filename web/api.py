@@ -35,12 +35,13 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from models.rules.permissions import Action, lead_only_message
 from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
 from models.store.api_tokens import TokenExpired, note_use, token_holder
 from models.store.co_units import co_unit_ids, co_units_of
+from models.store.light_changes import changes_as_events, merged
 from models.store.milestone_list import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -350,8 +351,8 @@ def _detail(web: Web, db: Session, milestone: Milestone, now: datetime) -> Miles
                                      milestone_id=milestone.id)), None)
     if row is None:
         raise Refusal(404, "not_found", f"事项 {milestone.id} 已从其计划中撤销。")
-    history = db.exec(select(Event).where(Event.milestone_id == milestone.id)
-                      .order_by(col(Event.id))).all()
+    history = merged(db.exec(select(Event).where(Event.milestone_id == milestone.id)).all(),
+                     changes_as_events(db, [saved_id(milestone)]))
     request = pending_extension(db, saved_id(milestone))
     return MilestoneDetail(
         **row, version=milestone.version, major=milestone.major,

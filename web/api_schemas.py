@@ -159,7 +159,8 @@ class MilestonePage(BaseModel):
 
 
 class EventOut(BaseModel):
-    id: int
+    id: int = Field(description="记录编号。负数：巡查发现的、仅因时间推移而起的状态变化"
+                    "（每项一行，不另记事件）。")
     at: datetime
     kind: str = Field(description="记录的类型，例如 milestone.done_claimed（申报完成）、"
                       "milestone.closed（销号）")

@@ -67,9 +67,10 @@ def read_feed_key(*, secret: str, key: str) -> tuple[int, int] | None:
     return ids
 
 
-def unit_calendar(*, unit_name: str, rows: list[dict[str, Any]], rules: Rules, base_url: str,
-                  stamp: datetime) -> bytes:
-    """The iCalendar text for a unit's milestones (rows of ``milestone_lights``) still due."""
+def unit_calendar(*, unit_name: str, unit_code: str, rows: list[dict[str, Any]],
+                  rules: Rules, base_url: str, stamp: datetime) -> bytes:
+    """The iCalendar text for a unit's milestones (rows of ``milestone_lights``) still due:
+    those it leads, and those it co-handles (协办), marked so."""
     calendar = Calendar()
     calendar.add("prodid", "-//Duban//督办//ZH")
     calendar.add("version", "2.0")
@@ -80,13 +81,14 @@ def unit_calendar(*, unit_name: str, rows: list[dict[str, Any]], rules: Rules, b
     host = urlsplit(base_url).hostname or "duban"
     for row in rows:
         if row["state"] in SHOWN_STATES:
-            calendar.add_component(_event(row, rules, base_url, host, stamp))
+            calendar.add_component(_event(row, rules, base_url, host, stamp,
+                                          co_handled=row["unit_code"] != unit_code))
     ical: bytes = calendar.to_ical()
     return ical
 
 
 def _event(row: dict[str, Any], rules: Rules, base_url: str, host: str,
-           stamp: datetime) -> Event:
+           stamp: datetime, co_handled: bool) -> Event:
     due = date.fromisoformat(row["due_on"])
     link = f"{base_url}/milestones/{row['milestone_id']}"
     state = STATE_WORDS[row["state"]]
@@ -97,10 +99,11 @@ def _event(row: dict[str, Any], rules: Rules, base_url: str, host: str,
     event.add("dtstamp", stamp)
     event.add("dtstart", due)
     event.add("dtend", due + timedelta(days=1))
-    event.add("summary", f"【督办】{row['project_name']}：{row['title']}"
-                         f"（{LIGHT_WORDS[row['light']]}）")
+    event.add("summary", f"【{'协办' if co_handled else '督办'}】{row['project_name']}："
+                         f"{row['title']}（{LIGHT_WORDS[row['light']]}）")
+    units = f"牵头单位：{row['unit']}" + ("（本单位协办）" if co_handled else "")
     event.add("description", f"状态：{state}\n督办级别：{_level(row, rules)}\n"
-                             f"责任单位：{row['unit']}\n查看与办理：{link}")
+                             f"{units}\n查看与办理：{link}")
     event.add("url", link)
     if row["state"] in OPEN:
         alarm = Alarm()
@@ -157,9 +160,10 @@ def calendar_feed(request: Request, unit_code: str, web: WebDep, db: SessionDep,
     if isinstance(reader, str):
         raise Refused(403, "无法订阅", reader)
     now = web.now()
-    rows = milestone_lights(session=db, rules=web.rules, now=now, unit=unit.code)
-    body = unit_calendar(unit_name=unit.name, rows=rows, rules=web.rules, base_url=base_url(web),
-                         stamp=now)
+    rows = milestone_lights(session=db, rules=web.rules, now=now, unit=unit.code,
+                            with_co_units=True)
+    body = unit_calendar(unit_name=unit.name, unit_code=unit.code, rows=rows, rules=web.rules,
+                         base_url=base_url(web), stamp=now)
     return Response(body, media_type="text/calendar; charset=utf-8", headers={
         "Content-Disposition": f'inline; filename="duban-{unit.code}.ics"'})
 

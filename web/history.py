@@ -138,6 +138,8 @@ SAYS: dict[EventKind, Callable[[Event], str]] = {
     EventKind.snoozed: lambda e: f"暂缓提醒至 {e.data.get('until')}",
     EventKind.progress_reported: _progress,
     EventKind.status_changed: _status,
+    EventKind.lights_changed: lambda e: (
+        f"巡查：{e.data.get('changed', '若干')} 个事项的状态随时间变化"),
     EventKind.indicator_reported: _indicator,
     EventKind.indicator_light_changed: lambda e: (
         f"指标灯色转为{light_word((e.data.get('light') or [None, None])[1])}"),
@@ -151,7 +153,8 @@ SAYS: dict[EventKind, Callable[[Event], str]] = {
 }
 # Kinds whose reason column is a person's words worth showing (an import's is not, nor a
 # receipt's, which restates the sentence).
-SILENT = IMPORT_KINDS | {EventKind.status_changed, EventKind.evaluation_failed,
+SILENT = IMPORT_KINDS | {EventKind.status_changed, EventKind.lights_changed,
+                         EventKind.evaluation_failed,
                          EventKind.indicator_light_changed, EventKind.order_received,
                          EventKind.order_receipt_overdue}
 

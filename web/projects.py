@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
 from models.rules.permissions import Action
+from models.store.light_changes import merged, project_changes_as_events
 from models.store.status_view import milestone_lights
 from models.tables.columns import saved_id
 from models.tables.event import Event
@@ -97,9 +98,11 @@ def project_page(request: Request, project_id: int, web: WebDep, db: SessionDep,
                                date.fromisoformat(i["due_on"]),
                                tuple(moves.get(i["milestone_id"], ())))
                         for i in items], today) if items else None
-    events = db.exec(select(Event).where(Event.project_id == project_id)
-                     .order_by(col(Event.at).desc(), col(Event.id).desc())
-                     .limit(HISTORY_SHOWN)).all()
+    events = merged(db.exec(select(Event).where(Event.project_id == project_id)
+                            .order_by(col(Event.at).desc(), col(Event.id).desc())
+                            .limit(HISTORY_SHOWN)).all(),
+                    project_changes_as_events(db, project_id, HISTORY_SHOWN),
+                    newest_first=True)[:HISTORY_SHOWN]
     titles = {i["milestone_id"]: i["title"] for i in items}
     of = {saved_id(e): titles.get(e.milestone_id or 0) for e in events}
     history = [(line, of[line.event_id]) for line in lines(db, events, web.rules.zone)]

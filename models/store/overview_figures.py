@@ -4,7 +4,8 @@
    filters on the same column, so a count and the list behind it agree), with how many items
    are due so far and how many of those were done on time.
 2. and 3. Red items on past days: every item's plan, unit and light now, and the light changes
-   recorded (``milestone.status_changed``) since the first day shown, folded by
+   recorded since the first day shown (``milestone.status_changed`` events of people's
+   actions, ``light_change`` rows of the sweep's), folded by
    models.rules.light_trend: the cost follows the items and what changed in twelve weeks, not
    the whole history.
 
@@ -15,6 +16,7 @@ before the due date that counts.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -24,8 +26,10 @@ from sqlalchemy import select as sa_select  # sqlmodel's select types at most fo
 from sqlmodel import Session, col, select
 
 from models.rules.light_trend import red_counts
+from models.store.light_changes import light_changes_since
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
+from models.tables.light_change import LightChange
 from models.tables.milestone import Milestone, MilestoneState
 from models.tables.plan import Plan, Project
 from models.tables.unit import Unit
@@ -77,5 +81,10 @@ def red_trend(*, session: Session, ends: Sequence[datetime]) -> dict[Hashable, l
         .where(col(Event.kind) == EventKind.status_changed,
                col(Event.milestone_id).is_not(None), col(Event.at) > ends[0])
         .order_by(col(Event.milestone_id), col(Event.at), col(Event.id)))
-    return red_counts(((i, at, old, new) for i, at, old, new in events),
-                      group_of, ends, lights)
+    swept = session.execute(light_changes_since(ends[0]).order_by(
+        col(LightChange.milestone_id), col(LightChange.at), col(LightChange.id)))
+    # The actions' changes (events) and time's (light_change rows), both by item then time.
+    changes = heapq.merge(((i, at, old, new) for i, at, old, new in events),
+                          ((i, at, old, new) for i, at, old, new in swept),
+                          key=lambda change: (change[0], change[1]))
+    return red_counts(changes, group_of, ends, lights)

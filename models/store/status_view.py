@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from models.rules.escalation import reached_level
 from models.rules.rulebook import Rules
 from models.rules.status import milestone_status
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.set_aside import isolating
+from models.tables.co_unit import MilestoneCoUnit
 from models.tables.columns import saved_id
 from models.tables.milestone import Milestone
 from models.tables.plan import Plan, Project
@@ -20,7 +21,10 @@ from models.tables.unit import Unit
 
 def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str | None = None,
                      unit: str | None = None, milestone_id: int | None = None,
-                     project_id: int | None = None) -> list[dict[str, Any]]:
+                     project_id: int | None = None,
+                     with_co_units: bool = False) -> list[dict[str, Any]]:
+    """Each item's row with its light as of ``now``; of ``unit``: the items it leads, and
+    with ``with_co_units`` also those it co-handles (协办)."""
     today = rules.today(now)
     query = (select(Milestone, Project, Plan.code, Unit)
              .join(Project, col(Project.id) == Milestone.project_id)
@@ -30,7 +34,12 @@ def milestone_lights(*, session: Session, rules: Rules, now: datetime, plan: str
              .order_by(col(Plan.code), col(Project.seq), col(Milestone.seq)))
     if plan:
         query = query.where(Plan.code == plan)
-    if unit:
+    if unit and with_co_units:
+        co_handled = (select(MilestoneCoUnit.milestone_id)
+                      .join(Unit, col(Unit.id) == MilestoneCoUnit.unit_id)
+                      .where(Unit.code == unit))
+        query = query.where(or_(Unit.code == unit, col(Milestone.id).in_(co_handled)))
+    elif unit:
         query = query.where(Unit.code == unit)
     if milestone_id is not None:
         query = query.where(Milestone.id == milestone_id)

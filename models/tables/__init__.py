@@ -11,6 +11,7 @@ from models.tables.escalation import EscalationStep, Notification
 from models.tables.event import Event
 from models.tables.event_seal import EventChainHead, EventSeal
 from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
+from models.tables.light_change import LightChange
 from models.tables.link_use import LinkUse
 from models.tables.message import Message
 from models.tables.milestone import Milestone
@@ -24,6 +25,6 @@ from models.tables.working_day import WorkingDay, WorkingDaySource
 
 __all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event",
            "EventChainHead", "EventSeal", "FeedbackChase", "Indicator", "IndicatorReading",
-           "IndicatorTarget", "LinkUse", "Message", "Milestone", "MilestoneCoUnit",
+           "IndicatorTarget", "LightChange", "LinkUse", "Message", "Milestone", "MilestoneCoUnit",
            "Notification", "OrderSequence", "Person", "Plan", "Project", "SignInAttempt",
            "SupervisionOrder", "SweepRun", "Unit", "WorkingDay", "WorkingDaySource"]

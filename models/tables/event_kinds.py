@@ -43,6 +43,8 @@ class EventKind(StrEnum):
     feedback_missed = "milestone.feedback_missed"     # 催报: a progress report is overdue
     # What the engine decides
     status_changed = "milestone.status_changed"
+    # One per sweep: how many items' lights time alone changed (each is a light_change row)
+    lights_changed = "sweep.lights_changed"
     evaluation_failed = "milestone.evaluation_failed"
     indicator_reported = "indicator.reported"
     indicator_light_changed = "indicator.light_changed"
@@ -138,6 +140,12 @@ class StatusChanged(Payload):
     light: tuple[str, str]
     due_on: date
     overdue_workdays: int
+
+
+class LightsChanged(Payload):
+    sweep_id: str
+    as_of: date
+    changed: int
 
 
 class EvaluationFailed(Payload):
@@ -246,6 +254,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.snoozed: Snoozed,
     EventKind.progress_reported: ProgressReported,
     EventKind.status_changed: StatusChanged,
+    EventKind.lights_changed: LightsChanged,
     EventKind.evaluation_failed: EvaluationFailed,
     EventKind.indicator_reported: IndicatorReported,
     EventKind.indicator_light_changed: IndicatorLightChanged,

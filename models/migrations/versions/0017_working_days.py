@@ -4,15 +4,15 @@
 so that the sweep computes lights for items with no facts in SQL. Derived data: written by
 models.store.working_days from the calendar whenever its fingerprint changes, empty at first.
 
-Revision ID: 0016_working_days
-Revises: 0015_co_units
+Revision ID: 0017_working_days
+Revises: 0016_light_changes
 """
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision = '0016_working_days'
-down_revision = '0015_co_units'
+revision = '0017_working_days'
+down_revision = '0016_light_changes'
 branch_labels = None
 depends_on = None
 
