@@ -4,12 +4,16 @@ Plain functions over the database, with no Prefect: the flows in ``flows.supervi
 and the CLI calls them directly for one-shot runs.
 
 Algorithm, batch by batch (ranges of ``batch_size`` milestone ids, one transaction each):
-1. Select, in the range, open milestones whose ``next_check_on`` is today or earlier (or never
+1. Light in SQL the range's open items with no facts beyond their due date (models.store.
+   sql_lights: state, light, level and next check by one statement), unless ``sql_lights``
+   is off; the Python rules, which that module only restates, take the rest:
+   select, in the range, open milestones whose ``next_check_on`` is today or earlier (or never
    set), not retired — or every open one when the policies or the calendar changed since the
    last full sweep (``Rules.fingerprint``); on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so
    concurrent sweeps share the work.
 2. Load their facts (events, recorded ladder steps) with one query each.
-3. For each: compute status and ladder steps (pure rules), and the next day anything can change.
+3. For each: compute status and ladder steps (pure rules), and the next day anything can change;
+   a lit item only its steps, from the status SQL gave.
 4. Write the changed statuses in bulk, and what time changed in them as `light_change` rows
    (one `sweep.lights_changed` event for the whole sweep, at its end).
 5. Insert the new steps with ON CONFLICT DO NOTHING on their unique key; only a step this
@@ -46,6 +50,7 @@ from models.store.light_changes import change_row
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.orders import OrderWanted, feedback_overdue, issue_orders, receipts_overdue
 from models.store.set_aside import Failure, isolating, set_aside
+from models.store.sql_lights import Lighting, LitItem, prepare_lighting
 from models.tables.columns import table_of
 from models.tables.escalation import EscalationStep, Notification
 from models.tables.event_kinds import EventKind
@@ -100,8 +105,11 @@ class SweepReport:
 def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
               dry_run: bool = False,
               project_id: int | None = None, batch_size: int = 1000,
-              detail_limit: int | None = 1000) -> SweepReport:
+              detail_limit: int | None = 1000, sql_lights: bool = True) -> SweepReport:
     """Sweep at the instant ``now`` (the real time, or 09:00 of a replayed day).
+
+    ``sql_lights=False`` sends every item through the Python rules: the oracle the SQL is
+    tested against, and the baseline the benchmark measures it by.
 
     ``clock`` stamps the sweep's start and finish in the time the delivery loop lives in, so
     that a replay of a past day still counts as running while it runs (notifications.compose
@@ -118,11 +126,19 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
             session.add(SweepRun(id=report.sweep_id, as_of=today, started_at=clock(),
                                  rules=rules.fingerprint if project_id is None else None))
             session.commit()
+    lighting: Lighting | None = None
+    if sql_lights:  # a dry run uses the working-day table only if it is current already
+        with writer(engine).begin() as connection:
+            lighting = prepare_lighting(connection, rules, today, project_id=project_id,
+                                        every_item=every_item, rebuild=not dry_run)
     for low, high in ranges:
         with Session(writer(engine)) as session:
-            batch = _candidates(session, today, low, high, project_id, every_item)
-            if batch:
-                _evaluate(session, batch, rules, today, now, directory, report)
+            lit = lighting.batch(session.connection(), after_id=low,
+                                 up_to_id=high) if lighting else []
+            batch = _candidates(session, today, low, high, project_id, every_item,
+                                [item.id for item in lit])
+            if batch or lit:
+                _evaluate(session, batch, rules, today, now, directory, report, lit)
             session.rollback() if dry_run else session.commit()
     with Session(writer(engine)) as session:
         _raise_order_duties(session, rules, today, now, directory, report, project_id)
@@ -178,8 +194,10 @@ def _ranges(session: Session, today: date, project_id: int | None, every_item: b
 
 
 def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
-                project_id: int | None, every_item: bool) -> list[tuple[Milestone, str, str]]:
-    """The items due for a look among ids (after_id, up_to_id] (see ``_due``). A range of the
+                project_id: int | None, every_item: bool, lit: list[int]
+                ) -> list[tuple[Milestone, str, str]]:
+    """The items due for a look among ids (after_id, up_to_id] (see ``_due``), but those
+    ``lit`` in SQL. A range of the
     primary key, not "the next N candidates": the database walks the key in order and
     filters, so a batch costs the same early and late in a sweep, with or without
     statistics, instead of sorting every remaining candidate for each batch."""
@@ -189,6 +207,8 @@ def _candidates(session: Session, today: date, after_id: int, up_to_id: int,
              .where(col(Milestone.id) > after_id, col(Milestone.id) <= up_to_id,
                     *_due(today, project_id, every_item))
              .order_by(col(Milestone.id)))
+    if lit:
+        query = query.where(col(Milestone.id).not_in(lit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Milestone)
     return [(milestone, project, plan) for milestone, project, plan in session.exec(query).all()]
@@ -250,7 +270,7 @@ def _raise_order_duties(session: Session, rules: Rules, today: date, now: dateti
 class _Decision:
     """What the rules decided for one milestone, before anything is written."""
 
-    milestone: Milestone
+    milestone: Milestone | LitItem
     plan_code: str
     project_code: str
     status: Status
@@ -264,8 +284,10 @@ class _Decision:
 
 
 def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: Rules,
-              today: date, now: datetime, directory: Directory, report: SweepReport) -> None:
-    """Decide for the whole batch in Python, then write with a few bulk statements.
+              today: date, now: datetime, directory: Directory, report: SweepReport,
+              lit: list[LitItem]) -> None:
+    """Decide for the whole batch in Python (``lit`` items from the status SQL gave them),
+    then write with a few bulk statements.
 
     The batch's rows are ours for the transaction (row locks on PostgreSQL, the write lock on
     SQLite), so the updates need no version check; they bump ``version`` so that an action
@@ -275,7 +297,9 @@ def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: 
     refuses is set aside (models.store.set_aside) without costing the others their work:
     loading and writing run in savepoints, halved around a failure (`isolating`).
     """
-    by_id = {m.id: (m, project_code, plan_code) for m, project_code, plan_code in batch}
+    by_id: dict[int | None, tuple[Milestone | LitItem, str, str]] = {
+        m.id: (m, project_code, plan_code) for m, project_code, plan_code in batch}
+    by_id |= {item.id: (item, item.project_code, item.plan_code) for item in lit}
     milestones = [m for m, _, _ in batch]
     facts, failed = isolating(session, "facts", lambda part: milestone_facts(
         session=session, milestones=part, zone=rules.zone), milestones, _id)
@@ -293,9 +317,19 @@ def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: 
         [m for m in milestones if m.id in statuses], _id)
     failed |= more
     decisions: list[_Decision] = []
-    co_units = co_unit_ids_of(session, list(ladders))  # 协办单位 are told too
-    directory.load(session, {m.unit_id for m in milestones}.union(*co_units.values()))
-    for milestone, project_code, plan_code in batch:  # in batch order, as the report lists
+    co_units = co_unit_ids_of(session, [*ladders, *(item.id for item in lit if item.reached)])
+    directory.load(session, {m.unit_id for m in milestones}.union(
+        {item.unit_id for item in lit}, *co_units.values()))
+    for item in lit:
+        try:
+            decisions.append(_decide(item, item.plan_code, item.project_code, item.status,
+                                     LadderFacts(item.commitment, item.major, (),
+                                                 item.acknowledged_level, None),
+                                     rules, today, now, directory,
+                                     co_units.get(item.id, frozenset()), item))
+        except Exception as exc:
+            failed[item.id] = Failure.of("rules", exc)
+    for milestone, project_code, plan_code in batch:
         if milestone.id in ladders:
             try:
                 decisions.append(_decide(milestone, plan_code, project_code,
@@ -304,6 +338,7 @@ def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: 
                                          co_units.get(_id(milestone), frozenset())))
             except Exception as exc:
                 failed[_id(milestone)] = Failure.of("rules", exc)
+    decisions.sort(key=lambda d: _id(d.milestone))  # in id order, as the report lists
     inserted, more = isolating(
         session, "write", lambda part: _write(session, part, today, now, report.sweep_id),
         decisions, lambda d: _id(d.milestone))
@@ -321,25 +356,31 @@ def _evaluate(session: Session, batch: list[tuple[Milestone, str, str]], rules: 
     report.set_aside_count += len(failed)
 
 
-def _id(milestone: Milestone) -> int:
+def _id(milestone: Milestone | LitItem) -> int:
     assert milestone.id is not None
     return milestone.id
 
 
-def _decide(milestone: Milestone, plan_code: str, project_code: str, status: Status,
+def _decide(milestone: Milestone | LitItem, plan_code: str, project_code: str, status: Status,
             ladder: LadderFacts, rules: Rules, today: date, now: datetime,
-            directory: Directory, co_unit_ids: frozenset[int] = frozenset()) -> _Decision:
+            directory: Directory, co_unit_ids: frozenset[int] = frozenset(),
+            lit: LitItem | None = None) -> _Decision:
+    """What to write for one item; its level and next check as ``lit`` has them, if given."""
     policy = rules.policy(plan_code)
     steps = steps_due(status, ladder, policy, today, rules.calendar)
-    after = replace(ladder, sent=ladder.sent + tuple(Sent(s.level, s.repeat, today)
-                                                     for s in steps))
+    if lit is not None:
+        level, next_check = lit.reached, lit.next_check
+    else:
+        after = replace(ladder, sent=ladder.sent + tuple(Sent(s.level, s.repeat, today)
+                                                         for s in steps))
+        level = reached_level(status, ladder, policy)
+        next_check = min((d for d in (
+            next_change_on(status, today),
+            next_step_on(status, after, policy, today, rules.calendar)) if d is not None),
+            default=None)
     values = {"state": status.state, "light": status.light, "due_on": status.due_on,
               "late": status.late, "provisional": status.provisional,
-              "claimed_on": status.claimed_on, "level": reached_level(status, ladder, policy),
-              "next_check_on": min((d for d in (
-                  next_change_on(status, today),
-                  next_step_on(status, after, policy, today, rules.calendar))
-                  if d is not None), default=None)}
+              "claimed_on": status.claimed_on, "level": level, "next_check_on": next_check}
     update = None
     if any(getattr(milestone, k) != v for k, v in values.items()):
         update = values | {"_id": milestone.id, "version": milestone.version + 1,

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from models.store.sql_lights import LitItem
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.light_change import LightChange
@@ -23,7 +24,7 @@ from models.tables.milestone import Milestone
 SWEEP = "system:sweep"
 
 
-def change_row(milestone: Milestone, state: str, light: str, due_on: Any,
+def change_row(milestone: Milestone | LitItem, state: str, light: str, due_on: Any,
                overdue_workdays: int, at: datetime) -> dict[str, Any]:
     """The row a sweep writes when time turned ``milestone`` to ``state`` and ``light``."""
     return {"milestone_id": milestone.id, "at": at, "state_from": milestone.state,

@@ -13,7 +13,7 @@ to none), so the list needs no column of its own and no event for a recovery.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from models.rules.status import OPEN_STATES
 from models.store.database import is_item_fault
 from models.store.event_chain import insert_events
+from models.store.sql_lights import LitItem
 from models.tables.columns import saved_id, table_of
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind, validated
@@ -86,7 +87,8 @@ def isolating(session: Session, stage: str, run: Callable[[list[Item]], dict[int
     return results, failures
 
 
-def set_aside(*, session: Session, failures: dict[int, Failure], milestones: dict[int, Milestone],
+def set_aside(*, session: Session, failures: dict[int, Failure],
+              milestones: Mapping[int, Milestone | LitItem],
               until: date, today: date, now: datetime, actor: str,
               sweep_id: str | None = None) -> None:
     """Push each failed milestone's next check to ``until`` and record why, in a savepoint: if

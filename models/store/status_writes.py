@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from models.rules.status import Status
+from models.store.sql_lights import LitItem
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
@@ -49,7 +50,7 @@ def write_status(*, session: Session, milestone: Milestone, status: Status, leve
     return True
 
 
-def status_event(milestone: Milestone, status: Status, now: datetime, actor: str,
+def status_event(milestone: Milestone | LitItem, status: Status, now: datetime, actor: str,
                  why: str) -> dict[str, Any]:
     """The row that records a change of state or light: when, from, to and why."""
     return {"at": now, "kind": EventKind.status_changed, "actor": actor, "reason": why,

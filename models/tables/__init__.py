@@ -21,9 +21,10 @@ from models.tables.plan import Plan, Project
 from models.tables.sign_in_attempt import SignInAttempt
 from models.tables.sweep_run import SweepRun
 from models.tables.unit import Unit
+from models.tables.working_day import WorkingDay, WorkingDaySource
 
 __all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event",
            "EventChainHead", "EventSeal", "FeedbackChase", "Indicator", "IndicatorReading",
            "IndicatorTarget", "LightChange", "LinkUse", "Message", "Milestone", "MilestoneCoUnit",
            "Notification", "OrderSequence", "Person", "Plan", "Project", "SignInAttempt",
-           "SupervisionOrder", "SweepRun", "Unit"]
+           "SupervisionOrder", "SweepRun", "Unit", "WorkingDay", "WorkingDaySource"]
