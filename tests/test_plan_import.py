@@ -13,7 +13,9 @@ from config.plan_loader import LoadedPlan, load_plan_file, parse_plan_text
 from models import Event, Indicator, IndicatorReading, IndicatorTarget, Milestone, Plan, Project
 from models.store.events import record
 from models.store.plan_import import ImportRefused, import_plan
+from models.tables.escalation import EscalationStep
 from models.tables.indicator import ReadingSource
+from models.tables.light_change import LightChange
 from tests.conftest import NOW, SEED_PLANS, snapshot
 
 DEMO = """\
@@ -147,6 +149,31 @@ def test_a_milestone_with_progress_is_never_silently_deleted(engine: sa.Engine,
     assert run_import(session, demo()) == {"milestone.restored": 1}
     session.refresh(built)
     assert built.retired_at is None
+
+
+def test_a_milestone_the_sweep_has_lit_and_chased_is_retired_not_deleted(
+        engine: sa.Engine, session: Session) -> None:
+    """What the sweep records without an event (its light changes, its ladder steps and the
+    notices they sent) is history too: dropping the milestone from the plan retires it."""
+    from flows.sweep import run_sweep
+    from services.runtime import system_clock
+    from tests.world import RULES
+
+    run_import(session, demo())
+    built = milestone(session, "建成运营")
+    run_sweep(engine=engine, rules=RULES, now=RULES.as_of(date(2024, 3, 1)), clock=system_clock)
+    session.commit()  # end the read snapshot taken before the sweep
+    with Session(engine) as fresh:
+        lit = fresh.exec(select(LightChange).where(LightChange.milestone_id == built.id)).all()
+        chased = fresh.exec(select(EscalationStep).where(
+            EscalationStep.milestone_id == built.id)).all()
+        events = fresh.exec(select(Event.kind).where(Event.milestone_id == built.id)).all()
+    assert lit and chased and set(events) <= {"milestone.created"}
+    without = DEMO.replace("      - year: 2023\n        target: 建成运营\n", "")
+    with pytest.raises(ImportRefused, match="建成运营"):
+        run_import(session, demo(without))
+    session.rollback()
+    assert run_import(session, demo(without), retire=True) == {"milestone.retired": 1}
 
 
 def test_a_project_goes_only_with_milestones_that_have_no_history(session: Session) -> None:

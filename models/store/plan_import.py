@@ -42,6 +42,7 @@ from models.rules.quantity import as_cell, indicator_unit, parse_cell
 from models.store.events import ids_with_history, record
 from models.tables.co_unit import MilestoneCoUnit
 from models.tables.columns import saved_id
+from models.tables.escalation import EscalationStep
 from models.tables.event_kinds import EventKind
 from models.tables.indicator import (
     Direction,
@@ -50,6 +51,7 @@ from models.tables.indicator import (
     IndicatorTarget,
     ReadingSource,
 )
+from models.tables.light_change import LightChange
 from models.tables.milestone import Milestone, milestone_keys
 from models.tables.plan import Plan, Project
 from models.tables.unit import Unit, UnitKind, placeholder_contact
@@ -268,7 +270,7 @@ class _Importer:
     def _drop_projects(self, plan: Plan, gone: list[Project]) -> None:
         """A project goes with its milestones, so the history of any of them keeps it."""
         milestones = self._all(Milestone, col(Milestone.project_id).in_([p.id for p in gone]))
-        busy = ids_with_history(self.session, "milestone_id", [m.id for m in milestones])
+        busy = _with_history(self.session, "milestone_id", [m.id for m in milestones])
         busy_projects = {m.project_id for m in milestones if m.id in busy}
         by_project: dict[int, list[Milestone]] = defaultdict(list)
         for milestone in milestones:
@@ -376,7 +378,7 @@ class _Importer:
               ids_of: Callable[[Any], dict[str, int | None]],
               extra_busy: set[int] | None = None) -> None:
         live = [row for row in rows if row.retired_at is None]
-        busy = ids_with_history(self.session, id_column, [row.id for row in live])
+        busy = _with_history(self.session, id_column, [row.id for row in live])
         busy |= extra_busy or set()
         for row in live:
             subject_ids = ids_of(row) | {id_column: row.id}
@@ -481,3 +483,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def _with_history(session: Session, id_column: str, ids: list[int]) -> set[int]:
+    """Which of ``ids`` have history an import must keep: events other than its own, and for
+    milestones also what the sweep recorded without an event (light changes, ladder steps)."""
+    busy = ids_with_history(session, id_column, ids)
+    if id_column == "milestone_id":
+        for table in (LightChange, EscalationStep):
+            for start in range(0, len(ids), 5000):
+                busy |= set(session.exec(select(table.milestone_id).where(
+                    col(table.milestone_id).in_(ids[start:start + 5000])).distinct()))
+    return busy
