@@ -160,8 +160,11 @@ def test_the_order_pdf_names_its_number_in_chinese_and_is_the_same_document_each
     with Session(engine) as fresh:
         order = find_order(fresh, "督办〔2025〕1号")
         assert order is not None
-        pdf = order_pdf(order_context(fresh, order, settings))
+        context = order_context(fresh, order, settings)
+        pdf = order_pdf(context)
         assert order_pdf(order_context(fresh, order, settings)) == pdf
+    # its history holds what the sweep found before it, a light change without an event
+    assert "状态变化" in [line["text"] for line in context["history"]]
     document = pdfium.PdfDocument(pdf)
     text = "".join(page.get_textpage().get_text_range() for page in document)
     for words in ("督 办 单", "督办〔2025〕1号", "区社会福利中心二期工程", "示例区民政局",
