@@ -200,10 +200,16 @@ def test_two_workers_share_one_large_sweep_and_sweep_each_item_once(
     start = tmp_path / "go"
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
     workers = [subprocess.Popen(
-        [sys.executable, "-m", "tests.flow_worker", str(start), "2025-10-21", "100"], env=env,
+        [sys.executable, "-m", "tests.flow_worker", str(start), "2025-10-21", "100", "2"],
+        env=env,
         cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    time.sleep(0.5)
+    deadline = time.monotonic() + 120  # both imported and waiting, then both at once
+    # (tests/flow_worker.py then holds each in its first batch until the other has one too)
+    while len(list(tmp_path.glob("go.ready-*"))) < len(workers):
+        assert time.monotonic() < deadline and all(w.poll() is None for w in workers), \
+            "a worker did not get ready"
+        time.sleep(0.05)
     start.touch()
     reports = []
     for worker in workers:
