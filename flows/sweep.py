@@ -3,7 +3,8 @@
 Plain functions over the database, with no Prefect: the flows in ``flows.supervise`` wrap them,
 and the CLI calls them directly for one-shot runs.
 
-Algorithm, batch by batch (ranges of ``batch_size`` milestone ids, one transaction each):
+Algorithm, batch by batch (ranges of milestone ids holding at most ``batch_size`` of the
+items due, read once at the start; one transaction each):
 1. Light in SQL the range's open items with no facts beyond their due date (models.store.
    sql_lights: state, light, level and next check by one statement), unless ``sql_lights``
    is off; the Python rules, which that module only restates, take the rest:

@@ -40,11 +40,10 @@ from config.settings import Settings
 from models.rules.digest import digest_of, shared_filters
 from models.store.database import is_item_fault, writer
 from models.store.events import record
-from models.store.light_changes import changes_as_events, merged
+from models.store.light_changes import history_of
 from models.store.orders import may_sign
 from models.tables.columns import saved_id, table_of
 from models.tables.escalation import Notification
-from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from models.tables.milestone import Milestone
@@ -306,9 +305,7 @@ def _sources(session: Session, notices: Sequence[Notification],
     escalated = {n.milestone_id for n in notices if isinstance(n.context, dict)
                  and isinstance(n.context.get("level"), int) and n.context["level"] >= 2}
     if escalated:
-        for event in merged(session.exec(select(Event).where(
-                col(Event.milestone_id).in_(escalated), col(Event.kind).in_(HISTORY_KINDS)))
-                .all(), changes_as_events(session, escalated)):  # type: ignore[arg-type]
+        for event in history_of(session, escalated, kinds=HISTORY_KINDS):
             history[event.milestone_id].append({
                 "on": event.at.astimezone(ZoneInfo(settings.timezone)).date().isoformat(),
                 "what": HISTORY_WORDS.get(event.kind, event.kind) +

@@ -17,7 +17,7 @@ from sqlmodel.sql.expression import Select
 from weasyprint import HTML
 
 from config.settings import Settings
-from models.store.light_changes import changes_as_events, merged
+from models.store.light_changes import history_of
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
@@ -48,11 +48,8 @@ def order_context(session: Session, order: SupervisionOrder,
         .join(Unit, col(Unit.id) == order.unit_id)
         .where(Milestone.id == order.milestone_id)).one()
     milestone, project, plan, _, unit = row
-    events = merged(session.exec(select(Event).where(
-        Event.milestone_id == order.milestone_id, col(Event.kind).in_(HISTORY_KINDS),
-        col(Event.at) <= order.issued_at)).all(),
-        [c for c in changes_as_events(session, [order.milestone_id])
-         if c.at <= order.issued_at])
+    events = history_of(session, [order.milestone_id], kinds=HISTORY_KINDS,
+                        until=order.issued_at)
     history = [{"at": e.at.astimezone(zone).strftime("%Y-%m-%d"),
                 "text": HISTORY_WORDS.get(e.kind, e.kind)
                 + (f"：{e.reason}" if e.reason and e.reason != "sweep" else "")}

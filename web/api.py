@@ -41,7 +41,7 @@ from models.rules.permissions import Action, lead_only_message
 from models.store.actions import ActionRefused, Recorded, commit_retrying, pending_extension
 from models.store.api_tokens import TokenExpired, note_use, token_holder
 from models.store.co_units import co_unit_ids, co_units_of
-from models.store.light_changes import changes_as_events, merged
+from models.store.light_changes import history_of
 from models.store.milestone_list import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -51,7 +51,6 @@ from models.store.milestone_list import (
 )
 from models.store.status_view import milestone_lights
 from models.tables.columns import saved_id
-from models.tables.event import Event
 from models.tables.milestone import Light, Milestone, MilestoneState
 from models.tables.person import Person
 from models.tables.plan import Plan
@@ -351,8 +350,7 @@ def _detail(web: Web, db: Session, milestone: Milestone, now: datetime) -> Miles
                                      milestone_id=milestone.id)), None)
     if row is None:
         raise Refusal(404, "not_found", f"事项 {milestone.id} 已从其计划中撤销。")
-    history = merged(db.exec(select(Event).where(Event.milestone_id == milestone.id)).all(),
-                     changes_as_events(db, [saved_id(milestone)]))
+    history = history_of(db, [milestone.id])
     request = pending_extension(db, saved_id(milestone))
     return MilestoneDetail(
         **row, version=milestone.version, major=milestone.major,

@@ -40,7 +40,7 @@ from models.store.actions import (
     waive,
 )
 from models.store.co_units import co_units_of
-from models.store.light_changes import changes_as_events, merged
+from models.store.light_changes import history_of
 from models.store.orders import may_sign, order_rows
 from models.store.readings import report_indicator_value
 from models.store.status_view import milestone_lights
@@ -120,8 +120,7 @@ def page_facts(db: Session, milestone: Milestone, zone: tzinfo) -> dict[str, Any
     """The history in people's words (newest first, web.history), the claims' files, the
     claim being judged and the latest progress, the pending extension request and the
     project's indicators."""
-    history = merged(db.exec(select(Event).where(Event.milestone_id == milestone.id)).all(),
-                     changes_as_events(db, [saved_id(milestone)]), newest_first=True)
+    history = history_of(db, [milestone.id], newest_first=True)
     pending = pending_extension(db, saved_id(milestone))
     said = {line.event_id: line for line in lines(db, history, zone)}
     files: dict[int | None, list[Attachment]] = defaultdict(list)

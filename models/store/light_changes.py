@@ -72,6 +72,26 @@ def merged(events: Sequence[Event], changes: Sequence[Event], *,
     return sorted([*events, *changes], key=key, reverse=newest_first)
 
 
+def history_of(session: Session, milestone_ids: Iterable[int | None], *,
+               kinds: Sequence[str] | None = None, until: datetime | None = None,
+               newest_first: bool = False) -> list[Event]:
+    """These items' events (of ``kinds``, if given) and light changes (when their kinds
+    include ``milestone.status_changed``), up to ``until`` if given, in one order of time."""
+    ids = sorted({i for i in milestone_ids if i is not None})
+    if not ids:
+        return []
+    query = select(Event).where(col(Event.milestone_id).in_(ids))
+    if kinds is not None:
+        query = query.where(col(Event.kind).in_(kinds))
+    if until is not None:
+        query = query.where(col(Event.at) <= until)
+    changes = changes_as_events(session, ids) if kinds is None or \
+        EventKind.status_changed in kinds else []
+    return merged(session.exec(query).all(),
+                  [c for c in changes if until is None or c.at <= until],
+                  newest_first=newest_first)
+
+
 def light_changes_since(since: datetime) -> sa.Select[Any]:
     """(milestone_id, at, old light, new light) of the sweep's changes after ``since``."""
     query: sa.Select[Any] = sa.select(  # type: ignore[call-overload]
