@@ -18,7 +18,7 @@ items due, read once at the start; one transaction each):
 4. Write the changed statuses in bulk, and what time changed in them as `light_change` rows
    (one `sweep.lights_changed` event for the whole sweep, at its end).
 5. Insert the new steps with ON CONFLICT DO NOTHING on their unique key; only a step this
-   sweep inserted queues notifications, in the same transaction.
+   sweep inserted queues its notice (the roles to tell), in the same transaction.
 6. Set aside each item that failed in 2–5: its next check goes to the next working day, an
    event records the error, and the others' work stands (see `_evaluate`).
 7. Commit (or, for a dry run, roll back: nothing is kept, and the report says what would happen).
@@ -31,7 +31,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, bindparam, or_
@@ -45,7 +45,7 @@ from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES, Status, milestone_status, next_change_on
 from models.store.co_units import co_unit_ids_of
 from models.store.database import bulk_insert, writer
-from models.store.directory import Directory, Recipient
+from models.store.directory import Directory
 from models.store.events import record
 from models.store.light_changes import change_row
 from models.store.milestone_facts import ladder_facts, milestone_facts
@@ -53,7 +53,7 @@ from models.store.orders import OrderWanted, feedback_overdue, issue_orders, rec
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.sql_lights import Lighting, LitItem, prepare_lighting
 from models.tables.columns import table_of
-from models.tables.escalation import EscalationStep, Notification
+from models.tables.escalation import ROLE_SEPARATOR, EscalationStep, Notice
 from models.tables.event_kinds import EventKind
 from models.tables.light_change import LightChange
 from models.tables.milestone import Milestone
@@ -63,7 +63,7 @@ from services.runtime import Clock
 
 ACTOR = "system:sweep"
 NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
-NOTICES = table_of(Notification)
+NOTICES = table_of(Notice)
 ESCALATIONS = table_of(EscalationStep)
 LIGHT_CHANGES = table_of(LightChange)
 STEPS_IN = sa.table("step_in", *(sa.column(c) for c in ESCALATIONS.c.keys() if c != "id"))
@@ -251,11 +251,11 @@ def _raise_order_duties(session: Session, rules: Rules, today: date, now: dateti
         context = {"due_on": milestone.due_on.isoformat(), "repeat": 0,
                    "as_of": today.isoformat()} | specific
         found = directory.recipients(roles, milestone.unit_id)
-        notices += [{"key": f"{key}:{r.email}", "kind": "notice" if "office" in roles
-                     else "reminder", "person_id": r.person_id, "address": r.email,
-                     "escalation_id": None, "milestone_id": milestone.id,
-                     "sweep_id": report.sweep_id, "context": context | {"recipient": r.name},
-                     "created_at": now} for r in found]
+        notices.append({"key": key, "kind": "notice" if "office" in roles else "reminder",
+                        "roles": ROLE_SEPARATOR.join(roles), "escalation_id": None,
+                        "milestone_id": milestone.id, "sweep_id": report.sweep_id,
+                        "context": context, "created_at": now})
+        report.notifications += len(found)
         report.escalated += 1
         report.keep(report.escalations, {"milestone_id": milestone.id, "plan": plan,
                                          "project": project, "title": milestone.title,
@@ -264,7 +264,16 @@ def _raise_order_duties(session: Session, rules: Rules, today: date, now: dateti
                                          "recipients": len(found)})
     if notices:
         bulk_insert(session, NOTICES, notices)
-        report.notifications += len(notices)
+
+
+class _Told(NamedTuple):
+    """A step due, whom it tells (its roles, and how many people they are today), and its
+    level's name."""
+
+    step: Step
+    roles: tuple[str, ...]
+    recipients: int
+    level_name: str
 
 
 @dataclass
@@ -277,7 +286,7 @@ class _Decision:
     status: Status
     update: dict[str, Any] | None        # the milestone's new values, if any changed
     change: dict[str, Any] | None        # its light_change row, if state or light changed
-    steps: list[tuple[Step, list[Recipient], str]]  # each step, its recipients, level name
+    steps: list[_Told]                   # each step due, and whom it tells
     orders: Orders                       # how its 督办单 are numbered and signed for
     order_levels: frozenset[int]         # the levels that issue one
     receipt_due_on: date                 # 签收 by then, for an order issued today
@@ -390,14 +399,14 @@ def _decide(milestone: Milestone | LitItem, plan_code: str, project_code: str, s
     if (milestone.state, milestone.light) != (status.state, status.light):
         change = change_row(milestone, status.state, status.light, status.due_on,
                             status.overdue_workdays, now)
-    found = []
+    told = []
     for step in steps:
         # A catch-up step tells the people of every level it covers, each once.
-        roles = [role for number in (*step.skipped, step.level)
-                 for role in policy.level(number).recipients]
-        found.append((step, directory.item_recipients(roles, milestone.unit_id, co_unit_ids),
-                      policy.level(step.level).name))
-    return _Decision(milestone, plan_code, project_code, status, update, change, found,
+        roles = tuple(dict.fromkeys(role for number in (*step.skipped, step.level)
+                                    for role in policy.level(number).recipients))
+        told.append(_Told(step, roles, len(directory.item_recipients(
+            roles, milestone.unit_id, co_unit_ids)), policy.level(step.level).name))
+    return _Decision(milestone, plan_code, project_code, status, update, change, told,
                      policy.orders, frozenset(lvl.level for lvl in policy.ladder
                                               if lvl.issues_order),
                      rules.calendar.add_workdays(today, policy.orders.receipt_workdays),
@@ -405,7 +414,7 @@ def _decide(milestone: Milestone | LitItem, plan_code: str, project_code: str, s
 
 
 def _write(session: Session, decisions: list[_Decision], today: date, now: datetime,
-           sweep_id: str) -> dict[int, list[tuple[Step, list[Recipient], str, int]]]:
+           sweep_id: str) -> dict[int, list[_Told]]:
     """The decisions' updates and events, and their steps under the unique key: the steps
     this sweep inserted (with their ids), by milestone; only those queue notices."""
     table = table_of(Milestone)
@@ -415,29 +424,29 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
         session.execute(table.update().where(table.c.id == bindparam("_id")), updates)
     if changes:
         bulk_insert(session, LIGHT_CHANGES, changes)
-    rows = [{"milestone_id": d.milestone.id, "due_on": d.status.due_on, "level": step.level,
-             "repeat": step.repeat, "reason": step.reason, "as_of": today,
-             "recipients": len(found), "created_at": now}
-            for d in decisions for step, found, _ in d.steps]
+    rows = [{"milestone_id": d.milestone.id, "due_on": d.status.due_on,
+             "level": told.step.level, "repeat": told.step.repeat, "reason": told.step.reason,
+             "as_of": today, "recipients": told.recipients, "created_at": now}
+            for d in decisions for told in d.steps]
     ids = _insert_steps(session, rows) if rows else {}
     orders = issue_orders(session, [
-        _order_wanted(d, step, level_name, step_id, today) for d in decisions
-        for step, _, level_name in d.steps
-        if step.level in d.order_levels and step.repeat == 0
-        and (step_id := ids.get((_id(d.milestone), step.level, step.repeat))) is not None],
-        now)
-    got: dict[int, list[tuple[Step, list[Recipient], str, int]]] = {}
+        _order_wanted(d, told.step, told.level_name, step_id, today) for d in decisions
+        for told in d.steps
+        if told.step.level in d.order_levels and told.step.repeat == 0
+        and (step_id := ids.get((_id(d.milestone), told.step.level, told.step.repeat)))
+        is not None], now)
+    got: dict[int, list[_Told]] = {}
     notices = []
     for d in decisions:
         mine = got.setdefault(_id(d.milestone), [])
-        for step, found, level_name in d.steps:
-            step_id = ids.get((_id(d.milestone), step.level, step.repeat))
+        for told in d.steps:
+            step_id = ids.get((_id(d.milestone), told.step.level, told.step.repeat))
             if step_id is None:
-                continue  # another sweep recorded this step: its notices are queued already
-            mine.append((step, found, level_name, step_id))
+                continue  # another sweep recorded this step: its notice is queued already
+            mine.append(told)
             order = orders.get(step_id)
-            notices += _notices(d, step, found, level_name, step_id, today, now, sweep_id,
-                                order.number if order else None)
+            notices.append(_notice(d, told, step_id, today, now, sweep_id,
+                                   order.number if order else None))
     if notices:
         bulk_insert(session, NOTICES, notices)
     return got
@@ -453,27 +462,23 @@ def _order_wanted(d: _Decision, step: Step, level_name: str, step_id: int,
         number_format=d.orders.number, feedback_workdays=d.orders.feedback_workdays)
 
 
-def _notices(d: _Decision, step: Step, found: list[Recipient], level_name: str, step_id: int,
-             today: date, now: datetime, sweep_id: str,
-             order_number: str | None) -> list[dict[str, Any]]:
-    milestone, status = d.milestone, d.status
+def _notice(d: _Decision, told: _Told, step_id: int, today: date, now: datetime,
+            sweep_id: str, order_number: str | None) -> dict[str, Any]:
+    step, status = told.step, d.status
     # Only what the step says as of today: the item's names are read from its rows when the
     # digest is composed (notifications.compose._sources), not copied into every notice.
     context = {"due_on": status.due_on.isoformat(), "light": status.light, "level": step.level,
-               "level_name": level_name, "repeat": step.repeat, "reason": step.reason,
+               "level_name": told.level_name, "repeat": step.repeat, "reason": step.reason,
                "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat()} | (
                    {"order": order_number} if order_number else {}) | (
                    {"skipped": [d.level_names[n] for n in step.skipped]} if step.skipped else {})
-    return [{"key": f"escalation:{step_id}:{r.email}",
-             "kind": NOTIFICATION_KIND.get(step.level, "leader"),
-             "person_id": r.person_id, "address": r.email, "escalation_id": step_id,
-             "milestone_id": milestone.id, "sweep_id": sweep_id,
-             "context": context | {"recipient": r.name}, "created_at": now}
-            for r in found]
+    return {"key": f"escalation:{step_id}", "kind": NOTIFICATION_KIND.get(step.level, "leader"),
+            "roles": ROLE_SEPARATOR.join(told.roles), "escalation_id": step_id,
+            "milestone_id": d.milestone.id, "sweep_id": sweep_id, "context": context,
+            "created_at": now}
 
 
-def _tally(report: SweepReport, d: _Decision,
-           inserted: list[tuple[Step, list[Recipient], str, int]]) -> None:
+def _tally(report: SweepReport, d: _Decision, inserted: list[_Told]) -> None:
     """Count a decision once it is written."""
     milestone, status = d.milestone, d.status
     counter = report.projects.setdefault(f"{d.plan_code}/{d.project_code}", Counter())
@@ -488,14 +493,16 @@ def _tally(report: SweepReport, d: _Decision,
                                      "from": milestone.state, "to": status.state,
                                      "light": status.light,
                                      "due_on": status.due_on.isoformat()})
-    for step, found, _, _ in inserted:
+    for told in inserted:
+        step = told.step
         counter["escalations"] += 1
         report.escalated += 1
-        report.notifications += len(found)
+        report.notifications += told.recipients
         report.keep(report.escalations, {"milestone_id": milestone.id, "plan": d.plan_code,
                                          "project": d.project_code, "title": milestone.title,
                                          "level": step.level, "repeat": step.repeat,
-                                         "reason": step.reason, "recipients": len(found)})
+                                         "reason": step.reason,
+                                         "recipients": told.recipients})
 
 
 STEP_COLUMNS = ["milestone_id", "due_on", "level", "repeat", "reason", "as_of", "recipients",

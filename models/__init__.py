@@ -22,7 +22,7 @@ from models.tables import (
     LinkUse,
     Message,
     Milestone,
-    Notification,
+    Notice,
     Person,
     Plan,
     Project,
@@ -32,4 +32,4 @@ from models.tables import (
 
 __all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event", "Indicator",
            "IndicatorReading", "IndicatorTarget", "LinkUse", "Message", "Milestone",
-           "Notification", "Person", "Plan", "Project", "SweepRun", "Unit"]
+           "Notice", "Person", "Plan", "Project", "SweepRun", "Unit"]

@@ -1,22 +1,27 @@
 """Turning a finished sweep's notices into messages: one digest email per person, one post per
 group-chat target. Each message is rendered and stored before anything is sent.
 
-Algorithm, per sweep whose notices are not all in messages yet (finished, or started more than
-an hour ago and so presumably dead):
+A notice names roles, not people (models/tables/escalation.py): its recipients are resolved
+here, from its item's unit and co-units and the directory as it is at composition.
+
+Algorithm, per sweep not composed yet (finished, or started more than an hour ago and so
+presumably dead):
 1. For each configured webhook target, one post (key ``webhook:<sweep>:<target>``) listing the
    most severe items about its units or to its roles, not before the end of its quiet hours.
-2. Then, 200 addresses per transaction: load their uncomposed notices with the names and
-   recent history of the milestones they cover; render ``escalation_digest`` per address, each
-   item once and at most ``digest_item_cap`` in full (models/rules/digest.py), its item links
-   signed for the person behind the address (notifications/links.py);
-   insert it under the key ``digest:<sweep>:<address>`` (ON CONFLICT DO NOTHING, so a second
-   composer adds nothing); mark the notices as carried by that message.
+2. Resolve whom the sweep's notices tell, by address (two grouped queries and the directory).
+3. Then, 200 addresses per transaction, skipping those whose digest is stored: load the notices
+   reaching them with the names and recent history of the milestones they cover; render
+   ``escalation_digest`` per address, each item once and at most ``digest_item_cap`` in full
+   (models/rules/digest.py), its item links signed for the person behind the address
+   (notifications/links.py); insert it under the key ``digest:<sweep>:<address>`` (ON CONFLICT
+   DO NOTHING, so a second composer adds nothing).
+4. Mark the sweep composed.
 Each transaction lands whole or not at all; the keys make every step safe to repeat.
 
 A message that cannot be composed (a template or context that raises, an address no header
 can carry, a row the database refuses) is stored under its key as a dead letter with the
-reason and a ``message.dead`` event, in a savepoint of its own: its notices are carried by it,
-so the next round does not trip on them again, and the others are composed and sent.
+reason and a ``message.dead`` event, in a savepoint of its own: the next round does not trip
+on it again, and the others are composed and sent.
 """
 
 from __future__ import annotations
@@ -39,11 +44,13 @@ from config.channels import Channels
 from config.settings import Settings
 from models.rules.digest import digest_of, shared_filters
 from models.store.database import is_item_fault, writer
+from models.store.directory import CO_UNIT_ROLES, Directory, Recipient
 from models.store.events import record
 from models.store.light_changes import history_of
 from models.store.orders import may_sign
+from models.tables.co_unit import MilestoneCoUnit
 from models.tables.columns import saved_id, table_of
-from models.tables.escalation import Notification
+from models.tables.escalation import ROLE_SEPARATOR, Notice
 from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from models.tables.milestone import Milestone
@@ -78,14 +85,13 @@ def compose_due(*, engine: Engine, settings: Settings, channels: Channels,
                 now: datetime) -> ComposeReport:
     report = ComposeReport()
     with Session(engine) as session:
-        sweeps = session.exec(
-            select(Notification.sweep_id).join(SweepRun, col(SweepRun.id) == Notification.sweep_id)
-            .where(col(Notification.message_id).is_(None),
-                   sa.or_(col(SweepRun.finished_at).is_not(None),
-                          col(SweepRun.started_at) < now - STALE_SWEEP))
-            .distinct()).all()
+        sweeps = session.exec(select(SweepRun.id).where(
+            col(SweepRun.composed_at).is_(None),
+            sa.or_(col(SweepRun.finished_at).is_not(None),
+                   col(SweepRun.started_at) < now - STALE_SWEEP))
+            .order_by(col(SweepRun.started_at))).all()
     for sweep_id in sweeps:
-        _compose_sweep(engine, sweep_id, settings, channels, now, report)  # type: ignore[arg-type]  # joined to a SweepRun: never None
+        _compose_sweep(engine, sweep_id, settings, channels, now, report)
     return report
 
 
@@ -93,80 +99,156 @@ def _compose_sweep(engine: Engine, sweep_id: str, settings: Settings, channels: 
                    now: datetime, report: ComposeReport) -> None:
     """Posts first, then the emails a chunk of addresses at a time, each in its own transaction:
     memory stays bounded on a first sweep of a million items, and whatever a crash leaves
-    undone is picked up by the next round (the keys make every step repeatable)."""
+    undone is picked up by the next round (the keys make every step repeatable). Last, the
+    sweep is marked composed."""
     with Session(writer(engine)) as session:
         _compose_posts(session, sweep_id, channels, settings, now, report)
         session.commit()
     with Session(engine) as session:
-        addresses = list(session.exec(select(Notification.address).where(
-            Notification.sweep_id == sweep_id, col(Notification.message_id).is_(None))
-            .distinct().order_by(Notification.address)).all())
+        readers = _readers(session, sweep_id)
+    addresses = sorted(readers)
     for start in range(0, len(addresses), ADDRESSES_PER_TRANSACTION):
         with Session(writer(engine)) as session:
-            _compose_emails(session, sweep_id, addresses[start:start + ADDRESSES_PER_TRANSACTION],
-                            settings, now, report)
+            _compose_emails(session, sweep_id, {a: readers[a] for a in addresses[
+                start:start + ADDRESSES_PER_TRANSACTION]}, settings, now, report)
             session.commit()
+    with Session(writer(engine)) as session:
+        session.execute(sa.update(SweepRun).where(col(SweepRun.id) == sweep_id)
+                        .values(composed_at=now))
+        session.commit()
 
 
-def _compose_emails(session: Session, sweep_id: str, addresses: list[str], settings: Settings,
-                    now: datetime, report: ComposeReport) -> None:
-    notices = session.exec(select(Notification).where(
-        Notification.sweep_id == sweep_id, col(Notification.address).in_(addresses),
-        col(Notification.message_id).is_(None)).order_by(col(Notification.id))).all()
-    if not notices:
-        return
-    sources = _sources(session, notices, settings)
-    links = ItemLinks.of(settings, now)
-    by_address: dict[str, list[Notification]] = defaultdict(list)
-    for notice in notices:
-        by_address[notice.address].append(notice)
-    for address, mine in by_address.items():
+_Audience = tuple[bool, int, str]  # (through a co-unit?, the unit, the notice's roles)
+
+
+@dataclass
+class _Reader:
+    """One address a sweep's notices reach, and through which units and roles."""
+
+    recipient: Recipient
+    audiences: set[_Audience] = field(default_factory=set)
+
+    def add(self, recipient: Recipient, audience: _Audience) -> None:
         # A unit's contact address can also be a person's: then that person reads it.
-        person_id = next((n.person_id for n in mine if n.person_id is not None), None)
-        key = f"digest:{sweep_id}:{address}"
-        meta = {"sweep": sweep_id,
-                "milestones": sorted({n.milestone_id for n in mine if n.milestone_id is not None})}
+        if self.recipient.person_id is None and recipient.person_id is not None:
+            self.recipient = recipient
+        self.audiences.add(audience)
+
+
+def _readers(session: Session, sweep_id: str) -> dict[str, _Reader]:
+    """Whom the sweep's notices tell, by address: each notice's roles resolved in its item's
+    lead unit, and for the roles that are a unit's (owner, unit_head) in its co-units too
+    (models.store.directory, as it is now). Two grouped queries, however many notices."""
+    lead = session.execute(
+        sa.select(Milestone.unit_id, Notice.roles).distinct()  # type: ignore[call-overload]
+        .join(Milestone, col(Milestone.id) == Notice.milestone_id)
+        .where(Notice.sweep_id == sweep_id)).all()
+    co = session.execute(
+        sa.select(MilestoneCoUnit.unit_id, Notice.roles).distinct()  # type: ignore[call-overload]
+        .join(MilestoneCoUnit, col(MilestoneCoUnit.milestone_id) == Notice.milestone_id)
+        .where(Notice.sweep_id == sweep_id)).all()
+    directory = Directory(session=session)
+    directory.load(session, {unit for unit, _ in (*lead, *co)})
+    readers: dict[str, _Reader] = {}
+    for through_co, rows in ((False, lead), (True, co)):
+        for unit_id, roles in rows:
+            wanted = [r for r in roles.split(ROLE_SEPARATOR)
+                      if not through_co or r in CO_UNIT_ROLES]
+            for recipient in directory.recipients(wanted, unit_id):
+                readers.setdefault(recipient.email, _Reader(recipient)).add(
+                    recipient, (through_co, unit_id, roles))
+    return readers
+
+
+def addresses_told(session: Session, sweep_id: str) -> dict[str, set[str]]:
+    """Whom each of the sweep's notices tells, by the notice's key: the addresses whose digest
+    of this sweep it is in, resolved as the digests are (the one place the rule lives)."""
+    readers = _readers(session, sweep_id)
+    reached = _notices_reaching(session, sweep_id, set().union(
+        *(r.audiences for r in readers.values())))
+    found: dict[str, set[str]] = defaultdict(set)
+    for address, reader in readers.items():
+        for audience in reader.audiences:
+            for notice in reached[audience]:
+                found[notice.key].add(address)
+    return dict(found)
+
+
+def _compose_emails(session: Session, sweep_id: str, readers: dict[str, _Reader],
+                    settings: Settings, now: datetime, report: ComposeReport) -> None:
+    keys = {address: f"digest:{sweep_id}:{address}" for address in readers}
+    done = set(session.exec(select(Message.key).where(col(Message.key).in_(keys.values()))))
+    readers = {a: r for a, r in readers.items() if keys[a] not in done}
+    if not readers:
+        return
+    reached = _notices_reaching(session, sweep_id, set().union(
+        *(r.audiences for r in readers.values())))
+    sources = _sources(session, list({n.id: n for ns in reached.values() for n in ns}.values()),
+                       settings)
+    links = ItemLinks.of(settings, now)
+    for address, reader in readers.items():
+        mine = sorted({saved_id(n): n for audience in reader.audiences
+                       for n in reached[audience]}.values(), key=saved_id)
+        if not mine:
+            continue  # its items were deleted since the sweep (a plan re-imported)
+        recipient, key = reader.recipient, keys[address]
+        meta = {"sweep": sweep_id, "milestones": sorted({n.milestone_id for n in mine})}
         try:
             with session.begin_nested():
-                message_id = _queue_digest(session, settings, key, address, person_id, mine,
+                message_id = _queue_digest(session, settings, key, recipient, mine,
                                            sources, links, now, meta)
         except Exception as exc:
             if not is_item_fault(exc):
                 raise
-            message_id = _queue_dead(session, settings, key=key, channel=Channel.email,
-                                     address=address, recipient=_recipient(mine),
-                                     person_id=person_id, template="escalation_digest",
-                                     reason=_reason(exc), now=now, meta=meta)
-            if message_id is None:
-                continue  # not even the dead letter could be stored: logged, tried next round
-            report.dead += 1
+            if _queue_dead(session, settings, key=key, channel=Channel.email,
+                           address=address, recipient=recipient.name,
+                           person_id=recipient.person_id, template="escalation_digest",
+                           reason=_reason(exc), now=now, meta=meta) is not None:
+                report.dead += 1
         else:
-            if message_id is None:  # another composer got there first: its message carries them
-                message_id = session.exec(select(Message.id).where(Message.key == key)).one()
-            else:
+            if message_id is not None:  # else another composer got there first
                 report.emails += 1
-        session.execute(sa.update(Notification).where(
-            col(Notification.id).in_([n.id for n in mine]),
-            col(Notification.message_id).is_(None)).values(message_id=message_id))
 
 
-def _queue_digest(session: Session, settings: Settings, key: str, address: str,
-                  person_id: int | None, mine: list[Notification], sources: _Sources,
-                  links: ItemLinks, now: datetime, meta: dict[str, Any]) -> int | None:
+def _notices_reaching(session: Session, sweep_id: str, audiences: set[_Audience]
+                      ) -> dict[_Audience, list[Notice]]:
+    """The sweep's notices, by the audiences among ``audiences`` they reach."""
+    found: dict[_Audience, list[Notice]] = defaultdict(list)
+    for through_co in (False, True):
+        units = sorted({unit for co, unit, _ in audiences if co is through_co})
+        if not units:
+            continue
+        unit_of = MilestoneCoUnit.unit_id if through_co else Milestone.unit_id
+        query = select(Notice, unit_of).join(Milestone, col(Milestone.id) == Notice.milestone_id)
+        if through_co:
+            query = query.join(MilestoneCoUnit,
+                               col(MilestoneCoUnit.milestone_id) == Notice.milestone_id)
+        for notice, unit_id in session.exec(query.where(
+                Notice.sweep_id == sweep_id, col(unit_of).in_(units)).order_by(col(Notice.id))):
+            audience = (through_co, unit_id, notice.roles)
+            if audience in audiences:
+                found[audience].append(notice)
+    return found
+
+
+def _queue_digest(session: Session, settings: Settings, key: str, recipient: Recipient,
+                  mine: list[Notice], sources: _Sources, links: ItemLinks, now: datetime,
+                  meta: dict[str, Any]) -> int | None:
     """Each item once, the first ``digest_item_cap`` in full (models/rules/digest.py)."""
+    person_id = recipient.person_id
     digest = digest_of((_item(n, sources) for n in mine), cap=settings.digest_item_cap)
     entries = [i | {"link": links.to(person_id, i["milestone_id"])} for i in digest.shown]
     more = None
     if digest.rest:
         more = {"count": len(digest.rest), "link": links.list_of(shared_filters(digest.rest))}
-    recipient = mine[0].context["recipient"]
     attached = _orders_to_sign(session, settings, person_id, entries, links, sources)
-    context = {"recipient": recipient, "as_of": mine[0].context["as_of"],
+    context = {"recipient": recipient.name, "as_of": mine[0].context["as_of"],
                "office": settings.office_name, "items": entries, "total": digest.total,
                "more": more}
     receipt = next((i["receipt_link"] for i in entries if i.get("receipt_link")), None)
-    return _compose(session, settings, key=key, channel=Channel.email, address=address,
-                    recipient=recipient, person_id=person_id, template="escalation_digest",
+    return _compose(session, settings, key=key, channel=Channel.email,
+                    address=recipient.email, recipient=recipient.name, person_id=person_id,
+                    template="escalation_digest",
                     context=context, not_before=now,
                     meta=meta | ({"receipt_link": receipt} if receipt else {}),
                     attachments=attached)
@@ -201,12 +283,6 @@ def _orders_to_sign(session: Session, settings: Settings, person_id: int | None,
     return attached
 
 
-def _recipient(notices: list[Notification]) -> str:
-    context = notices[0].context
-    name = context.get("recipient") if isinstance(context, dict) else None
-    return name if isinstance(name, str) else notices[0].address
-
-
 def _compose_posts(session: Session, sweep_id: str, channels: Channels, settings: Settings,
                    now: datetime, report: ComposeReport) -> None:
     """One post per target: the sweep's most severe items about its units or to its roles."""
@@ -235,17 +311,19 @@ def _compose_post(session: Session, sweep_id: str, target: str, units: Sequence[
                   roles: Sequence[str], settings: Settings, now: datetime,
                   not_before: datetime) -> int | None:
     """One post: the sweep's most severe items about the target's units or to its roles."""
-    matching = (select(Notification, Unit.code)
-                .join(Milestone, col(Milestone.id) == Notification.milestone_id)
+    told = sa.literal(ROLE_SEPARATOR) + col(Notice.roles) + ROLE_SEPARATOR
+    matching = (select(Notice, Unit.code)
+                .join(Milestone, col(Milestone.id) == Notice.milestone_id)
                 .join(Unit, col(Unit.id) == Milestone.unit_id)
-                .join(Person, col(Person.id) == Notification.person_id, isouter=True)
-                .where(Notification.sweep_id == sweep_id,
-                       sa.or_(col(Unit.code).in_(units), col(Person.role).in_(roles))))
+                .where(Notice.sweep_id == sweep_id,
+                       sa.or_(col(Unit.code).in_(units),
+                              *(told.contains(f"{ROLE_SEPARATOR}{role}{ROLE_SEPARATOR}",
+                                              autoescape=True) for role in roles))))
     found = matching.subquery()
     total = session.exec(select(sa.func.count(sa.distinct(found.c.milestone_id)))).one()
     if not total:
         return None
-    notices = [n for n, _ in session.exec(matching.order_by(col(Notification.id))
+    notices = [n for n, _ in session.exec(matching.order_by(col(Notice.id))
                                           .limit(POST_ITEMS * 10)).all()]
     sources = _sources(session, notices, settings)
     chosen: dict[int | None, dict[str, Any]] = {}
@@ -286,7 +364,7 @@ class _Sources:
     order_pdfs: dict[int, bytes] = field(default_factory=dict)  # rendered once, by order id
 
 
-def _sources(session: Session, notices: Sequence[Notification],
+def _sources(session: Session, notices: Sequence[Notice],
              settings: Settings) -> _Sources:
     """Names and recent history of the notices' milestones. A notice whose context is broken
     must not fail this for the others: its own message fails in `_item`."""
@@ -314,7 +392,7 @@ def _sources(session: Session, notices: Sequence[Notification],
     return _Sources(names, history)
 
 
-def _item(notice: Notification, sources: _Sources) -> dict[str, Any]:
+def _item(notice: Notice, sources: _Sources) -> dict[str, Any]:
     """The template's item for a notice (the link depends on who receives it, so the email
     adds it)."""
     c = notice.context

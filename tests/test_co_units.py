@@ -20,14 +20,13 @@ from models.store.plan_import import import_plan
 from models.store.plan_preview import preview_imports
 from models.store.status_view import milestone_lights
 from models.store.todo import counted, tabs_for
-from models.tables.escalation import Notification
 from models.tables.event import Event
 from models.tables.event_kinds import EventKind
 from models.tables.milestone import Milestone
 from models.tables.person import Person
 from models.tables.unit import Unit
 from tests.conftest import NOW
-from tests.world import PLAN, POLICY, RULES, build_world, sweep_world
+from tests.world import PLAN, POLICY, RULES, build_world, sweep_world, told
 from web.feeds import unit_calendar
 from web.history import what
 
@@ -128,21 +127,18 @@ def test_a_co_unit_sees_the_item_in_its_list_and_todo(engine: sa.Engine,
     assert construction in {i["milestone_id"] for i in todo.items}
 
 
-def test_a_co_unit_person_gets_the_items_notices_once(engine: sa.Engine,
-                                                       session: Session) -> None:
+def test_a_co_unit_person_is_told_of_the_item_it_co_handles_only(
+        engine: sa.Engine, session: Session) -> None:
     construction, _ = co_world(session)
     sweep_world(engine)
     session.commit()  # end the read snapshot taken before the sweep
-    notices = session.exec(select(Notification).where(
-        Notification.milestone_id == construction)).all()
-    steps: dict[int | None, list[str]] = {}
-    for notice in notices:
-        steps.setdefault(notice.escalation_id, []).append(notice.address)
-    assert any("li.na@duban.example" in addresses for addresses in steps.values())
-    assert all(len(a) == len(set(a)) for a in steps.values())
+    told_of_it = told(engine, construction)
+    assert any("li.na@duban.example" in addresses for addresses in told_of_it.values())
+    # The lead's people too, and the co-unit's owner only for the item it co-handles.
+    assert any("wang.fang@duban.example" in addresses for addresses in told_of_it.values())
     other = session.exec(select(Milestone).where(Milestone.title == "完成消防验收")).one()
-    assert "li.na@duban.example" not in {n.address for n in session.exec(
-        select(Notification).where(Notification.milestone_id == other.id))}
+    assert told(engine, other.id) and all(
+        "li.na@duban.example" not in addresses for addresses in told(engine, other.id).values())
 
 
 def test_a_co_units_calendar_holds_the_items_it_co_handles_marked_so(

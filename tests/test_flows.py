@@ -231,7 +231,8 @@ def test_two_workers_share_one_large_sweep_and_sweep_each_item_once(
         assert one("SELECT count(DISTINCT milestone_id) FROM light_change") == expected.changed
         assert one("SELECT sum(CAST(data->>'changed' AS INTEGER)) FROM event "
                    "WHERE kind = 'sweep.lights_changed'") == expected.changed  # one per sweep
-        assert one("SELECT count(*) FROM notification") == sum(
+        assert one("SELECT count(*) FROM notice") == expected.escalated  # one per step
+        assert one("SELECT sum(recipients) FROM escalation") == sum(
             r["notifications"] for r in reports)
 
 

@@ -21,7 +21,7 @@ from models.store.actions import report_progress
 from models.store.milestone_list import list_page
 from models.store.orders import ReceiptRefused, find_order, sign_receipt
 from models.store.todo import counted, tabs_for
-from models.tables.escalation import Notification
+from models.tables.escalation import Notice
 from models.tables.event import Event
 from models.tables.message import Message
 from models.tables.order import SupervisionOrder
@@ -30,7 +30,7 @@ from notifications.compose import compose_due
 from notifications.order_document import order_context, order_pdf
 from services.runtime import system_clock
 from tests.conftest import Duban
-from tests.world import POLICY, RULES, build_world
+from tests.world import POLICY, RULES, build_world, told
 
 LADDER = [level.model_copy(update={"issues_order": level.level >= 2}) for level in POLICY.ladder]
 ORDER_RULES = Rules(RULES.calendar, PolicyFile(default=POLICY.model_copy(
@@ -74,8 +74,8 @@ def test_an_item_reaching_the_order_level_gets_the_next_number_and_is_signed_for
     assert first.milestone_id in (world.construction, world.fire_check)
     assert first.receipt_due_on == RULES.calendar.add_workdays(issued_on, 1)
     with Session(engine) as fresh:
-        notices = fresh.exec(select(Notification).where(
-            Notification.escalation_id == first.escalation_id)).all()
+        notices = fresh.exec(select(Notice).where(
+            Notice.escalation_id == first.escalation_id)).all()
         assert notices and {n.context["order"] for n in notices} == {first.number}
         assert fresh.exec(select(Event).where(Event.kind == "order.issued")).first()
     with Session(engine) as writer_session:
@@ -114,13 +114,13 @@ def test_an_order_not_signed_in_time_is_raised_once_to_the_head_and_the_office(
     assert issued and all(o.received_at is None for o in issued)
     with Session(engine) as fresh:
         raised = fresh.exec(select(Event).where(Event.kind == "order.receipt_overdue")).all()
-        notices = fresh.exec(select(Notification).where(
-            col(Notification.key).startswith("receipt-overdue:"))).all()
+        notices = fresh.exec(select(Notice).where(
+            col(Notice.key).startswith("receipt-overdue:"))).all()
     late = [o for o in issued if o.receipt_due_on < working_days(FIRST_LATE_DAY, 12)[-1]]
     assert sorted(e.data["order_id"] for e in raised) == sorted(o.id for o in late)
     first = late[0]
-    told = {n.address for n in notices if n.key.startswith(f"receipt-overdue:{first.id}:")}
-    assert told == {"chen.gang@duban.example", "zhou.min@duban.example"}
+    assert told(engine, first.milestone_id)[f"receipt-overdue:{first.id}"] == {
+        "chen.gang@duban.example", "zhou.min@duban.example"}
     assert all(n.context["level_name"] == "逾期未签收" for n in notices)
     for day in working_days(date(2025, 10, 27), 3):  # more sweeps: nothing raised again
         sweep(engine, day)
@@ -210,11 +210,12 @@ def test_an_item_under_an_order_that_misses_its_progress_report_is_chased_once(
     with Session(engine) as fresh:
         chased = fresh.exec(select(Event).where(Event.kind == "milestone.feedback_missed",
                                                 Event.milestone_id == world.construction)).all()
-        notices = fresh.exec(select(Notification).where(
-            col(Notification.key).startswith(f"feedback:{world.construction}:"))).all()
+        notices = fresh.exec(select(Notice).where(
+            col(Notice.key).startswith(f"feedback:{world.construction}:"))).all()
     assert len(chased) == 1  # once for the missed date, however many sweeps saw it
-    assert {n.address for n in notices} == {"wang.fang@duban.example",
-                                            "chen.gang@duban.example"}
+    (notice,) = notices
+    assert told(engine, world.construction)[notice.key] == {
+        "wang.fang@duban.example", "chen.gang@duban.example"}
     assert all(n.context["reason"] == "feedback_missed" for n in notices)
     assert world.construction in feedback_waiting(engine, "wang.fang@duban.example")
     with Session(engine) as writer_session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config.policy import PolicyFile
 from flows.sweep import run_sweep
@@ -13,13 +13,13 @@ from models.rules.rulebook import Rules
 from models.rules.workdays import WorkCalendar, YearSchedule
 from models.store import actions
 from models.store.database import writer
-from models.tables.escalation import EscalationStep, Notification
+from models.tables.escalation import EscalationStep, Notice
 from models.tables.event import Event
 from models.tables.light_change import LightChange
 from models.tables.milestone import Milestone
 from services.runtime import system_clock
 from tests.conftest import snapshot
-from tests.world import RULES, build_world
+from tests.world import RULES, build_world, told
 
 
 def sweep(engine: sa.Engine, day: date, **kwargs: object):
@@ -42,9 +42,14 @@ def steps(engine: sa.Engine, milestone_id: int) -> list[tuple[str, int, int, str
 
 
 def recipients(engine: sa.Engine, milestone_id: int, level: int) -> set[str]:
+    """Whom the item's first step at ``level`` tells."""
+    notices = told(engine, milestone_id)
     with Session(engine) as session:
-        return set(session.exec(select(Notification.address).join(EscalationStep).where(
-            Notification.milestone_id == milestone_id, EscalationStep.level == level)).all())
+        step = session.exec(select(EscalationStep.id).where(
+            EscalationStep.milestone_id == milestone_id, EscalationStep.level == level)
+            .order_by(col(EscalationStep.id))).first()
+    assert step is not None
+    return notices[f"escalation:{step}"]
 
 
 def milestone(engine: sa.Engine, milestone_id: int) -> Milestone:
@@ -220,10 +225,9 @@ def test_a_catch_up_step_tells_every_level_s_people_once_and_names_the_levels_it
     with Session(engine) as fresh:
         (step,) = fresh.exec(select(EscalationStep).where(
             EscalationStep.milestone_id == world.construction)).all()
-        notices = fresh.exec(select(Notification).where(
-            Notification.escalation_id == step.id)).all()
+        (notice,) = fresh.exec(select(Notice).where(Notice.escalation_id == step.id)).all()
     assert (step.level, step.reason) == (3, "catch_up")
-    assert sorted(n.address for n in notices) == sorted({
+    assert notice.context["skipped"] == ["催办提醒", "督办单"]
+    assert told(engine, world.construction) == {f"escalation:{step.id}": {
         "wang.fang@duban.example", "chen.gang@duban.example",  # 催办提醒: the owners
-        "zhou.min@duban.example", "zhao@duban.example"})        # 督办单 and 领导督办
-    assert all(n.context["skipped"] == ["催办提醒", "督办单"] for n in notices)
+        "zhou.min@duban.example", "zhao@duban.example"}}       # 督办单 and 领导督办

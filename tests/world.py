@@ -91,3 +91,15 @@ def give_passwords(session: Session, password_hash: str) -> None:
     for person in session.exec(select(Person)):
         person.password_hash = password_hash
         session.add(person)
+
+
+def told(engine: Engine, milestone_id: int) -> dict[str, set[str]]:
+    """Whom each of the item's notices tells, by the notice's key (``escalation:<step id>``,
+    ``receipt-overdue:<order id>``, ``feedback:…``), as its sweep's digests are composed."""
+    from models.tables.escalation import Notice
+    from notifications.compose import addresses_told
+
+    with Session(engine) as session:
+        notices = session.exec(select(Notice.key, Notice.sweep_id).where(
+            Notice.milestone_id == milestone_id)).all()
+        return {key: addresses_told(session, sweep).get(key, set()) for key, sweep in notices}

@@ -7,7 +7,7 @@ from models.tables.api_token import ApiToken
 from models.tables.attachment import Attachment
 from models.tables.bulletin_record import BulletinRecord
 from models.tables.co_unit import MilestoneCoUnit
-from models.tables.escalation import EscalationStep, Notification
+from models.tables.escalation import EscalationStep, Notice
 from models.tables.event import Event
 from models.tables.event_seal import EventChainHead, EventSeal
 from models.tables.indicator import Indicator, IndicatorReading, IndicatorTarget
@@ -26,5 +26,5 @@ from models.tables.working_day import WorkingDay, WorkingDaySource
 __all__ = ["ApiToken", "Attachment", "BulletinRecord", "EscalationStep", "Event",
            "EventChainHead", "EventSeal", "FeedbackChase", "Indicator", "IndicatorReading",
            "IndicatorTarget", "LightChange", "LinkUse", "Message", "Milestone", "MilestoneCoUnit",
-           "Notification", "OrderSequence", "Person", "Plan", "Project", "SignInAttempt",
+           "Notice", "OrderSequence", "Person", "Plan", "Project", "SignInAttempt",
            "SupervisionOrder", "SweepRun", "Unit", "WorkingDay", "WorkingDaySource"]

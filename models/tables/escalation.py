@@ -1,6 +1,6 @@
-"""Escalation steps and the notices they queue, one per recipient.
+"""Escalation steps and the notices they queue, one per step.
 
-A step row and its notice rows are written in one transaction, and a step exists once per
+A step row and its notice are written in one transaction, and a step exists once per
 (milestone, due date in force, level, repeat): that unique key, not the scheduler, is what
 makes two concurrent or repeated sweeps produce each notice once. Notices become emails and
 group-chat posts in the outbox (models/tables/message.py, notifications/compose.py).
@@ -33,23 +33,31 @@ class EscalationStep(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Notification(SQLModel, table=True):
-    """One notice for one person: what the sweep decided to tell whom. ``key`` makes queueing
-    idempotent. The notices of one sweep to one address become one email (a digest): see
-    notifications/compose.py, which sets ``message_id`` when it has put a notice in a message.
+class Notice(SQLModel, table=True):
+    """What a sweep decided to tell, once per step (or per 逾期未签收 / 催报 it raised): the roles
+    to tell, not the people. Who they are is resolved when the sweep's digests are composed
+    (notifications/compose.py), from the item's unit and co-units and the directory as it is
+    then: a notice is one narrow row, not one per recipient with a copy of the context. ``key``
+    makes queueing idempotent; the sweep's digests, one per address, are keyed by address, and
+    the sweep is marked composed (``SweepRun.composed_at``) once they all are.
 
-    Few indexes on purpose: a first sweep writes millions of these.
+    Few indexes on purpose: a first sweep writes a million of these.
     """
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=40)             # reminder, notice (督办单), leader
-    person_id: int | None = Field(default=None, foreign_key="person.id")
-    address: str = Field(max_length=320)
+    roles: str = Field(max_length=200)           # whom to tell, comma-separated (ROLE_SEPARATOR)
     escalation_id: int | None = Field(default=None, foreign_key="escalation.id",
                                       ondelete="CASCADE")
-    milestone_id: int | None = None
-    sweep_id: str | None = Field(default=None, max_length=40)
-    context: dict[str, Any] = json_column()
-    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    milestone_id: int = Field(foreign_key="milestone.id", ondelete="CASCADE")
+    sweep_id: str = Field(max_length=40, index=True)
+    context: dict[str, Any] = json_column()      # the step's facts as of the sweep's day
     created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def role_list(self) -> list[str]:
+        return self.roles.split(ROLE_SEPARATOR)
+
+
+ROLE_SEPARATOR = ","

@@ -22,3 +22,5 @@ class SweepRun(SQLModel, table=True):
     notifications: int = 0
     # The rules it ran under (models.rules.rulebook.Rules.fingerprint), for a full sweep only.
     rules: str | None = Field(default=None, max_length=16)
+    # When its digests were all composed (notifications/compose.py): its notices are done with.
+    composed_at: datetime | None = None
