@@ -231,3 +231,34 @@ def test_a_catch_up_step_tells_every_level_s_people_once_and_names_the_levels_it
     assert told(engine, world.construction) == {f"escalation:{step.id}": {
         "wang.fang@duban.example", "chen.gang@duban.example",  # 催办提醒: the owners
         "zhou.min@duban.example", "zhao@duban.example"}}       # 督办单 and 领导督办
+
+
+def test_a_sweep_that_rewrote_many_items_leaves_the_planner_fresh_statistics(
+        engine: sa.Engine, session: Session, monkeypatch) -> None:
+    """Without them, PostgreSQL plans the next sweeps for the table as it was before: every
+    next check unset, so a steady sweep's few items due are looked for in the whole table."""
+    build_world(session)
+    session.commit()
+
+    def next_check_statistics() -> object:
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                return connection.execute(sa.text(
+                    "SELECT null_frac FROM pg_stats WHERE tablename = 'milestone' "
+                    "AND attname = 'next_check_on'")).scalar_one_or_none()
+            if not connection.execute(sa.text(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+                return None
+            return connection.execute(sa.text(
+                "SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_milestone_next_check_on'")
+            ).scalar_one_or_none()
+
+    sweep(engine, date(2025, 9, 1))  # three items: under the threshold, nothing refreshed
+    assert next_check_statistics() is None
+    monkeypatch.setattr("flows.sweep.STATISTICS_AFTER", 3)
+    with Session(writer(engine)) as writing:
+        writing.execute(sa.update(Milestone).values(next_check_on=None))
+        writing.commit()
+    sweep(engine, date(2025, 9, 2))
+    found = next_check_statistics()  # every item has its next check now; SQLite counts 3
+    assert found == 0.0 if engine.dialect.name == "postgresql" else str(found).startswith("3 ")

@@ -101,11 +101,16 @@ def migrate(engine: Engine) -> None:
 
 def refresh_statistics(connection: Connection) -> None:
     """Give the planner fresh statistics after a bulk change (a plan import, a benchmark's
-    load). PostgreSQL's autovacuum may be off or late, and without statistics it picks plans
-    for empty tables; SQLite's planner uses them too (sqlite_stat1)."""
+    load, a sweep that rewrote many items). PostgreSQL's autovacuum may be off or late, and
+    without statistics it picks plans for the table as it was: after a first sweep it still
+    believes every next check unset, and reads the whole table for a steady sweep's thousand
+    items due. SQLite's planner uses them too (sqlite_stat1); ``analysis_limit`` makes its
+    ANALYZE sample each index instead of reading all of it (SQLite's own advice)."""
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("ANALYZE milestone, project, plan, unit, person, event")
+        connection.exec_driver_sql("ANALYZE milestone, project, plan, unit, person, event, "
+                                   "escalation, notice, light_change")
     else:
+        connection.exec_driver_sql("PRAGMA analysis_limit = 1000")
         connection.exec_driver_sql("ANALYZE")
 
 
