@@ -34,7 +34,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, bindparam, or_
+from sqlalchemy import Engine, or_
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
@@ -44,7 +44,7 @@ from models.rules.escalation import LadderFacts, Sent, Step, next_step_on, reach
 from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES, Status, milestone_status, next_change_on
 from models.store.co_units import co_unit_ids_of
-from models.store.database import bulk_insert, writer
+from models.store.database import bulk_insert, bulk_update, writer
 from models.store.directory import Directory, Recipient
 from models.store.events import record
 from models.store.light_changes import change_row
@@ -66,6 +66,7 @@ NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
 NOTICES = table_of(Notification)
 ESCALATIONS = table_of(EscalationStep)
 LIGHT_CHANGES = table_of(LightChange)
+MILESTONES = table_of(Milestone)
 STEPS_IN = sa.table("step_in", *(sa.column(c) for c in ESCALATIONS.c.keys() if c != "id"))
 
 
@@ -408,11 +409,10 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
            sweep_id: str) -> dict[int, list[tuple[Step, list[Recipient], str, int]]]:
     """The decisions' updates and events, and their steps under the unique key: the steps
     this sweep inserted (with their ids), by milestone; only those queue notices."""
-    table = table_of(Milestone)
     updates = [d.update for d in decisions if d.update is not None]
     changes = [d.change for d in decisions if d.change is not None]
     if updates:
-        session.execute(table.update().where(table.c.id == bindparam("_id")), updates)
+        bulk_update(session, MILESTONES, updates)
     if changes:
         bulk_insert(session, LIGHT_CHANGES, changes)
     rows = [{"milestone_id": d.milestone.id, "due_on": d.status.due_on, "level": step.level,
