@@ -23,7 +23,8 @@ class EscalationStep(SQLModel, table=True):
                                        name="uq_escalation_step"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    milestone_id: int = Field(foreign_key="milestone.id", ondelete="CASCADE", index=True)
+    # Looked up by milestone through the unique key, which starts with it (migration 0019).
+    milestone_id: int = Field(foreign_key="milestone.id", ondelete="CASCADE")
     due_on: date
     level: int
     repeat: int
