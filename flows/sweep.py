@@ -22,6 +22,8 @@ items due, read once at the start; one transaction each):
 6. Set aside each item that failed in 2–5: its next check goes to the next working day, an
    event records the error, and the others' work stands (see `_evaluate`).
 7. Commit (or, for a dry run, roll back: nothing is kept, and the report says what would happen).
+   Each time the batches have rewritten a tenth of the table, vacuum it, so that the later
+   batches reuse the space of the row versions the earlier ones left (models.store.reclaim).
 A crash loses at most the open batch, which the next sweep redoes: no step is lost, none doubled.
 """
 
@@ -50,6 +52,7 @@ from models.store.events import record
 from models.store.light_changes import change_row
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.orders import OrderWanted, feedback_overdue, issue_orders, receipts_overdue
+from models.store.reclaim import Reclaimer
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.sql_lights import Lighting, LitItem, prepare_lighting
 from models.tables.columns import table_of
@@ -133,7 +136,9 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
         with writer(engine).begin() as connection:
             lighting = prepare_lighting(connection, rules, today, project_id=project_id,
                                         every_item=every_item, rebuild=not dry_run)
+    reclaimer = Reclaimer(engine, MILESTONES, floor=10 * batch_size) if len(ranges) > 1 else None
     for low, high in ranges:
+        evaluated = report.evaluated
         with Session(writer(engine)) as session:
             lit = lighting.batch(session.connection(), after_id=low,
                                  up_to_id=high) if lighting else []
@@ -142,6 +147,8 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
             if batch or lit:
                 _evaluate(session, batch, rules, today, now, directory, report, lit)
             session.rollback() if dry_run else session.commit()
+        if reclaimer and high != ranges[-1][1]:  # a rolled-back UPDATE leaves them too
+            reclaimer.wrote(report.evaluated - evaluated)
     with Session(writer(engine)) as session:
         _raise_order_duties(session, rules, today, now, directory, report, project_id)
         report.indicator_changes = sweep_indicators(session=session, rules=rules, now=now,
