@@ -104,8 +104,9 @@ def _run(url: str, backend: str, milestones: int, flow: bool, lights: str) -> di
     print(f"  raw overdue query      {raw:8.3f} s   ({raw_after:.3f} s after the sweeps)")
     for name, result in (("first full sweep", first), ("steady-state sweep", steady)):
         print(f"  {name:<22} {result['seconds']:8.3f} s   {result['seconds'] / raw:7.2f}× raw"
-              f"   evaluated {result['evaluated']:,}, escalations {result['escalated']:,}, "
-              f"notices {result['notifications']:,}, peak RSS {result['max_rss_mb']:.0f} MB")
+              f"   evaluated {result['evaluated']:,}, escalations {result['escalated']:,} "
+              f"(a notice each), telling {result['notifications']:,} people, "
+              f"peak RSS {result['max_rss_mb']:.0f} MB")
     print(f"  database               {after_first:8.0f} MB after the first sweep "
           f"(+{after_first - before:.0f} MB)")
     flow_overhead = None

@@ -22,6 +22,8 @@ items due, read once at the start; one transaction each):
 6. Set aside each item that failed in 2–5: its next check goes to the next working day, an
    event records the error, and the others' work stands (see `_evaluate`).
 7. Commit (or, for a dry run, roll back: nothing is kept, and the report says what would happen).
+   Each time the batches have rewritten a tenth of the table, vacuum it, so that the later
+   batches reuse the space of the row versions the earlier ones left (models.store.reclaim).
 A crash loses at most the open batch, which the next sweep redoes: no step is lost, none doubled.
 """
 
@@ -34,7 +36,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, bindparam, or_
+from sqlalchemy import Engine, or_
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
@@ -44,12 +46,13 @@ from models.rules.escalation import LadderFacts, Sent, Step, next_step_on, reach
 from models.rules.rulebook import Rules
 from models.rules.status import OPEN_STATES, Status, milestone_status, next_change_on
 from models.store.co_units import co_unit_ids_of
-from models.store.database import bulk_insert, refresh_statistics, writer
+from models.store.database import bulk_insert, bulk_update, refresh_statistics, writer
 from models.store.directory import Directory
 from models.store.events import record
 from models.store.light_changes import change_row
 from models.store.milestone_facts import ladder_facts, milestone_facts
 from models.store.orders import OrderWanted, feedback_overdue, issue_orders, receipts_overdue
+from models.store.reclaim import Reclaimer
 from models.store.set_aside import Failure, isolating, set_aside
 from models.store.sql_lights import Lighting, LitItem, prepare_lighting
 from models.tables.columns import table_of
@@ -69,6 +72,7 @@ NOTIFICATION_KIND = {1: "reminder", 2: "notice"}  # 3 and above: "leader"
 NOTICES = table_of(Notice)
 ESCALATIONS = table_of(EscalationStep)
 LIGHT_CHANGES = table_of(LightChange)
+MILESTONES = table_of(Milestone)
 STEPS_IN = sa.table("step_in", *(sa.column(c) for c in ESCALATIONS.c.keys() if c != "id"))
 
 
@@ -135,7 +139,9 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
         with writer(engine).begin() as connection:
             lighting = prepare_lighting(connection, rules, today, project_id=project_id,
                                         every_item=every_item, rebuild=not dry_run)
+    reclaimer = Reclaimer(engine, MILESTONES, floor=10 * batch_size) if len(ranges) > 1 else None
     for low, high in ranges:
+        evaluated = report.evaluated
         with Session(writer(engine)) as session:
             lit = lighting.batch(session.connection(), after_id=low,
                                  up_to_id=high) if lighting else []
@@ -144,6 +150,8 @@ def run_sweep(*, engine: Engine, rules: Rules, now: datetime, clock: Clock,
             if batch or lit:
                 _evaluate(session, batch, rules, today, now, directory, report, lit)
             session.rollback() if dry_run else session.commit()
+        if reclaimer and high != ranges[-1][1]:  # a rolled-back UPDATE leaves them too
+            reclaimer.wrote(report.evaluated - evaluated)
     with Session(writer(engine)) as session:
         _raise_order_duties(session, rules, today, now, directory, report, project_id)
         report.indicator_changes = sweep_indicators(session=session, rules=rules, now=now,
@@ -423,11 +431,10 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
            sweep_id: str) -> dict[int, list[_Told]]:
     """The decisions' updates and events, and their steps under the unique key: the steps
     this sweep inserted (with their ids), by milestone; only those queue notices."""
-    table = table_of(Milestone)
     updates = [d.update for d in decisions if d.update is not None]
     changes = [d.change for d in decisions if d.change is not None]
     if updates:
-        session.execute(table.update().where(table.c.id == bindparam("_id")), updates)
+        bulk_update(session, MILESTONES, updates)
     if changes:
         bulk_insert(session, LIGHT_CHANGES, changes)
     rows = [{"milestone_id": d.milestone.id, "due_on": d.status.due_on,

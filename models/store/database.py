@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import JSON, Connection, Engine, TableClause, create_engine, event
+from sqlalchemy import JSON, Connection, Engine, Table, TableClause, bindparam, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -134,3 +134,34 @@ def bulk_insert(session: Session, table: TableClause, rows: list[dict[str, Any]]
         for row in rows:
             copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_columns
                             else row[c] for c in columns])
+
+
+def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Update many rows by primary key ``id`` in the session's transaction: each row gives
+    the new values and, as ``_id``, the row's id; every row sets the same columns.
+
+    On PostgreSQL one ``UPDATE … FROM unnest(…)`` per call, the values as one array per
+    column, bounded to the ids' range so that the planner reads that range of the key rather
+    than the whole table for its join: a first sweep's executemany of a thousand single-row
+    UPDATEs costs about a third more (issue 13). SQLite: executemany, a statement per row in
+    process, which costs it nothing more.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.update().where(table.c.id == bindparam("_id")), rows)
+        return
+    columns = [c for c in rows[0] if c != "_id"]
+    dialect = connection.dialect
+    types = ", ".join([f"%(_id)s::{table.c.id.type.compile(dialect)}[]",
+                       *(f"%({c})s::{table.c[c].type.compile(dialect)}[]" for c in columns)])
+    names = ", ".join(f'"{c}"' for c in ["id", *columns])
+    assignments = ", ".join(f'"{c}" = v."{c}"' for c in columns)
+    ids = [row["_id"] for row in rows]
+    arrays: dict[str, list[Any]] = {}
+    for c in columns:  # as the column's type binds a value (an enum by its value)
+        process = table.c[c].type.bind_processor(dialect)
+        arrays[c] = [process(row[c]) for row in rows] if process else [row[c] for row in rows]
+    connection.exec_driver_sql(
+        f'UPDATE "{table.name}" AS t SET {assignments} FROM unnest({types}) AS v({names}) '
+        "WHERE t.id = v.id AND t.id BETWEEN %(low)s AND %(high)s",
+        {"_id": ids, "low": min(ids), "high": max(ids), **arrays})

@@ -38,6 +38,15 @@ LIST_INDEXES = {
     "ix_milestone_state_claimed": ("state", "claimed_on", "id"),
     "ix_milestone_state_level": ("state", "level", "acknowledged_level"),  # 逾期未确认
 }
+LISTED = "retired_at IS NULL"
+# Besides LISTED: the claim-day order lists claimed items alone (milestone_list's sort
+# "claimed" asks for a claim day), so an item never claimed has no entry to rewrite when a
+# sweep changes its row (migration 0019).
+LIST_INDEX_WHERE = {"ix_milestone_state_claimed": "claimed_on IS NOT NULL"}
+
+
+def _where(index: str) -> str:
+    return " AND ".join(filter(None, (LISTED, LIST_INDEX_WHERE.get(index))))
 
 
 class Milestone(SQLModel, table=True):
@@ -49,14 +58,18 @@ class Milestone(SQLModel, table=True):
     # The list indexes (models.store.milestone_list): each list page is an index range read in
     # (light, due_on, id) order, narrowed first by unit or by level when the list is. Partial
     # (listed items only), so that counting a light is an index-only scan. The trigram indexes
-    # for text search are PostgreSQL's alone (migration 0008, not declared here).
+    # for text search are PostgreSQL's alone (migration 0014, not declared here).
+    # Every index costs the sweep an entry per row it rewrites (each of its UPDATEs changes an
+    # indexed column, so none is HOT): none is kept that another answers as well. project_id is
+    # the unique key's first column; a state is looked up only among listed items, which
+    # ix_milestone_state_level (state first) holds (migration 0019).
     __table_args__ = (UniqueConstraint("project_id", "key", name="uq_milestone_project_key"),
-                      *(Index(name, *columns, postgresql_where=text("retired_at IS NULL"),
-                              sqlite_where=text("retired_at IS NULL"))
+                      *(Index(name, *columns, postgresql_where=text(_where(name)),
+                              sqlite_where=text(_where(name)))
                         for name, columns in LIST_INDEXES.items()))
 
     id: int | None = Field(default=None, primary_key=True)
-    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE", index=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
     key: str = Field(max_length=20)
     seq: int
     title: str = Field(max_length=5000)
@@ -66,7 +79,7 @@ class Milestone(SQLModel, table=True):
     # Why the date or the text is assumed, when the plan does not give it (shown as 推定).
     assumption: str | None = Field(default=None, max_length=500)
     unit_id: int = Field(foreign_key="unit.id", index=True)
-    state: MilestoneState = enum_column(MilestoneState, default=MilestoneState.pending, index=True)
+    state: MilestoneState = enum_column(MilestoneState, default=MilestoneState.pending)
     retired_at: datetime | None = None
     # Kept by the sweep from the facts (models.rules.status); ``next_check_on`` indexes the next day
     # anything could change, so a sweep reads only what is due for a look.

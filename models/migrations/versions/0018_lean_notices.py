@@ -41,7 +41,6 @@ def upgrade() -> None:
         sa.Column('context', sa.JSON(), nullable=False),
         sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(['escalation_id'], ['escalation.id'], ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['milestone_id'], ['milestone.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('key'))
     with op.batch_alter_table('notice', schema=None) as batch_op:
