@@ -42,7 +42,7 @@ from sqlmodel.sql.expression import Select
 
 from config.channels import Channels
 from config.settings import Settings
-from models.rules.digest import digest_of, shared_filters
+from models.rules.digest import Digest, digest_of, shared_filters
 from models.store.database import is_item_fault, writer
 from models.store.directory import CO_UNIT_ROLES, Directory, Recipient
 from models.store.events import record
@@ -166,16 +166,21 @@ def addresses_told(session: Session, sweep_id: str) -> dict[str, set[str]]:
     readers = _readers(session, sweep_id)
     reached = _notices_reaching(session, sweep_id, set().union(
         *(r.audiences for r in readers.values())))
+    keys = dict(session.exec(select(Notice.id, Notice.key).where(
+        Notice.sweep_id == sweep_id)).all())
     found: dict[str, set[str]] = defaultdict(set)
     for address, reader in readers.items():
         for audience in reader.audiences:
             for notice in reached[audience]:
-                found[notice.key].add(address)
+                found[keys[notice["notice_id"]]].add(address)
     return dict(found)
 
 
 def _compose_emails(session: Session, sweep_id: str, readers: dict[str, _Reader],
                     settings: Settings, now: datetime, report: ComposeReport) -> None:
+    """The digests of ``readers``: each ranked from what its notices say of their items (no
+    names), then only the items it shows in full loaded with their names and history. The
+    office's digest after a first sweep of a million items ranks a million and loads fifty."""
     keys = {address: f"digest:{sweep_id}:{address}" for address in readers}
     done = set(session.exec(select(Message.key).where(col(Message.key).in_(keys.values()))))
     readers = {a: r for a, r in readers.items() if keys[a] not in done}
@@ -183,19 +188,31 @@ def _compose_emails(session: Session, sweep_id: str, readers: dict[str, _Reader]
         return
     reached = _notices_reaching(session, sweep_id, set().union(
         *(r.audiences for r in readers.values())))
-    sources = _sources(session, list({n.id: n for ns in reached.values() for n in ns}.values()),
-                       settings)
-    links = ItemLinks.of(settings, now)
+    digests: dict[str, Digest | Exception] = {}
     for address, reader in readers.items():
-        mine = sorted({saved_id(n): n for audience in reader.audiences
-                       for n in reached[audience]}.values(), key=saved_id)
-        if not mine:
+        ranked = [n for audience in reader.audiences for n in reached[audience]]
+        if not ranked:
             continue  # its items were deleted since the sweep (a plan re-imported)
-        recipient, key = reader.recipient, keys[address]
-        meta = {"sweep": sweep_id, "milestones": sorted({n.milestone_id for n in mine})}
         try:
+            digests[address] = digest_of(_rankable(ranked), cap=settings.digest_item_cap)
+        except Exception as exc:  # a notice whose context cannot be ranked: a dead letter
+            digests[address] = exc
+    del reached
+    shown = {i["notice_id"] for digest in digests.values() if isinstance(digest, Digest)
+             for i in digest.shown}
+    notices = {saved_id(n): n for n in session.exec(select(Notice).where(
+        col(Notice.id).in_(sorted(shown))))}
+    sources = _sources(session, list(notices.values()), settings)
+    links = ItemLinks.of(settings, now)
+    for address, digest in digests.items():
+        recipient, key = readers[address].recipient, keys[address]
+        meta: dict[str, Any] = {"sweep": sweep_id}
+        try:
+            if isinstance(digest, Exception):
+                raise digest
+            meta["milestones"] = sorted(i["milestone_id"] for i in (*digest.shown, *digest.rest))
             with session.begin_nested():
-                message_id = _queue_digest(session, settings, key, recipient, mine,
+                message_id = _queue_digest(session, settings, key, recipient, digest, notices,
                                            sources, links, now, meta)
         except Exception as exc:
             if not is_item_fault(exc):
@@ -210,39 +227,64 @@ def _compose_emails(session: Session, sweep_id: str, readers: dict[str, _Reader]
                 report.emails += 1
 
 
+def _rankable(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for notice in ranked:
+        missing = [k for k in ("level", "repeat", "due_on") if notice[k] is None]
+        if missing:
+            raise ValueError(f"notice {notice['notice_id']} has no {', '.join(missing)}")
+    return ranked
+
+
 def _notices_reaching(session: Session, sweep_id: str, audiences: set[_Audience]
-                      ) -> dict[_Audience, list[Notice]]:
-    """The sweep's notices, by the audiences among ``audiences`` they reach."""
-    found: dict[_Audience, list[Notice]] = defaultdict(list)
+                      ) -> dict[_Audience, list[dict[str, Any]]]:
+    """The sweep's notices, by the audiences among ``audiences`` they reach, as a digest ranks
+    them (models/rules/digest.py): their items' ids, levels, due dates, lights and the codes
+    a list filters by, read from the notices' JSON in SQL, one small dict per notice."""
+    found: dict[_Audience, list[dict[str, Any]]] = defaultdict(list)
+    context = col(Notice.context)
     for through_co in (False, True):
         units = sorted({unit for co, unit, _ in audiences if co is through_co})
         if not units:
             continue
-        unit_of = MilestoneCoUnit.unit_id if through_co else Milestone.unit_id
-        query = select(Notice, unit_of).join(Milestone, col(Milestone.id) == Notice.milestone_id)
+        unit_of = col(MilestoneCoUnit.unit_id if through_co else Milestone.unit_id)
+        query = (sa.select(Notice.id, Notice.milestone_id,  # type: ignore[call-overload]
+                           Notice.roles, unit_of,
+                           context["level"].as_integer(), context["repeat"].as_integer(),
+                           context["due_on"].as_string(), context["light"].as_string(),
+                           Plan.code, Unit.code)
+                 .join(Milestone, col(Milestone.id) == Notice.milestone_id)
+                 .join(Project, col(Project.id) == Milestone.project_id)
+                 .join(Plan, col(Plan.id) == Project.plan_id)
+                 .join(Unit, col(Unit.id) == Milestone.unit_id))
         if through_co:
             query = query.join(MilestoneCoUnit,
                                col(MilestoneCoUnit.milestone_id) == Notice.milestone_id)
-        for notice, unit_id in session.exec(query.where(
-                Notice.sweep_id == sweep_id, col(unit_of).in_(units)).order_by(col(Notice.id))):
-            audience = (through_co, unit_id, notice.roles)
+        codes: dict[str, str] = {}  # one string per code, not one per row
+        for (notice_id, milestone_id, roles, unit_id, level, repeat, due_on, light,
+             plan_code, unit_code) in session.execute(query.where(
+                Notice.sweep_id == sweep_id, unit_of.in_(units)).order_by(col(Notice.id))):
+            audience = (through_co, unit_id, roles)
             if audience in audiences:
-                found[audience].append(notice)
+                found[audience].append({
+                    "notice_id": notice_id, "milestone_id": milestone_id, "level": level,
+                    "repeat": repeat, "due_on": due_on, "light": light,
+                    "plan_code": codes.setdefault(plan_code, plan_code),
+                    "unit_code": codes.setdefault(unit_code, unit_code)})
     return found
 
 
 def _queue_digest(session: Session, settings: Settings, key: str, recipient: Recipient,
-                  mine: list[Notice], sources: _Sources, links: ItemLinks, now: datetime,
-                  meta: dict[str, Any]) -> int | None:
+                  digest: Digest, notices: dict[int, Notice], sources: _Sources,
+                  links: ItemLinks, now: datetime, meta: dict[str, Any]) -> int | None:
     """Each item once, the first ``digest_item_cap`` in full (models/rules/digest.py)."""
     person_id = recipient.person_id
-    digest = digest_of((_item(n, sources) for n in mine), cap=settings.digest_item_cap)
-    entries = [i | {"link": links.to(person_id, i["milestone_id"])} for i in digest.shown]
+    shown = [notices[i["notice_id"]] for i in digest.shown]
+    entries = [_item(n, sources) | {"link": links.to(person_id, n.milestone_id)} for n in shown]
     more = None
     if digest.rest:
         more = {"count": len(digest.rest), "link": links.list_of(shared_filters(digest.rest))}
     attached = _orders_to_sign(session, settings, person_id, entries, links, sources)
-    context = {"recipient": recipient.name, "as_of": mine[0].context["as_of"],
+    context = {"recipient": recipient.name, "as_of": shown[0].context["as_of"],
                "office": settings.office_name, "items": entries, "total": digest.total,
                "more": more}
     receipt = next((i["receipt_link"] for i in entries if i.get("receipt_link")), None)

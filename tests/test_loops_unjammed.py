@@ -415,3 +415,27 @@ async def test_a_dropped_connection_is_opened_again_for_the_rest(engine, session
     assert len(sent) == 3 and totals["failed"] == 1
     assert len(server.mailbox.received) == 4
 
+
+
+async def test_a_notice_a_digest_cannot_rank_is_named_in_its_dead_letters(
+        engine, session, smtp, channels, tmp_path):
+    """A digest ranks its items by what their notices say (level, repeat, due date), before
+    it loads any names: a notice without its level cannot be ranked, and says so."""
+    build_world(session)
+    sweep(engine, DAY)
+    with Session(writer(engine)) as writing:
+        unranked = writing.exec(select(Notice).order_by(col(Notice.id))).first()
+        unranked.context = {k: v for k, v in unranked.context.items() if k != "level"}
+        writing.add(unranked)
+        writing.commit()
+        readers = addresses_told(writing, unranked.sweep_id)[unranked.key]
+    settings = settings_for(tmp_path, smtp)
+    await deliver_round(engine=engine, settings=settings, channels=channels,
+                        now=RULES.as_of(DAY))
+    found = messages(engine)
+    assert readers and all(found[a].status is MessageStatus.dead
+                           and f"notice {unranked.id} has no level" in found[a].last_error
+                           for a in readers)
+    again = await deliver_round(engine=engine, settings=settings, channels=channels,
+                                now=RULES.as_of(DAY) + timedelta(minutes=5))
+    assert again["emails_composed"] == 0

@@ -28,7 +28,7 @@ LIST_FILTERS = {"plan": "plan_code", "unit": "unit_code", "light": "light"}
 @dataclass(frozen=True)
 class Digest:
     shown: list[dict[str, Any]]          # in full, in digest order
-    rest: list[dict[str, Any]] = field(default_factory=list)  # counted and linked only
+    rest: list[Mapping[str, Any]] = field(default_factory=list)  # counted and linked only
 
     @property
     def total(self) -> int:
@@ -47,7 +47,7 @@ def digest_of(items: Iterable[Mapping[str, Any]], *, cap: int) -> Digest:
             best[item["milestone_id"]] = item
     ordered = sorted(best.values(),
                      key=lambda i: (-i["level"], i["due_on"], i["milestone_id"]))
-    return Digest([dict(i) for i in ordered[:cap]], [dict(i) for i in ordered[cap:]])
+    return Digest([dict(i) for i in ordered[:cap]], ordered[cap:])  # the rest as they came
 
 
 def shared_filters(items: Iterable[Mapping[str, Any]]) -> dict[str, str]:
