@@ -48,9 +48,10 @@ def changes_as_events(session: Session, milestone_ids: Iterable[int]) -> list[Ev
     ids = sorted(set(milestone_ids))
     if not ids:
         return []
-    return [as_event(c) for c in session.exec(
-        select(LightChange).where(col(LightChange.milestone_id).in_(ids))
-        .order_by(col(LightChange.at), col(LightChange.id)))]
+    # Sorted here, not by the database: an ORDER BY at tempts SQLite to walk the whole table
+    # along ix_light_change_at instead of looking the items up by theirs.
+    found = session.exec(select(LightChange).where(col(LightChange.milestone_id).in_(ids))).all()
+    return [as_event(c) for c in sorted(found, key=lambda c: (c.at, c.id or 0))]
 
 
 def project_changes_as_events(session: Session, project_id: int, limit: int) -> list[Event]:
