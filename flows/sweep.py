@@ -458,7 +458,7 @@ def _write(session: Session, decisions: list[_Decision], today: date, now: datet
                 continue  # another sweep recorded this step: its notice is queued already
             mine.append(told)
             order = orders.get(step_id)
-            notices.append(_notice(d, told, step_id, today, now, sweep_id,
+            notices.append(_notice(d, told, step_id, now, sweep_id,
                                    order.number if order else None))
     if notices:
         bulk_insert(session, NOTICES, notices)
@@ -475,14 +475,14 @@ def _order_wanted(d: _Decision, step: Step, level_name: str, step_id: int,
         number_format=d.orders.number, feedback_workdays=d.orders.feedback_workdays)
 
 
-def _notice(d: _Decision, told: _Told, step_id: int, today: date, now: datetime,
-            sweep_id: str, order_number: str | None) -> dict[str, Any]:
+def _notice(d: _Decision, told: _Told, step_id: int, now: datetime, sweep_id: str,
+            order_number: str | None) -> dict[str, Any]:
     step, status = told.step, d.status
-    # Only what the step says as of today: the item's names are read from its rows when the
-    # digest is composed (notifications.compose._sources), not copied into every notice.
-    context = {"due_on": status.due_on.isoformat(), "light": status.light, "level": step.level,
-               "level_name": told.level_name, "repeat": step.repeat, "reason": step.reason,
-               "overdue_workdays": status.overdue_workdays, "as_of": today.isoformat()} | (
+    # Only what its step row does not hold (the composer reads due date, level, repeat, reason
+    # and day from the step: notifications.compose._said), and none of the item's names, read
+    # from its rows when the digest is composed: a million of these are written at once.
+    context = {"light": status.light, "level_name": told.level_name,
+               "overdue_workdays": status.overdue_workdays} | (
                    {"order": order_number} if order_number else {}) | (
                    {"skipped": [d.level_names[n] for n in step.skipped]} if step.skipped else {})
     return {"key": f"escalation:{step_id}", "kind": NOTIFICATION_KIND.get(step.level, "leader"),

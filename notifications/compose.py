@@ -50,7 +50,7 @@ from models.store.light_changes import history_of
 from models.store.orders import may_sign
 from models.tables.co_unit import MilestoneCoUnit
 from models.tables.columns import saved_id, table_of
-from models.tables.escalation import ROLE_SEPARATOR, Notice
+from models.tables.escalation import ROLE_SEPARATOR, EscalationStep, Notice
 from models.tables.event_kinds import EventKind
 from models.tables.message import Channel, Message, MessageStatus
 from models.tables.milestone import Milestone
@@ -239,7 +239,7 @@ def _notices_reaching(session: Session, sweep_id: str, audiences: set[_Audience]
                       ) -> dict[_Audience, list[dict[str, Any]]]:
     """The sweep's notices, by the audiences among ``audiences`` they reach, as a digest ranks
     them (models/rules/digest.py): their items' ids, levels, due dates, lights and the codes
-    a list filters by, read from the notices' JSON in SQL, one small dict per notice."""
+    a list filters by, read from their steps and JSON in SQL, one small dict per notice."""
     found: dict[_Audience, list[dict[str, Any]]] = defaultdict(list)
     context = col(Notice.context)
     for through_co in (False, True):
@@ -249,9 +249,13 @@ def _notices_reaching(session: Session, sweep_id: str, audiences: set[_Audience]
         unit_of = col(MilestoneCoUnit.unit_id if through_co else Milestone.unit_id)
         query = (sa.select(Notice.id, Notice.milestone_id,  # type: ignore[call-overload]
                            Notice.roles, unit_of,
-                           context["level"].as_integer(), context["repeat"].as_integer(),
-                           context["due_on"].as_string(), context["light"].as_string(),
-                           Plan.code, Unit.code)
+                           sa.func.coalesce(EscalationStep.level, context["level"].as_integer()),
+                           sa.func.coalesce(EscalationStep.repeat,
+                                            context["repeat"].as_integer()),
+                           EscalationStep.due_on, context["due_on"].as_string(),
+                           context["light"].as_string(), Plan.code, Unit.code)
+                 .join(EscalationStep, col(EscalationStep.id) == Notice.escalation_id,
+                       isouter=True)
                  .join(Milestone, col(Milestone.id) == Notice.milestone_id)
                  .join(Project, col(Project.id) == Milestone.project_id)
                  .join(Plan, col(Plan.id) == Project.plan_id)
@@ -260,14 +264,15 @@ def _notices_reaching(session: Session, sweep_id: str, audiences: set[_Audience]
             query = query.join(MilestoneCoUnit,
                                col(MilestoneCoUnit.milestone_id) == Notice.milestone_id)
         codes: dict[str, str] = {}  # one string per code, not one per row
-        for (notice_id, milestone_id, roles, unit_id, level, repeat, due_on, light,
-             plan_code, unit_code) in session.execute(query.where(
+        for (notice_id, milestone_id, roles, unit_id, level, repeat, step_due_on, due_on,
+             light, plan_code, unit_code) in session.execute(query.where(
                 Notice.sweep_id == sweep_id, unit_of.in_(units)).order_by(col(Notice.id))):
             audience = (through_co, unit_id, roles)
             if audience in audiences:
                 found[audience].append({
                     "notice_id": notice_id, "milestone_id": milestone_id, "level": level,
-                    "repeat": repeat, "due_on": due_on, "light": light,
+                    "repeat": repeat, "light": light,
+                    "due_on": step_due_on.isoformat() if step_due_on else due_on,
                     "plan_code": codes.setdefault(plan_code, plan_code),
                     "unit_code": codes.setdefault(unit_code, unit_code)})
     return found
@@ -284,7 +289,7 @@ def _queue_digest(session: Session, settings: Settings, key: str, recipient: Rec
     if digest.rest:
         more = {"count": len(digest.rest), "link": links.list_of(shared_filters(digest.rest))}
     attached = _orders_to_sign(session, settings, person_id, entries, links, sources)
-    context = {"recipient": recipient.name, "as_of": shown[0].context["as_of"],
+    context = {"recipient": recipient.name, "as_of": sources.said[saved_id(shown[0])]["as_of"],
                "office": settings.office_name, "items": entries, "total": digest.total,
                "more": more}
     receipt = next((i["receipt_link"] for i in entries if i.get("receipt_link")), None)
@@ -373,7 +378,7 @@ def _compose_post(session: Session, sweep_id: str, target: str, units: Sequence[
         if notice.milestone_id not in chosen:
             chosen[notice.milestone_id] = _item(notice, sources)
     shown = sorted(chosen.values(), key=lambda i: -i["level"])[:POST_ITEMS]
-    title = f"督办通知：{total}项事项（{notices[0].context['as_of']}）"
+    title = f"督办通知：{total}项事项（{sources.said[saved_id(notices[0])]['as_of']}）"
     lines = [f"### {escape_markdown(title)}"] + [
         f"- **{escape_markdown(i['level_name'])}** {escape_markdown(i['title'])}"
         f"（{escape_markdown(i['unit'])}，到期 {i['due_on']}"
@@ -402,6 +407,7 @@ class _Sources:
     """What the items of a set of notices are made from, loaded in two queries."""
 
     names: dict[int | None, _Names]
+    said: dict[int, dict[str, Any]]  # what each notice says, with its step's facts, by its id
     history: dict[int | None, list[dict[str, str]]]  # by the notices' milestone_id
     order_pdfs: dict[int, bytes] = field(default_factory=dict)  # rendered once, by order id
 
@@ -421,9 +427,11 @@ def _sources(session: Session, notices: Sequence[Notice],
         .join(Unit, col(Unit.id) == Milestone.unit_id)
         .where(col(Milestone.id).in_(ids))).all()
     names = {m_id: _Names(*named) for m_id, *named in rows}
+    said = _said(session, notices)
     history: dict[int | None, list[dict[str, str]]] = defaultdict(list)
-    escalated = {n.milestone_id for n in notices if isinstance(n.context, dict)
-                 and isinstance(n.context.get("level"), int) and n.context["level"] >= 2}
+    escalated = {n.milestone_id for n in notices
+                 if isinstance(said[saved_id(n)].get("level"), int)
+                 and said[saved_id(n)]["level"] >= 2}
     if escalated:
         for event in history_of(session, escalated, kinds=HISTORY_KINDS):
             history[event.milestone_id].append({
@@ -431,13 +439,31 @@ def _sources(session: Session, notices: Sequence[Notice],
                 "what": HISTORY_WORDS.get(event.kind, event.kind) +
                         (f"：{event.reason}" if event.reason and event.reason != "sweep" else ""),
                 "who": "系统" if event.actor.startswith("system:") else event.actor})
-    return _Sources(names, history)
+    return _Sources(names, said, history)
+
+
+def _said(session: Session, notices: Sequence[Notice]) -> dict[int, dict[str, Any]]:
+    """What each notice says: its step's facts (due date in force, level, repeat, reason,
+    the sweep's day), which a step's notice does not copy, and its own (light, days overdue,
+    the level's name, a catch-up's skipped levels, the 督办单's 文号). A 逾期未签收 or 催报
+    has no step and says everything itself."""
+    step_ids = sorted({n.escalation_id for n in notices if n.escalation_id is not None})
+    steps = {saved_id(s): s for s in session.exec(select(EscalationStep).where(
+        col(EscalationStep.id).in_(step_ids)))} if step_ids else {}
+    said = {}
+    for notice in notices:
+        step = steps.get(notice.escalation_id) if notice.escalation_id is not None else None
+        facts = {"due_on": step.due_on.isoformat(), "level": step.level, "repeat": step.repeat,
+                 "reason": step.reason, "as_of": step.as_of.isoformat()} if step else {}
+        said[saved_id(notice)] = facts | (notice.context if isinstance(notice.context, dict)
+                                          else {})
+    return said
 
 
 def _item(notice: Notice, sources: _Sources) -> dict[str, Any]:
     """The template's item for a notice (the link depends on who receives it, so the email
     adds it)."""
-    c = notice.context
+    c = sources.said[saved_id(notice)]
     named = sources.names[notice.milestone_id]
     return {"milestone_id": notice.milestone_id, "plan_code": named.plan_code,
             "light": c.get("light"),  # not in notices queued before it was recorded

@@ -419,13 +419,14 @@ async def test_a_dropped_connection_is_opened_again_for_the_rest(engine, session
 
 async def test_a_notice_a_digest_cannot_rank_is_named_in_its_dead_letters(
         engine, session, smtp, channels, tmp_path):
-    """A digest ranks its items by what their notices say (level, repeat, due date), before
-    it loads any names: a notice without its level cannot be ranked, and says so."""
+    """A digest ranks its items by what their notices say (level, repeat, due date: a step's
+    notice from its step, a 逾期未签收 or 催报 from itself), before it loads any names: a
+    notice that says no level cannot be ranked, and its dead letters name it."""
     build_world(session)
     sweep(engine, DAY)
     with Session(writer(engine)) as writing:
         unranked = writing.exec(select(Notice).order_by(col(Notice.id))).first()
-        unranked.context = {k: v for k, v in unranked.context.items() if k != "level"}
+        unranked.escalation_id = None  # stepless, as a duty's, and saying no level itself
         writing.add(unranked)
         writing.commit()
         readers = addresses_told(writing, unranked.sweep_id)[unranked.key]
